@@ -1,0 +1,1 @@
+"""Entry point, configuration, dispatcher factory, middlewares, scheduler wiring and the CLI."""

@@ -1,0 +1,73 @@
+"""Settings from the environment and `.env` (every variable is documented in `.env.example`)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_api_url: str | None = None
+    redis_url: str | None = None
+
+    operators_chat_id: int | None = None
+    admin_ids: list[int] = Field(default_factory=list)
+    default_timezone: str = "Europe/Moscow"
+    log_level: str = "INFO"
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "cabinet@example.org"
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8080
+
+    # Pacing of bulk sends (receipts push, announcements, reminders): Telegram's documented limits.
+    push_rate_per_second: float = 25.0
+    push_per_chat_interval: float = 1.0
+    # Throttling of one resident's updates: a flooding chat does not slow the others.
+    throttle_rate: float = 3.0
+    throttle_burst: int = 10
+    # Rendering pool for PDFs and charts: worker processes (0 = threads only).
+    render_workers: int = 2
+    scheduler_enabled: bool = True
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @cached_property
+    def sqlite_path(self) -> Path | None:
+        """The file of a SQLite database (None for other databases or in-memory SQLite)."""
+        if not self.database_url.startswith("sqlite"):
+            return None
+        _, _, path = self.database_url.partition(":///")
+        return Path(path) if path and path != ":memory:" else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,7 @@
+"""Placeholder: the accounts feature is being built (see the issue)."""
+
+from aiogram import Router
+
+
+def router() -> Router:
+    return Router(name="accounts")

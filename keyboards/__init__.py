@@ -1,0 +1,1 @@
+"""Keyboard builders (pure functions) and CallbackData factories, one module per feature."""

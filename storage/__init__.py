@@ -1,0 +1,1 @@
+"""Models, engine and sessions, repositories and migrations. Imports nothing else of ours."""

@@ -1,0 +1,44 @@
+"""Billing periods: a period is the first day of its month (`datetime.date`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_PERIOD_RE = re.compile(r"^\s*(\d{4})[-./](\d{1,2})\s*$|^\s*(\d{1,2})[-./](\d{4})\s*$")
+
+
+def month_start(value: dt.date) -> dt.date:
+    return value.replace(day=1)
+
+
+def add_months(period: dt.date, months: int) -> dt.date:
+    index = period.year * 12 + period.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def parse_period(text: str) -> dt.date:
+    """`2020-03`, `2020.03`, `03.2020` → 2020-03-01. Raises ValueError on anything else."""
+    match = _PERIOD_RE.match(text)
+    if not match:
+        raise ValueError(f"not a period: {text!r} (expected YYYY-MM)")
+    year, month = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+    return dt.date(int(year), int(month), 1)
+
+
+def format_period(period: dt.date) -> str:
+    """2020-03-01 → `2020-03`."""
+    return f"{period.year:04d}-{period.month:02d}"
+
+
+def period_to_int(period: dt.date) -> int:
+    """2020-03-01 → 202003 (compact form for callback data)."""
+    return period.year * 100 + period.month
+
+
+def int_to_period(value: int) -> dt.date:
+    """202003 → 2020-03-01; ValueError for a malformed value (callback data can be forged)."""
+    year, month = divmod(int(value), 100)
+    if not (1990 <= year <= 2200 and 1 <= month <= 12):
+        raise ValueError(f"not a period: {value}")
+    return dt.date(year, month, 1)

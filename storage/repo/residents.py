@@ -1,0 +1,50 @@
+"""Residents and their personal data."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.fsm import erase_user_state
+from storage.models import AccountLink, Appeal, Resident, utcnow
+
+
+async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> Resident | None:
+    return await session.scalar(select(Resident).where(Resident.telegram_id == telegram_id))
+
+
+async def get_or_create(session: AsyncSession, telegram_id: int, chat_id: int) -> Resident:
+    resident = await get_by_telegram_id(session, telegram_id)
+    if resident is None:
+        resident = Resident(telegram_id=telegram_id, chat_id=chat_id)
+        session.add(resident)
+        await session.flush()
+    return resident
+
+
+async def linked_account_ids(session: AsyncSession, resident_id: int) -> list[int]:
+    rows = await session.scalars(
+        select(AccountLink.account_id)
+        .where(AccountLink.resident_id == resident_id)
+        .order_by(AccountLink.id)
+    )
+    return list(rows)
+
+
+async def mark_unreachable(session: AsyncSession, resident_id: int) -> None:
+    await session.execute(
+        update(Resident).where(Resident.id == resident_id).values(unreachable_at=utcnow())
+    )
+
+
+async def erase(session: AsyncSession, resident: Resident) -> None:
+    """Delete a registration: every piece of the resident's personal data goes at once.
+
+    Links, link attempts, e-mail confirmations, deliveries and reminders cascade with the row;
+    appeals stay for the organization but lose their author; dialogue state is dropped.
+    """
+    await session.execute(
+        update(Appeal).where(Appeal.resident_id == resident.id).values(resident_id=None)
+    )
+    await erase_user_state(session, resident.telegram_id)
+    await session.execute(delete(Resident).where(Resident.id == resident.id))

@@ -1,0 +1,94 @@
+"""Shared fixtures: a fresh real database per test, the real dispatcher, a recording session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiogram import Bot, Dispatcher
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.app import create_bot, create_dispatcher
+from bot.config import Settings
+from storage.db import create_engine, create_session_factory
+from storage.migrate import upgrade
+from tests.harness import BOT_TOKEN, BotClient, RecordingSession
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The schema, made once by the real migrations; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db_url(template_db: Path, tmp_path: Path) -> str:
+    path = tmp_path / "bot.sqlite3"
+    shutil.copy(template_db, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # tests never read a developer's .env
+        bot_token=BOT_TOKEN,
+        database_url=db_url,
+        operators_chat_id=-100500,
+        admin_ids=[9000],
+        scheduler_enabled=False,
+        render_workers=0,
+        throttle_rate=1000,
+        throttle_burst=1000,
+    )
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for arranging data and checking the database from a test."""
+    async with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[Bot]:
+    bot = create_bot(settings, session=RecordingSession())
+    yield bot
+    await bot.session.close()
+
+
+@pytest.fixture
+def dp(settings: Settings, session_factory: async_sessionmaker[AsyncSession]) -> Dispatcher:
+    return create_dispatcher(settings, session_factory)
+
+
+@pytest.fixture
+def client(dp: Dispatcher, bot: Bot) -> BotClient:
+    """A resident (Telegram user 1001) in a private chat with the bot."""
+    return BotClient(dp, bot)
+
+
+@pytest.fixture
+def make_client(dp: Dispatcher, bot: Bot):
+    """More residents: `make_client(1002)`."""
+
+    def make(user_id: int, first_name: str = "Пётр") -> BotClient:
+        return BotClient(dp, bot, user_id=user_id, first_name=first_name)
+
+    return make

@@ -1,0 +1,107 @@
+"""Object factories: registered residents, linked accounts, the golden account."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.demo import add_golden_account, demo_organization
+from storage.models import (
+    Account,
+    AccountLink,
+    Apartment,
+    House,
+    Organization,
+    Resident,
+    utcnow,
+)
+
+_seq = itertools.count(1)
+
+
+async def organization(session: AsyncSession, **fields: object) -> Organization:
+    org = demo_organization()
+    n = next(_seq)
+    org.code = f"org{n}"
+    for name, value in fields.items():
+        setattr(org, name, value)
+    session.add(org)
+    await session.flush()
+    return org
+
+
+async def resident(
+    session: AsyncSession,
+    telegram_id: int = 1001,
+    phone: str | None = "+79990000001",
+    *,
+    registered: bool = True,
+    **fields: object,
+) -> Resident:
+    now = utcnow()
+    person = Resident(
+        telegram_id=telegram_id,
+        chat_id=telegram_id,
+        phone=phone,
+        phone_verified_at=now if phone else None,
+        agreed_at=now if registered else None,
+        consent_at=now if registered else None,
+        registered_at=now if registered else None,
+        **fields,
+    )
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def account(
+    session: AsyncSession,
+    org: Organization | None = None,
+    *,
+    number: str | None = None,
+    holder_name: str = "Петров Пётр Петрович",
+    phone: str | None = None,
+    address: str | None = None,
+    apartment_number: str = "5",
+) -> Account:
+    org = org or await organization(session)
+    n = next(_seq)
+    house = House(
+        organization_id=org.id,
+        code=f"h{n}",
+        address=address or f"г. Хабаровск, ул. Пушкина, д. {n}",
+        street="ул. Пушкина",
+        search_text=(address or f"г. Хабаровск, ул. Пушкина, д. {n}").lower(),
+    )
+    session.add(house)
+    await session.flush()
+    apartment = Apartment(
+        house_id=house.id, number=apartment_number, sort_key=int(apartment_number or 0),
+        area=Decimal("45.20"), ownership_type="Частная",
+    )  # fmt: skip
+    session.add(apartment)
+    await session.flush()
+    acc = Account(
+        organization_id=org.id,
+        apartment_id=apartment.id,
+        number=number or f"{n:08d}",
+        holder_name=holder_name,
+        phone=phone,
+    )
+    session.add(acc)
+    await session.flush()
+    return acc
+
+
+async def golden(session: AsyncSession) -> Account:
+    """The seed's account 00000000 with figure 5's numbers (storage.demo)."""
+    return await add_golden_account(session)
+
+
+async def link(session: AsyncSession, person: Resident, acc: Account) -> AccountLink:
+    item = AccountLink(resident_id=person.id, account_id=acc.id, method="phone")
+    session.add(item)
+    await session.flush()
+    return item
