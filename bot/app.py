@@ -60,7 +60,9 @@ def create_dispatcher(
         settings=settings,
         session_factory=session_factory,
     )
-    dp.update.outer_middleware(ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst))
+    dp.update.outer_middleware(
+        ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst)
+    )
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
     dp.update.outer_middleware(ResidentMiddleware())
     dp.include_router(errors.router())

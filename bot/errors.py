@@ -21,7 +21,9 @@ def router() -> Router:
         # The exception's text may quote message text: log its type and the update id only
         # at ERROR, the traceback at DEBUG for developers.
         log.error(
-            "update %s failed: %s", update.update_id, type(event.exception).__name__,
+            "update %s failed: %s",
+            update.update_id,
+            type(event.exception).__name__,
             exc_info=log.isEnabledFor(logging.DEBUG) or None,
         )
         chat_id = None

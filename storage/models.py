@@ -383,9 +383,7 @@ class AnnouncementDelivery(Base):
     __table_args__ = (UniqueConstraint("announcement_id", "resident_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    announcement_id: Mapped[int] = mapped_column(
-        ForeignKey("announcements.id", ondelete="CASCADE")
-    )
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

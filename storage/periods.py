@@ -22,7 +22,9 @@ def parse_period(text: str) -> dt.date:
     match = _PERIOD_RE.match(text)
     if not match:
         raise ValueError(f"not a period: {text!r} (expected YYYY-MM)")
-    year, month = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+    year, month = (
+        (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+    )
     return dt.date(int(year), int(month), 1)
 
 

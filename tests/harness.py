@@ -255,9 +255,7 @@ class BotClient:
         return texts[-1]
 
     def alerts(self) -> list[str]:
-        return [
-            m.text for m in self.replies if isinstance(m, AnswerCallbackQuery) and m.text
-        ]
+        return [m.text for m in self.replies if isinstance(m, AnswerCallbackQuery) and m.text]
 
     def sent(self, api_method: str) -> list[TelegramMethod[Any]]:
         return [m for m in self.replies if m.__api_method__ == api_method]

@@ -19,7 +19,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 
 
 def test_without_token_the_bot_says_how_to_get_one(tmp_path: Path) -> None:
-    result = run_cli(env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3"}, cwd=tmp_path)
+    result = run_cli(
+        env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3"}, cwd=tmp_path
+    )
     assert result.returncode == 2
     assert "BOT_TOKEN" in result.stderr and "@BotFather" in result.stderr
     assert "Traceback" not in result.stderr

@@ -49,7 +49,9 @@ async def find_by_number(session: AsyncSession, number: str) -> Account | None:
         .where(Account.number == number)
         .options(
             joinedload(Account.organization),
-            joinedload(Account.apartment).joinedload(Apartment.house).joinedload(House.organization),
+            joinedload(Account.apartment)
+            .joinedload(Apartment.house)
+            .joinedload(House.organization),
         )
         .limit(1)
     )

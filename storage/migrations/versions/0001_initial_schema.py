@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 11:58:52.685288
+Create Date: 2026-11-25 12:03:37.613173
 """
 
 from collections.abc import Sequence

@@ -1,0 +1,42 @@
+"""CallbackData shared across features: the entry points one feature's buttons open in another.
+
+Feature-internal callbacks live in `keyboards/<feature>.py`. Prefixes are short and unique:
+registration "g*", linking "l*", profile "p*", card and history "c*", readings "r*",
+receipts "q*", appeals "a*", operators "o*". All ids are ints; data stays under 64 bytes.
+Never trust the data: authorize `account_id` against the resident's links.
+"""
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class OpenCard(CallbackData, prefix="c"):
+    account_id: int
+
+
+class OpenReadings(CallbackData, prefix="r"):
+    """The account's meters, with how to send readings."""
+
+    account_id: int
+
+
+class ReadingsHistory(CallbackData, prefix="rh"):
+    account_id: int
+    meter_id: int = 0  # 0: all meters of the account
+    page: int = 0
+
+
+class OpenReceipts(CallbackData, prefix="q"):
+    """The month picker for the account's receipt PDFs."""
+
+    account_id: int
+
+
+class NewAppeal(CallbackData, prefix="a"):
+    account_id: int
+
+
+class AppealsHistory(CallbackData, prefix="ah"):
+    """Correspondence about the account (0: all of the resident's appeals)."""
+
+    account_id: int = 0
+    page: int = 0

@@ -1,0 +1,1 @@
+"""Receipt PDFs, the payment QR code, the monthly push. Rendering imports no aiogram."""
