@@ -11,12 +11,18 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import errors
 from bot.config import Settings
+from bot.metrics import MetricsMiddleware, TelegramRequestMetrics
 from bot.middlewares import DbSessionMiddleware, ResidentMiddleware, ThrottlingMiddleware
+from bot.middlewares.inflight import InFlightMiddleware
+from bot.middlewares.retry import RetryAfterMiddleware
+from bot.middlewares.throttling import RedisBuckets
 from handlers import get_routers
 from storage.fsm import DatabaseStorage
 from texts.ru import common as t
@@ -31,6 +37,8 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session = AiohttpSession()
         if settings.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/"))
+    session.middleware(TelegramRequestMetrics())
+    session.middleware(RetryAfterMiddleware())
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -42,12 +50,19 @@ def create_fsm_storage(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession]
 ) -> BaseStorage:
     if settings.redis_url:
-        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
-
         return RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
         )
     return DatabaseStorage(session_factory)
+
+
+def _shared_redis(settings: Settings, storage: BaseStorage) -> Redis | None:
+    """The Redis that processes share (REDIS_URL): the FSM storage's own connection pool."""
+    if not settings.redis_url:
+        return None
+    if isinstance(storage, RedisStorage):
+        return storage.redis
+    return Redis.from_url(settings.redis_url)
 
 
 def create_dispatcher(
@@ -55,13 +70,27 @@ def create_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
+    storage = storage or create_fsm_storage(settings, session_factory)
+    redis = _shared_redis(settings, storage)
     dp = Dispatcher(
-        storage=storage or create_fsm_storage(settings, session_factory),
+        storage=storage,
+        # Several processes: one resident's updates are handled one at a time across all of them.
+        events_isolation=RedisEventIsolation(redis) if redis is not None else None,
         settings=settings,
         session_factory=session_factory,
     )
+    in_flight = InFlightMiddleware()
+    dp.update.outer_middleware(in_flight)
+    dp.shutdown.register(in_flight.drain)
+    dp.update.outer_middleware(MetricsMiddleware())
     dp.update.outer_middleware(
-        ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst)
+        ThrottlingMiddleware(
+            settings.throttle_rate,
+            settings.throttle_burst,
+            buckets=RedisBuckets(redis, settings.throttle_rate, settings.throttle_burst)
+            if redis is not None
+            else None,
+        )
     )
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
     dp.update.outer_middleware(ResidentMiddleware())

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     admin_ids: list[int] = Field(default_factory=list)
     default_timezone: str = "Europe/Moscow"
     log_level: str = "INFO"
+    log_format: str = "text"  # text, or json: one JSON object a line for log collectors
 
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -40,6 +41,15 @@ class Settings(BaseSettings):
     # Pacing of bulk sends (receipts push, announcements, reminders): Telegram's documented limits.
     push_rate_per_second: float = 25.0
     push_per_chat_interval: float = 1.0
+    # Receipt push: how often the scheduler looks for freshly imported periods, and how often a
+    # running push logs its progress and renews its lease (seconds).
+    push_poll_seconds: int = 60
+    push_progress_interval: float = 10.0
+    # A push holds a lease for its period; a killed push's lease blocks a restart this long.
+    push_lease_seconds: float = 90.0
+    # Rendered receipt PDFs of a push in progress (reused after a restart, removed when the push
+    # is done). Empty: no spool, every PDF is rendered when it is sent.
+    receipt_spool_dir: str = "data/receipts"
     # Throttling of one resident's updates: a flooding chat does not slow the others.
     throttle_rate: float = 3.0
     throttle_burst: int = 10

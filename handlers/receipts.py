@@ -1,7 +1,175 @@
-"""Placeholder: the receipts feature is being built (see the issue)."""
+""" "🧾 Квитанции", /receipts and the card's "receipt" button: pick the account, then the month,
+and get the PDF as a document.
 
-from aiogram import Router
+Every account id from callback data is authorized (`get_linked_account`) before anything of the
+account is read; the PDF is rendered in the render pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.access import registered_only
+from handlers.filters import TextIs
+from keyboards import receipts as kb
+from keyboards.callbacks import OpenReceipts
+from receipts.data import load_receipt, receipt_periods
+from receipts.pdf import render_receipt
+from receipts.pool import run_cpu
+from receipts.push import receipt_filename
+from storage.models import Account, Resident
+from storage.periods import int_to_period
+from storage.repo.accounts import get_linked_account, linked_accounts
+from texts import fmt
+from texts.ru import common
+from texts.ru import receipts as t
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 2**63 - 1  # ids are positive 64-bit integers; anything else is forged
 
 
 def router() -> Router:
-    return Router(name="receipts")
+    r = registered_only(Router(name="receipts"))
+    r.message.register(on_menu, Command("receipts"))
+    r.message.register(on_menu, TextIs(common.BTN_RECEIPTS))
+    r.callback_query.register(on_open, OpenReceipts.filter())
+    r.callback_query.register(on_accounts, kb.ReceiptAccounts.filter())
+    r.callback_query.register(on_months, kb.ReceiptMonths.filter())
+    r.callback_query.register(on_get, kb.ReceiptGet.filter())
+    return r
+
+
+async def _authorized(
+    callback: CallbackQuery, session: AsyncSession, resident: Resident, account_id: int
+) -> Account | None:
+    account = None
+    if 0 < account_id <= MAX_ID:
+        account = await get_linked_account(session, resident.id, account_id)
+    if account is None:
+        await callback.answer(common.ACCOUNT_NOT_AVAILABLE, show_alert=True)
+    return account
+
+
+async def _months_view(
+    session: AsyncSession, resident: Resident, account: Account, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    periods = await receipt_periods(session, account.id)
+    number = fmt.esc(account.number)
+    if not periods:
+        return t.NO_PERIODS.format(number=number), None
+    several = len(await linked_accounts(session, resident.id)) > 1
+    text = t.CHOOSE_MONTH.format(number=number, address=fmt.esc(account.apartment.house.address))
+    return text, kb.choose_month(account.id, periods, page, several_accounts=several)
+
+
+async def _edit_or_send(
+    callback: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    message = callback.message
+    if isinstance(message, Message) and message.text is not None:
+        try:
+            await message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as error:
+            if "not modified" in str(error):
+                return
+    await bot.send_message(callback.from_user.id, text, reply_markup=markup)
+
+
+async def on_menu(message: Message, session: AsyncSession, resident: Resident) -> None:
+    accounts = await linked_accounts(session, resident.id)
+    if not accounts:
+        await message.answer(common.NO_ACCOUNTS)
+        return
+    if len(accounts) == 1:
+        text, markup = await _months_view(session, resident, accounts[0], 0)
+        await message.answer(text, reply_markup=markup)
+        return
+    await message.answer(t.CHOOSE_ACCOUNT, reply_markup=kb.choose_account(accounts))
+
+
+async def on_open(
+    callback: CallbackQuery,
+    callback_data: OpenReceipts,
+    bot: Bot,
+    session: AsyncSession,
+    resident: Resident,
+) -> None:
+    """From the account card: the month picker as a new message (the card stays)."""
+    account = await _authorized(callback, session, resident, callback_data.account_id)
+    if account is None:
+        return
+    text, markup = await _months_view(session, resident, account, 0)
+    await callback.answer()
+    await bot.send_message(callback.from_user.id, text, reply_markup=markup)
+
+
+async def on_accounts(
+    callback: CallbackQuery, bot: Bot, session: AsyncSession, resident: Resident
+) -> None:
+    accounts = await linked_accounts(session, resident.id)
+    if not accounts:
+        await callback.answer(common.NO_ACCOUNTS, show_alert=True)
+        return
+    await callback.answer()
+    await _edit_or_send(callback, bot, t.CHOOSE_ACCOUNT, kb.choose_account(accounts))
+
+
+async def on_months(
+    callback: CallbackQuery,
+    callback_data: kb.ReceiptMonths,
+    bot: Bot,
+    session: AsyncSession,
+    resident: Resident,
+) -> None:
+    account = await _authorized(callback, session, resident, callback_data.account_id)
+    if account is None:
+        return
+    page = max(min(callback_data.page, 10_000), 0)
+    text, markup = await _months_view(session, resident, account, page)
+    await callback.answer()
+    await _edit_or_send(callback, bot, text, markup)
+
+
+async def on_get(
+    callback: CallbackQuery,
+    callback_data: kb.ReceiptGet,
+    bot: Bot,
+    session: AsyncSession,
+    resident: Resident,
+) -> None:
+    account = await _authorized(callback, session, resident, callback_data.account_id)
+    if account is None:
+        return
+    try:
+        period = int_to_period(callback_data.period)
+    except ValueError:
+        await callback.answer(common.STALE_BUTTON, show_alert=True)
+        return
+    data = await load_receipt(session, account.id, period)
+    if data is None:
+        await callback.answer(t.PERIOD_NOT_AVAILABLE, show_alert=True)
+        return
+    await callback.answer(t.PREPARING)
+    chat_id = callback.from_user.id
+    try:
+        pdf = await run_cpu(render_receipt, data)
+    except Exception as error:  # a broken render must not leave the resident without an answer
+        log.exception("receipt render failed: %s", type(error).__name__)
+        await bot.send_message(chat_id, t.RENDER_FAILED)
+        return
+    caption = t.CAPTION.format(
+        month=fmt.month(period), number=fmt.esc(data.account_number), total=fmt.rub(data.to_pay)
+    )
+    await bot.send_document(
+        chat_id,
+        BufferedInputFile(pdf, receipt_filename(data.account_number, period)),
+        caption=caption,
+    )

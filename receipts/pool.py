@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -17,7 +18,12 @@ def configure(workers: int) -> None:
     """Called once at start-up. Worker processes keep their fonts loaded between jobs."""
     global _executor
     shutdown()
-    _executor = ProcessPoolExecutor(workers) if workers > 0 else ThreadPoolExecutor(2)
+    if workers > 0:
+        # "spawn": workers start clean instead of forking a process that runs an event loop.
+        context = multiprocessing.get_context("spawn")
+        _executor = ProcessPoolExecutor(workers, mp_context=context)
+    else:
+        _executor = ThreadPoolExecutor(2)
 
 
 def shutdown() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,6 +38,8 @@ def ensure_sqlite_dir(url: str) -> None:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     ensure_sqlite_dir(url)
+    # Errors quote the SQL, never its parameters (phones, names, e-mails): logs stay clean.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -45,6 +47,21 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     return create_async_engine(url, **kwargs)
+
+
+# Any constant shared by every process of the bot: the key of PostgreSQL's advisory lock.
+MIGRATION_LOCK_KEY = 0x63616269  # "cabi"
+
+
+def lock_for_migrations(connection: Connection) -> None:
+    """Make concurrent migrations of several starting processes run one after another.
+
+    PostgreSQL: a transaction-scoped advisory lock taken before Alembic reads the current version
+    (DDL is transactional there, so the next process then sees the new version and does nothing).
+    SQLite serializes writers by itself and runs one process.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -311,6 +311,8 @@ class Appeal(Base):
     messages: Mapped[list[AppealMessage]] = relationship(
         back_populates="appeal", order_by="AppealMessage.id", cascade="all, delete-orphan"
     )
+    account: Mapped[Account] = relationship()
+    resident: Mapped[Resident | None] = relationship(passive_deletes=True)
 
 
 class AppealMessage(Base):

@@ -82,3 +82,14 @@ class Period(TypeDecorator[dt.date]):
 def period_key(value: dt.date) -> int:
     """The stored form of a period, for Core statements that bypass the type."""
     return value.year * 100 + value.month
+
+
+# Primary keys are INTEGER: 32-bit signed on PostgreSQL (SQLite takes anything). An id that came
+# from the client (callback data, typed text) outside this range names no row on either database,
+# and PostgreSQL's driver refuses to send it at all: check with `is_valid_id` before looking it up.
+MAX_ID = 2**31 - 1
+
+
+def is_valid_id(value: object) -> bool:
+    """A possible primary key: an int in 1..MAX_ID (bool excluded)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID

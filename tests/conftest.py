@@ -1,9 +1,13 @@
-"""Shared fixtures: a fresh real database per test, the real dispatcher, a recording session."""
+"""Shared fixtures: a fresh real database per test, the real dispatcher, a recording session.
+
+SQLite files by default; a PostgreSQL database emptied before each test and Redis dialogue state
+when TEST_DATABASE_URL / TEST_REDIS_URL are set (see tests/databases.py and .ci/run).
+"""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
+from tests import databases
 from tests.harness import BOT_TOKEN, BotClient, RecordingSession
 
 
@@ -25,19 +30,47 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """On PostgreSQL: this pytest process's database, migrated once (emptied before each test)."""
+    admin_url = databases.TEST_DATABASE_URL
+    if admin_url is None:
+        yield None
+        return
+    name = databases.new_database_name("test")
+    url = databases.create_database(admin_url, name)
+    upgrade(url)
+    yield url
+    databases.drop_database(admin_url, name)
+
+
 @pytest.fixture
-def db_url(template_db: Path, tmp_path: Path) -> str:
+def db_url(pg_database: str | None, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database for this test: a SQLite file, or the emptied PostgreSQL one."""
+    if pg_database is not None:
+        databases.empty_database(databases.TEST_DATABASE_URL, pg_database)
+        return pg_database
     path = tmp_path / "bot.sqlite3"
-    shutil.copy(template_db, path)
+    shutil.copy(request.getfixturevalue("template_db"), path)
     return f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
+def redis_url() -> str | None:
+    """Redis for dialogue state and throttling when TEST_REDIS_URL is set (flushed per test)."""
+    if databases.TEST_REDIS_URL is None:
+        return None
+    databases.flush_redis(databases.TEST_REDIS_URL)
+    return databases.TEST_REDIS_URL
+
+
+@pytest.fixture
+def settings(db_url: str, redis_url: str | None) -> Settings:
     return Settings(
         _env_file=None,  # tests never read a developer's .env
         bot_token=BOT_TOKEN,
         database_url=db_url,
+        redis_url=redis_url,
         operators_chat_id=-100500,
         admin_ids=[9000],
         scheduler_enabled=False,
@@ -74,8 +107,12 @@ async def bot(settings: Settings) -> AsyncIterator[Bot]:
 
 
 @pytest.fixture
-def dp(settings: Settings, session_factory: async_sessionmaker[AsyncSession]) -> Dispatcher:
-    return create_dispatcher(settings, session_factory)
+async def dp(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Dispatcher]:
+    dispatcher = create_dispatcher(settings, session_factory)
+    yield dispatcher
+    await dispatcher.storage.close()  # Redis storage holds a connection pool
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from decimal import Decimal
 
@@ -13,7 +14,9 @@ from storage.models import (
     AccountLink,
     Apartment,
     House,
+    Meter,
     Organization,
+    Reading,
     Resident,
     utcnow,
 )
@@ -105,3 +108,41 @@ async def link(session: AsyncSession, person: Resident, acc: Account) -> Account
     session.add(item)
     await session.flush()
     return item
+
+
+async def meter(session: AsyncSession, acc: Account, **fields: object) -> Meter:
+    """A meter of the account: cold water, 5 digits and 3 decimals unless told otherwise."""
+    n = next(_seq)
+    values: dict[str, object] = {
+        "code": f"m{n}",
+        "resource": "cold_water",
+        "serial": f"ХВ-{n:06d}",
+        "digits": 5,
+        "decimals": 3,
+    }
+    values.update(fields)
+    item = Meter(account_id=acc.id, **values)
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def reading(
+    session: AsyncSession,
+    item: Meter,
+    period: dt.date,
+    value: Decimal | str,
+    **fields: object,
+) -> Reading:
+    """A reading of `period` (billing's by default)."""
+    row = Reading(
+        meter_id=item.id,
+        period=period,
+        value=Decimal(value),
+        taken_on=fields.pop("taken_on", period.replace(day=22)),
+        source=fields.pop("source", "billing"),
+        **fields,
+    )
+    session.add(row)
+    await session.flush()
+    return row

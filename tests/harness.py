@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -51,6 +51,9 @@ class RecordingSession(BaseSession):
         self.results: list[Any] = []  # what each request returned, in the same order
         self._message_ids = itertools.count(1000)
         self.fail_with: dict[str, Exception] = {}  # api method name -> exception to raise
+        # api method name -> callable(method) giving the result Telegram would return
+        # (e.g. "getChatMember" -> a ChatMemberMember), for methods the defaults answer with True
+        self.responses: dict[str, Callable[[TelegramMethod[Any]], Any]] = {}
 
     async def close(self) -> None:
         return None
@@ -67,7 +70,12 @@ class RecordingSession(BaseSession):
         if error is not None:
             self.results.append(error)
             raise error
-        result = self._answer(method)
+        responder = self.responses.get(method.__api_method__)
+        try:  # a responder may raise, as Telegram answers some calls with an error
+            result = responder(method) if responder is not None else self._answer(method)
+        except Exception as error:
+            self.results.append(error)
+            raise
         self.results.append(result)
         return result
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -44,13 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # aiogram logs every update at INFO with user ids: keep personal data out of the logs.
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    from bot.logging import configure
+
+    configure(settings.log_level, settings.log_format)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -10,6 +10,7 @@ from bot.cli import CommandError
 from bot.cli.common import database
 from bot.config import Settings
 from bot.scheduler import create_scheduler
+from receipts import pool
 
 log = logging.getLogger("bot")
 
@@ -21,29 +22,39 @@ NO_TOKEN = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="run the bot (default)")
-    parser.add_argument("--webhook", action="store_true", help="serve updates over a webhook")
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        # SUPPRESS: `python -m bot --webhook run` keeps the flag given before the command.
+        default=argparse.SUPPRESS,
+        help="serve updates over a webhook",
+    )
     parser.set_defaults(func=run_bot)
 
 
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise CommandError(NO_TOKEN)
-    async with database(settings) as (_engine, session_factory):
-        bot = create_bot(settings)
-        dp = create_dispatcher(settings, session_factory)
-        scheduler = create_scheduler(settings, bot, session_factory)
-        if scheduler is not None:
-            dp.startup.register(scheduler.start)
-            dp.shutdown.register(scheduler.shutdown)
-        if getattr(args, "webhook", False):
-            from bot.webhook import run_webhook
+    pool.configure(settings.render_workers)
+    try:
+        async with database(settings) as (_engine, session_factory):
+            bot = create_bot(settings)
+            dp = create_dispatcher(settings, session_factory)
+            scheduler = create_scheduler(settings, bot, session_factory)
+            if scheduler is not None:
+                dp.startup.register(scheduler.start)
+                dp.shutdown.register(scheduler.shutdown)
+            try:
+                if getattr(args, "webhook", False):
+                    from bot.webhook import run_webhook
 
-            await run_webhook(settings, bot, dp)
-            return 0
-        log.info("starting long polling")
-        try:
-            # aiogram stops polling gracefully on SIGINT/SIGTERM (handle_signals=True).
-            await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
-        finally:
-            await dp.storage.close()
+                    await run_webhook(settings, bot, dp)
+                else:
+                    log.info("starting long polling")
+                    # aiogram stops polling gracefully on SIGINT/SIGTERM (handle_signals=True).
+                    await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+            finally:
+                await dp.storage.close()
+    finally:
+        pool.shutdown()
     return 0

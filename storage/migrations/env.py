@@ -8,7 +8,7 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage.db import create_engine
+from storage.db import create_engine, lock_for_migrations
 from storage.models import Base
 
 config = context.config
@@ -29,6 +29,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        lock_for_migrations(connection)
         context.run_migrations()
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from storage.models import Account, AccountLink, Apartment, House
+from storage.types import is_valid_id
 
 
 async def get_linked_account(
@@ -17,6 +18,8 @@ async def get_linked_account(
     Every handler that touches an account goes through here: callback data and text come from
     the client and can name any account.
     """
+    if not is_valid_id(account_id):  # a forged id beyond any row (and beyond PostgreSQL's int4)
+        return None
     return await session.scalar(
         select(Account)
         .join(AccountLink, AccountLink.account_id == Account.id)

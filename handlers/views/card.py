@@ -1,0 +1,206 @@
+"""Texts of the account card, the accounts list and the month's charges (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from storage.models import Account
+from storage.repo.billing import Balance, ChargeLine, MonthCharges, Totals
+from texts import fmt
+from texts.fmt import esc
+from texts.ru import card as t
+
+# Telegram wraps longer monospace lines on a phone and the columns fall apart.
+MONO_WIDTH = 36
+MIN_MONO_WIDTH = 26
+# Telegram's limit is 4096 characters of text; tags count here, so this is conservative.
+MESSAGE_LIMIT = 4000
+
+
+def address(account: Account) -> str:
+    apartment = account.apartment
+    text = apartment.house.address
+    if apartment.number:
+        text += t.APARTMENT_SUFFIX.format(number=apartment.number)
+    return text
+
+
+def card_text(account: Account, balance: Balance | None) -> str:
+    organization = account.organization
+    lines = [t.CARD_TITLE.format(number=esc(account.number))]
+    if account.holder_name:
+        lines.append(t.CARD_HOLDER.format(holder=esc(account.holder_name)))
+    lines.append(t.CARD_ORGANIZATION.format(organization=esc(organization.name)))
+    if organization.branch:
+        lines.append(t.CARD_BRANCH.format(branch=esc(organization.branch)))
+    lines.append("")
+    if balance is None:
+        lines.append(t.CARD_NO_CHARGES)
+    else:
+        if balance.closing > 0:
+            lines.append(t.CARD_DEBT.format(amount=fmt.rub(balance.closing)))
+        elif balance.closing < 0:
+            lines.append(t.CARD_OVERPAYMENT.format(amount=fmt.rub(-balance.closing)))
+        else:
+            lines.append(t.CARD_NO_DEBT)
+        lines.append(t.CARD_AS_OF.format(month=fmt.month(balance.period)))
+    lines.append("")
+    lines.append(t.CARD_ADDRESS.format(address=esc(address(account))))
+    if account.apartment.area is not None:
+        lines.append(t.CARD_AREA.format(area=fmt.money(account.apartment.area)))
+    if account.apartment.ownership_type:
+        lines.append(t.CARD_TYPE.format(kind=esc(account.apartment.ownership_type)))
+    if account.closed:
+        lines.append(t.CARD_CLOSED)
+    return "\n".join(lines)
+
+
+def balance_phrase(balance: Balance | None) -> str:
+    if balance is None:
+        return t.LIST_NO_CHARGES
+    if balance.closing > 0:
+        return t.LIST_DEBT.format(amount=fmt.rub(balance.closing))
+    if balance.closing < 0:
+        return t.LIST_OVERPAYMENT.format(amount=fmt.rub(-balance.closing))
+    return t.LIST_NO_DEBT
+
+
+def list_text(accounts: Sequence[Account], balances: dict[int, Balance]) -> str:
+    lines = [t.LIST_TITLE.format(count=fmt.count(len(accounts), *t.ACCOUNT_FORMS)), ""]
+    for n, account in enumerate(accounts, 1):
+        lines.append(
+            t.LIST_ITEM.format(
+                n=n,
+                number=esc(account.number),
+                address=esc(address(account)),
+                balance=balance_phrase(balances.get(account.id)),
+            )
+        )
+        lines.append("")
+    lines.append(t.LIST_CHOOSE)
+    return "\n".join(lines)
+
+
+def list_button(account: Account, balance: Balance | None) -> str:
+    """A short label (buttons are narrow): the number and the apartment or the house."""
+    apartment = account.apartment
+    short = (
+        t.APARTMENT_SUFFIX.format(number=apartment.number).lstrip(", ")
+        if apartment.number
+        else apartment.house.address
+    )
+    label = t.BTN_ACCOUNT.format(number=account.number, short_address=short)
+    return label if len(label) <= 60 else label[:59] + "…"
+
+
+# --- the month's charges -----------------------------------------------------------------------
+
+
+def mono(rows: Sequence[tuple[str, str]]) -> str:
+    """Label-value rows in a <pre> block, values right-aligned, no line over MONO_WIDTH."""
+    width = max(MIN_MONO_WIDTH, *(len(label) + 1 + len(value) for label, value in rows))
+    width = min(width, MONO_WIDTH)
+    out = []
+    for label, value in rows:
+        room = width - len(value) - 1
+        if len(label) > room:
+            label = label[: max(room - 1, 0)] + "…"
+        out.append(f"{label}{' ' * (width - len(label) - len(value))}{value}")
+    return "<pre>" + esc("\n".join(out)) + "</pre>"
+
+
+def _amount_rows(totals: Totals | ChargeLine) -> list[tuple[str, str]]:
+    return [
+        (t.ROW_OPENING, fmt.money(totals.opening)),
+        (t.ROW_CHARGED, fmt.money(totals.charged)),
+        (t.ROW_RECALCULATION, fmt.money_or_dash(totals.recalculation)),
+        (t.ROW_PAID, fmt.money(totals.paid)),
+        (t.ROW_TOTAL, fmt.money(totals.closing)),
+    ]
+
+
+def _marks(line: ChargeLine) -> str:
+    return (t.MARK_COMMON if line.is_common else "") + (
+        t.MARK_RECALCULATION if line.recalculation else ""
+    )
+
+
+def _tariff_line(line: ChargeLine) -> str | None:
+    if not line.tariff and not line.volume:
+        return None
+    unit = f" {line.unit}" if line.unit else ""
+    per_unit = f"/{line.unit}" if line.unit else ""
+    return t.TARIFF_LINE.format(
+        tariff=fmt.tariff(line.tariff),
+        per_unit=esc(per_unit),
+        volume=fmt.volume(line.volume),
+        unit=esc(unit),
+    )
+
+
+def _service_block(line: ChargeLine) -> str:
+    parts = [t.SERVICE_TITLE.format(service=esc(line.service)) + _marks(line)]
+    tariff = _tariff_line(line)
+    if tariff:
+        parts.append(tariff)
+    parts.append(mono(_amount_rows(line)))
+    return "\n".join(parts)
+
+
+def _legend(month: MonthCharges) -> list[str]:
+    lines = [line for group in month.groups for line in group.lines]
+    legend = []
+    if any(line.recalculation for line in lines):
+        legend.append(t.LEGEND_RECALCULATION)
+    if any(line.is_common for line in lines):
+        legend.append(t.LEGEND_COMMON)
+    return legend
+
+
+def month_text(number: str, month: MonthCharges) -> str:
+    """The month's charges, grouped as the billing groups them, readable on a phone."""
+    name = fmt.month(month.period)
+    head = t.MONTH_TITLE.format(month=name, number=esc(number))
+    several = len(month.groups) > 1
+    blocks = [head]
+    for group in month.groups:
+        section = [t.GROUP_TITLE.format(group=esc(group.name), month=name)]
+        section.extend(_service_block(line) for line in group.lines)
+        if several:
+            section.append(
+                t.GROUP_TOTAL_TITLE.format(group=esc(group.name))
+                + "\n"
+                + mono(_amount_rows(group.totals))
+            )
+        blocks.append("\n\n".join(section))
+    totals = t.MONTH_TOTAL_TITLE.format(month=name) + "\n" + mono(_amount_rows(month.totals))
+    blocks.append(totals)
+    legend = _legend(month)
+    tail = "\n".join([*legend, t.MONTH_PDF_HINT])
+    blocks.append(tail)
+    text = "\n\n".join(blocks)
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    return _short_month_text(head, name, month, totals, tail)
+
+
+def _short_month_text(head: str, name: str, month: MonthCharges, totals: str, tail: str) -> str:
+    """When the full layout would not fit one message: each service's total only."""
+    blocks = [head, t.MONTH_SHORTENED]
+    for group in month.groups:
+        lines = [t.GROUP_TITLE.format(group=esc(group.name), month=name)]
+        lines.extend(
+            t.MONTH_SHORT_LINE.format(
+                service=esc(line.service), marks=_marks(line), total=fmt.money(line.closing)
+            )
+            for line in group.lines
+        )
+        blocks.append("\n".join(lines))
+    blocks.extend([totals, tail])
+    text = "\n\n".join(blocks)
+    return text if len(text) <= MESSAGE_LIMIT else "\n\n".join([head, totals, tail])
+
+
+def no_month_text(period_name: str | None) -> str:
+    """A month without charges (or a malformed one, when `period_name` is None)."""
+    return t.NO_DATA_MONTH.format(month=period_name) if period_name else t.NO_DATA

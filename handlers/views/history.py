@@ -1,0 +1,124 @@
+"""Texts of the payments statement and the histories, and the charts' labels (pure functions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from storage.repo.billing import MeterSeries, MonthTotals, Page, PaymentRow, Statement
+from texts import fmt
+from texts.fmt import esc
+from texts.ru import history as t
+
+MAX_STATEMENT_PAYMENTS = 40
+
+
+def span_name(first: dt.date, last: dt.date) -> str:
+    if first == last:
+        return t.SPAN_ONE.format(month=fmt.month(first))
+    return t.SPAN_MANY.format(first=fmt.month(first), last=fmt.month(last))
+
+
+def statement_menu_text(number: str) -> str:
+    return t.STATEMENT_MENU.format(number=esc(number))
+
+
+def _signed(value: Decimal) -> tuple[str, str]:
+    return ("+" if value >= 0 else "−"), fmt.rub(abs(value))
+
+
+def _source(source: str) -> str:
+    return f" · {esc(source)}" if source else ""
+
+
+def statement_text(number: str, statement: Statement) -> str:
+    s = statement
+    lines = [
+        t.STATEMENT_TITLE.format(number=esc(number), span=span_name(s.first, s.last)),
+        "",
+    ]
+    if s.start >= 0:
+        lines.append(t.STATEMENT_START_DEBT.format(amount=fmt.rub(s.start)))
+    else:
+        lines.append(t.STATEMENT_START_OVERPAYMENT.format(amount=fmt.rub(-s.start)))
+    lines.append(t.STATEMENT_CHARGED.format(amount=fmt.rub(s.charged)))
+    sign, amount = _signed(s.recalculation)
+    lines.append(t.STATEMENT_RECALCULATION.format(sign=sign, amount=amount))
+    lines.append(t.STATEMENT_PAID.format(amount=fmt.rub(s.paid)))
+    if s.adjustment:
+        sign, amount = _signed(s.adjustment)
+        lines.append(t.STATEMENT_ADJUSTMENT.format(sign=sign, amount=amount))
+    if s.end >= 0:
+        lines.append(t.STATEMENT_END_DEBT.format(amount=fmt.rub(s.end)))
+    else:
+        lines.append(t.STATEMENT_END_OVERPAYMENT.format(amount=fmt.rub(-s.end)))
+    lines.append("")
+    if not s.payments:
+        lines.append(t.STATEMENT_NO_PAYMENTS)
+    else:
+        lines.append(
+            t.STATEMENT_PAYMENTS_TITLE.format(count=fmt.count(len(s.payments), *t.PAYMENT_FORMS))
+        )
+        shown = s.payments[-MAX_STATEMENT_PAYMENTS:]
+        lines.extend(
+            t.STATEMENT_PAYMENT.format(
+                day=fmt.day(p.paid_on), amount=fmt.rub(p.amount), source=_source(p.source)
+            )
+            for p in shown
+        )
+        if len(s.payments) > len(shown):
+            lines.append(t.STATEMENT_MORE_PAYMENTS.format(count=len(s.payments) - len(shown)))
+    if s.received != s.paid:
+        lines.append("")
+        lines.append(
+            t.STATEMENT_UNALLOCATED.format(received=fmt.rub(s.received), paid=fmt.rub(s.paid))
+        )
+    return "\n".join(lines)
+
+
+def history_menu_text(number: str) -> str:
+    return t.HISTORY_MENU.format(number=esc(number))
+
+
+def charges_history_text(number: str, page: Page[MonthTotals]) -> str:
+    lines = [t.CHARGES_HISTORY_TITLE.format(number=esc(number)), ""]
+    if not page.items:
+        lines.append(t.CHARGES_HISTORY_EMPTY if page.page == 0 else t.PAGE_EMPTY)
+        return "\n".join(lines)
+    for month in page.items:
+        totals = month.totals
+        lines.append(
+            t.CHARGES_HISTORY_LINE.format(
+                month=fmt.month(month.period),
+                closing=fmt.rub(totals.closing),
+                charged=fmt.money(totals.charged),
+                recalculation=fmt.money_or_dash(totals.recalculation),
+                paid=fmt.money(totals.paid),
+            )
+        )
+    lines.extend(["", t.CHARGES_HISTORY_HINT])
+    return "\n".join(lines)
+
+
+def payments_history_text(number: str, page: Page[PaymentRow]) -> str:
+    lines = [t.PAYMENTS_HISTORY_TITLE.format(number=esc(number)), ""]
+    if not page.items:
+        lines.append(t.PAYMENTS_HISTORY_EMPTY if page.page == 0 else t.PAGE_EMPTY)
+        return "\n".join(lines)
+    lines.extend(
+        t.PAYMENTS_HISTORY_LINE.format(
+            day=fmt.day(p.paid_on),
+            amount=fmt.rub(p.amount),
+            source=_source(p.source),
+            month=fmt.month(p.period),
+        )
+        for p in page.items
+    )
+    return "\n".join(lines)
+
+
+def meter_label(series: MeterSeries) -> tuple[str, str]:
+    """(label, unit) of a meter on the consumption chart."""
+    resource, unit = t.RESOURCES.get(series.resource, (series.resource, ""))
+    zone = f" ({t.ZONES.get(series.zone, series.zone)})" if series.zone else ""
+    return t.METER_LABEL.format(resource=resource, zone=zone, serial=series.serial), unit

@@ -1,0 +1,108 @@
+"""Linking keyboards and callbacks (prefix "l"). Lists show no personal data: addresses,
+apartment and account numbers only. `LinkStart` is the entry point other features' buttons use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from keyboards.callbacks import OpenCard
+from texts.ru import accounts as t
+from texts.ru import common as tc
+
+MAX_BUTTON_TEXT = 60
+
+
+class LinkStart(CallbackData, prefix="l"):
+    """Start adding a personal account (from the registration offer, "Мои счета", the profile)."""
+
+
+class LinkOrgs(CallbackData, prefix="lo"):
+    page: int = 0
+
+
+class LinkHouses(CallbackData, prefix="lh"):
+    org_id: int
+    page: int = 0
+
+
+class LinkClearSearch(CallbackData, prefix="ls"):
+    org_id: int
+
+
+class LinkApartments(CallbackData, prefix="la"):
+    house_id: int
+    page: int = 0
+
+
+class LinkAccounts(CallbackData, prefix="lc"):
+    apartment_id: int
+    page: int = 0
+
+
+class LinkPick(CallbackData, prefix="lp"):
+    account_id: int
+
+
+class LinkNewCaptcha(CallbackData, prefix="lk"):
+    """Another captcha picture."""
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    if len(text) > MAX_BUTTON_TEXT:
+        text = text[: MAX_BUTTON_TEXT - 1] + "…"
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def paged(
+    items: Sequence[tuple[str, CallbackData]],
+    *,
+    page: int,
+    pages: int,
+    page_data: type[CallbackData] | None = None,
+    page_fields: dict[str, int] | None = None,
+    extra: Sequence[tuple[str, CallbackData]] = (),
+    back: CallbackData | None = None,
+) -> InlineKeyboardMarkup:
+    """One button per item, then ◀ n/N ▶, then extra buttons and "Назад"."""
+    rows = [[_button(text, data)] for text, data in items]
+    if page_data is not None and pages > 1:
+        fields = page_fields or {}
+        nav = []
+        if page > 0:
+            nav.append(_button(tc.BTN_PREV, page_data(**fields, page=page - 1)))
+        if page + 1 < pages:
+            nav.append(_button(tc.BTN_NEXT, page_data(**fields, page=page + 1)))
+        rows.append(nav)
+    rows.extend([_button(text, data)] for text, data in extra)
+    if back is not None:
+        rows.append([_button(tc.BTN_BACK, back)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def back_only(back: CallbackData) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[_button(tc.BTN_BACK, back)]])
+
+
+def captcha(back: CallbackData) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(t.BTN_NEW_CAPTCHA, LinkNewCaptcha())],
+            [_button(tc.BTN_BACK, back)],
+        ]
+    )
+
+
+def start_button(text: str = t.BTN_ADD_ACCOUNT) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[_button(text, LinkStart())]])
+
+
+def linked(account_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(t.BTN_OPEN_CARD, OpenCard(account_id=account_id))],
+            [_button(t.BTN_ADD_ANOTHER, LinkStart())],
+        ]
+    )

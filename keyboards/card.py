@@ -1,0 +1,108 @@
+"""The account card's keyboards and its callbacks (prefix "c*": OpenCard itself is shared)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
+from storage.periods import period_to_int
+from texts import fmt
+from texts.ru import card as t
+
+
+class AccountsList(CallbackData, prefix="cl"):
+    """Back to the list of the resident's accounts."""
+
+
+class ChargesMonth(CallbackData, prefix="cm"):
+    account_id: int
+    period: int = 0  # YYYYMM; 0: the latest period with charges
+
+
+class StatementMenu(CallbackData, prefix="cs"):
+    """The payments statement's period picker (handled in handlers/history.py)."""
+
+    account_id: int
+
+
+class HistoryMenu(CallbackData, prefix="ch"):
+    account_id: int
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def card_keyboard(account_id: int, *, several: bool) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            _button(t.BTN_READINGS, OpenReadings(account_id=account_id)),
+            _button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id)),
+        ],
+        [_button(t.BTN_APPEAL, NewAppeal(account_id=account_id))],
+        [
+            _button(t.BTN_CHARGES, ChargesMonth(account_id=account_id)),
+            _button(t.BTN_PAYMENTS, StatementMenu(account_id=account_id)),
+        ],
+        [_button(t.BTN_HISTORY, HistoryMenu(account_id=account_id))],
+    ]
+    if several:
+        rows.append([_button(t.BTN_TO_LIST, AccountsList())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def accounts_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """One button per account: (account id, label)."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(label, OpenCard(account_id=account_id))] for account_id, label in items
+        ]
+    )
+
+
+def link_keyboard(link_button: InlineKeyboardButton) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[link_button]])
+
+
+def month_keyboard(
+    account_id: int, previous: dt.date | None, following: dt.date | None
+) -> InlineKeyboardMarkup:
+    """◀ ▶ only to months that have charges, then back to the card."""
+    arrows = []
+    if previous is not None:
+        arrows.append(
+            _button(
+                t.BTN_MONTH_PREV.format(month=fmt.month(previous)),
+                ChargesMonth(account_id=account_id, period=period_to_int(previous)),
+            )
+        )
+    if following is not None:
+        arrows.append(
+            _button(
+                t.BTN_MONTH_NEXT.format(month=fmt.month(following)),
+                ChargesMonth(account_id=account_id, period=period_to_int(following)),
+            )
+        )
+    rows = [arrows] if arrows else []
+    rows.append([_button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id))])
+    rows.append([_button(t.BTN_TO_CARD, OpenCard(account_id=account_id))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def no_month_keyboard(account_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(t.BTN_LATEST_MONTH, ChargesMonth(account_id=account_id))],
+            [_button(t.BTN_TO_CARD, OpenCard(account_id=account_id))],
+        ]
+    )
+
+
+def back_to_card(account_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(t.BTN_TO_CARD, OpenCard(account_id=account_id))]]
+    )

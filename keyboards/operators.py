@@ -1,0 +1,86 @@
+"""The operators' chat and the administrators' dialogues (prefixes "o*")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from storage.models import House, Organization
+from texts.ru import common as tc
+from texts.ru import operators as t
+
+
+class OperatorAppeal(CallbackData, prefix="oa"):
+    """take / close, on the appeal's post in the operators' chat."""
+
+    action: str
+    appeal_id: int
+
+
+class AnnounceOrg(CallbackData, prefix="oo"):
+    organization_id: int
+
+
+class AnnounceHouse(CallbackData, prefix="oh"):
+    house_id: int  # 0: the whole organization
+
+
+class AnnounceHousesPage(CallbackData, prefix="op"):
+    page: int
+
+
+class AnnounceStep(CallbackData, prefix="os"):
+    action: str  # send / cancel
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def appeal_post(appeal_id: int, status: str) -> InlineKeyboardMarkup | None:
+    if status == "closed":
+        return None
+    row = []
+    if status == "new":
+        row.append(_button(t.BTN_TAKE, OperatorAppeal(action="take", appeal_id=appeal_id)))
+    row.append(_button(t.BTN_CLOSE, OperatorAppeal(action="close", appeal_id=appeal_id)))
+    return InlineKeyboardMarkup(inline_keyboard=[row])
+
+
+def organizations(orgs: Sequence[Organization]) -> InlineKeyboardMarkup:
+    rows = [[_button(org.name[:60], AnnounceOrg(organization_id=org.id))] for org in orgs]
+    rows.append([_button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def houses(items: Sequence[House], page: int, pages: int) -> InlineKeyboardMarkup:
+    rows = [[_button(t.BTN_WHOLE_ORG, AnnounceHouse(house_id=0))]]
+    rows += [[_button(house.address[:60], AnnounceHouse(house_id=house.id))] for house in items]
+    nav = []
+    if page > 0:
+        nav.append(_button(tc.BTN_PREV, AnnounceHousesPage(page=page - 1)))
+    if page + 1 < pages:
+        nav.append(_button(tc.BTN_NEXT, AnnounceHousesPage(page=page + 1)))
+    if nav:
+        rows.append(nav)
+    rows.append([_button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def announce_cancel() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))]]
+    )
+
+
+def announce_confirm() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(t.BTN_ANNOUNCE_SEND, AnnounceStep(action="send")),
+                _button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel")),
+            ]
+        ]
+    )

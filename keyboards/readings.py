@@ -1,0 +1,108 @@
+"""Keyboards of the readings feature and its internal callbacks (prefixes "r*")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from keyboards.callbacks import OpenReadings, ReadingsHistory
+from texts.ru import readings as t
+
+
+class PickMeter(CallbackData, prefix="rp"):
+    """Which meter an ambiguous value is for: `item` in the pending list; `nonce` ties the button
+    to the pending readings it was shown for."""
+
+    nonce: int
+    item: int
+    meter_id: int
+
+
+class ConfirmReadings(CallbackData, prefix="rc"):
+    nonce: int
+    action: str  # save / fix / cancel
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def accounts_keyboard(accounts: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(label, OpenReadings(account_id=account_id))] for account_id, label in accounts
+        ]
+    )
+
+
+def meters_keyboard(account_id: int, meters: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(
+                    t.BTN_HISTORY.format(name=name),
+                    ReadingsHistory(account_id=account_id, meter_id=meter_id),
+                )
+            ]
+            for meter_id, name in meters
+        ]
+    )
+
+
+def pick_meter_keyboard(
+    nonce: int, item: int, meters: Sequence[tuple[int, str]]
+) -> InlineKeyboardMarkup:
+    rows = [
+        [_button(label, PickMeter(nonce=nonce, item=item, meter_id=meter_id))]
+        for meter_id, label in meters
+    ]
+    rows.append([_button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action="cancel"))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def confirm_keyboard(nonce: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(t.BTN_SAVE, ConfirmReadings(nonce=nonce, action="save")),
+                _button(t.BTN_FIX, ConfirmReadings(nonce=nonce, action="fix")),
+            ],
+            [_button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action="cancel"))],
+        ]
+    )
+
+
+def history_keyboard(
+    account_id: int, meter_id: int, page: int, has_older: bool
+) -> InlineKeyboardMarkup:
+    nav = []
+    if has_older:
+        nav.append(
+            _button(
+                t.BTN_OLDER,
+                ReadingsHistory(account_id=account_id, meter_id=meter_id, page=page + 1),
+            )
+        )
+    if page > 0:
+        nav.append(
+            _button(
+                t.BTN_NEWER,
+                ReadingsHistory(account_id=account_id, meter_id=meter_id, page=page - 1),
+            )
+        )
+    rows = [nav] if nav else []
+    rows.append([_button(t.BTN_BACK_TO_METERS, OpenReadings(account_id=account_id))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def history_meters_keyboard(
+    account_id: int, meters: Sequence[tuple[int, str]]
+) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(name, ReadingsHistory(account_id=account_id, meter_id=meter_id))]
+            for meter_id, name in meters
+        ]
+    )

@@ -1,0 +1,84 @@
+"""Receipts: the account and month pickers (callback prefixes "q*")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from storage.models import Account
+from storage.periods import period_to_int
+from texts import fmt
+from texts.ru import common as tc
+from texts.ru import receipts as t
+
+MONTHS_PER_PAGE = 12
+MONTHS_PER_ROW = 3
+
+
+class ReceiptAccounts(CallbackData, prefix="qa"):
+    """Back to the account picker."""
+
+
+class ReceiptMonths(CallbackData, prefix="qm"):
+    """A page of the account's months, latest first (page 0)."""
+
+    account_id: int
+    page: int = 0
+
+
+class ReceiptGet(CallbackData, prefix="qg"):
+    """The PDF of one month: `period` is YYYYMM."""
+
+    account_id: int
+    period: int
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def choose_account(accounts: Sequence[Account]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(
+                    t.BTN_ACCOUNT.format(number=acc.number, address=acc.apartment.house.address)[
+                        :64
+                    ],
+                    ReceiptMonths(account_id=acc.id),
+                )
+            ]
+            for acc in accounts
+        ]
+    )
+
+
+def page_count(total: int) -> int:
+    return max((total + MONTHS_PER_PAGE - 1) // MONTHS_PER_PAGE, 1)
+
+
+def choose_month(
+    account_id: int, periods: Sequence[dt.date], page: int, *, several_accounts: bool
+) -> InlineKeyboardMarkup:
+    """Months of `page` (latest first), ◀ ▶ between pages, and back to the accounts."""
+    pages = page_count(len(periods))
+    page = min(max(page, 0), pages - 1)
+    shown = periods[page * MONTHS_PER_PAGE : (page + 1) * MONTHS_PER_PAGE]
+    buttons = [
+        _button(fmt.month(period), ReceiptGet(account_id=account_id, period=period_to_int(period)))
+        for period in shown
+    ]
+    rows = [buttons[i : i + MONTHS_PER_ROW] for i in range(0, len(buttons), MONTHS_PER_ROW)]
+    navigation = []
+    if page > 0:  # newer months
+        navigation.append(_button(tc.BTN_PREV, ReceiptMonths(account_id=account_id, page=page - 1)))
+    if page < pages - 1:  # older months
+        navigation.append(_button(tc.BTN_NEXT, ReceiptMonths(account_id=account_id, page=page + 1)))
+    if navigation:
+        rows.append(navigation)
+    if several_accounts:
+        rows.append([_button(t.BTN_OTHER_ACCOUNT, ReceiptAccounts())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -1,0 +1,281 @@
+"""One account-period's receipt as plain, picklable data (the renderer runs in another process).
+
+`load_receipt` reads everything the ЕПД shows in a few queries; the dataclasses carry no ORM
+objects, so a worker process renders them without touching the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from storage.models import Account, Apartment, Charge, Meter, Reading, Service
+from storage.periods import add_months
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True, slots=True)
+class Payee:
+    """The organization as the receipt and the payment QR code need it."""
+
+    name: str
+    inn: str
+    kpp: str
+    address: str
+    phone: str
+    bank_name: str
+    bic: str
+    corr_account: str
+    settlement_account: str
+
+
+@dataclass(frozen=True, slots=True)
+class Amounts:
+    opening: Decimal = ZERO
+    charged: Decimal = ZERO
+    recalculation: Decimal = ZERO
+    paid: Decimal = ZERO
+    total: Decimal = ZERO
+
+    def __add__(self, other: Amounts) -> Amounts:
+        return Amounts(
+            self.opening + other.opening,
+            self.charged + other.charged,
+            self.recalculation + other.recalculation,
+            self.paid + other.paid,
+            self.total + other.total,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeLine:
+    service: str
+    unit: str
+    tariff: Decimal
+    volume: Decimal
+    amounts: Amounts
+    is_common: bool = False  # ОДН: common-house needs
+
+    @property
+    def has_recalculation(self) -> bool:
+        return self.amounts.recalculation != 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeGroup:
+    name: str
+    lines: tuple[ChargeLine, ...]
+
+    @property
+    def subtotal(self) -> Amounts:
+        return sum((line.amounts for line in self.lines), Amounts())
+
+
+@dataclass(frozen=True, slots=True)
+class MeterLine:
+    resource: str  # cold_water, hot_water, ...
+    serial: str
+    zone: str
+    previous: Decimal | None
+    current: Decimal | None
+    taken_on: dt.date | None
+
+    @property
+    def consumption(self) -> Decimal | None:
+        if self.previous is None or self.current is None:
+            return None
+        return self.current - self.previous
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptData:
+    account_id: int
+    account_number: str
+    payer: str
+    address: str
+    area: Decimal | None
+    ownership_type: str
+    period: dt.date
+    payee: Payee
+    groups: tuple[ChargeGroup, ...]
+    meters: tuple[MeterLine, ...] = field(default=())
+
+    @property
+    def lines(self) -> tuple[ChargeLine, ...]:
+        return tuple(line for group in self.groups for line in group.lines)
+
+    @property
+    def totals(self) -> Amounts:
+        return sum((group.subtotal for group in self.groups), Amounts())
+
+    @property
+    def to_pay(self) -> Decimal:
+        """What the payer is asked to pay: the closing balance; nothing when it is an overpayment."""
+        return max(self.totals.total, ZERO)
+
+    @property
+    def recalculations(self) -> tuple[ChargeLine, ...]:
+        return tuple(line for line in self.lines if line.has_recalculation)
+
+
+def payer_address(house_address: str, apartment_number: str) -> str:
+    return f"{house_address}, кв. {apartment_number}" if apartment_number else house_address
+
+
+async def receipt_periods(session: AsyncSession, account_id: int) -> list[dt.date]:
+    """Periods that have charges for the account, latest first."""
+    rows = await session.scalars(
+        select(Charge.period)
+        .where(Charge.account_id == account_id)
+        .group_by(Charge.period)
+        .order_by(Charge.period.desc())
+    )
+    return list(rows)
+
+
+async def load_receipt(
+    session: AsyncSession, account_id: int, period: dt.date
+) -> ReceiptData | None:
+    """The receipt of `account_id` for `period`, or None when that period has no charges."""
+    return (await load_receipts(session, [account_id], period)).get(account_id)
+
+
+async def load_receipts(
+    session: AsyncSession, account_ids: Sequence[int], period: dt.date
+) -> dict[int, ReceiptData]:
+    """Receipts of many accounts for one period in four queries (the push loads them in
+    chunks); accounts without charges in the period are left out."""
+    ids = list(dict.fromkeys(account_ids))
+    if not ids:
+        return {}
+    charges = (
+        await session.execute(
+            select(Charge, Service)
+            .join(Service, Service.id == Charge.service_id)
+            .where(Charge.account_id.in_(ids), Charge.period == period)
+        )
+    ).all()
+    if not charges:
+        return {}
+    lines_of: dict[int, list[tuple[Charge, Service]]] = defaultdict(list)
+    for charge, service in charges:
+        lines_of[charge.account_id].append((charge, service))
+    accounts = await session.scalars(
+        select(Account)
+        .where(Account.id.in_(list(lines_of)))
+        .options(
+            joinedload(Account.organization),
+            joinedload(Account.apartment).joinedload(Apartment.house),
+        )
+    )
+    meters = await _meter_lines(session, list(lines_of), period)
+    out = {}
+    for account in accounts:
+        org = account.organization
+        apartment = account.apartment
+        out[account.id] = ReceiptData(
+            account_id=account.id,
+            account_number=account.number,
+            payer=account.holder_name,
+            address=payer_address(apartment.house.address, apartment.number),
+            area=apartment.area,
+            ownership_type=apartment.ownership_type,
+            period=period,
+            payee=Payee(
+                name=org.name,
+                inn=org.inn,
+                kpp=org.kpp,
+                address=org.address,
+                phone=org.phone,
+                bank_name=org.bank_name,
+                bic=org.bic,
+                corr_account=org.corr_account,
+                settlement_account=org.settlement_account,
+            ),
+            groups=_groups(lines_of[account.id]),
+            meters=tuple(meters.get(account.id, ())),
+        )
+    return out
+
+
+def _groups(rows: list[tuple[Charge, Service]]) -> tuple[ChargeGroup, ...]:
+    """Groups in the order of their first service (sort_order), lines by sort_order, name."""
+    grouped: dict[str, list[ChargeLine]] = {}
+    for charge, service in sorted(rows, key=lambda row: (row[1].sort_order, row[1].name)):
+        grouped.setdefault(service.group_name, []).append(
+            ChargeLine(
+                service=service.name,
+                unit=service.unit,
+                tariff=charge.tariff,
+                volume=charge.volume,
+                amounts=Amounts(
+                    charge.opening,
+                    charge.charged,
+                    charge.recalculation,
+                    charge.paid,
+                    charge.closing,
+                ),
+                is_common=service.is_common,
+            )
+        )
+    return tuple(ChargeGroup(name, tuple(lines)) for name, lines in grouped.items())
+
+
+async def _meter_lines(
+    session: AsyncSession, account_ids: list[int], period: dt.date
+) -> dict[int, list[MeterLine]]:
+    """Each meter's current reading of the period (its latest version) and the one before it."""
+    meters = list(
+        await session.scalars(
+            select(Meter)
+            .where(Meter.account_id.in_(account_ids), Meter.archived.is_(False))
+            .order_by(Meter.account_id, Meter.resource, Meter.zone, Meter.id)
+        )
+    )
+    if not meters:
+        return {}
+    previous_period = add_months(period, -1)
+    latest = (
+        select(Reading.meter_id, Reading.period, func.max(Reading.version).label("version"))
+        .where(
+            Reading.meter_id.in_([m.id for m in meters]),
+            Reading.period.in_([period, previous_period]),
+        )
+        .group_by(Reading.meter_id, Reading.period)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Reading.meter_id, Reading.period, Reading.value, Reading.taken_on).join(
+            latest,
+            (Reading.meter_id == latest.c.meter_id)
+            & (Reading.period == latest.c.period)
+            & (Reading.version == latest.c.version),
+        )
+    )
+    values: dict[tuple[int, dt.date], tuple[Decimal, dt.date | None]] = {
+        (meter_id, reading_period): (value, taken_on)
+        for meter_id, reading_period, value, taken_on in rows
+    }
+    out: dict[int, list[MeterLine]] = defaultdict(list)
+    for meter in meters:
+        current = values.get((meter.id, period))
+        previous = values.get((meter.id, previous_period))
+        out[meter.account_id].append(
+            MeterLine(
+                resource=meter.resource,
+                serial=meter.serial,
+                zone=meter.zone,
+                previous=previous[0] if previous else None,
+                current=current[0] if current else None,
+                taken_on=current[1] if current else None,
+            )
+        )
+    return out

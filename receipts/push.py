@@ -1,0 +1,825 @@
+"""The monthly receipt push: every subscribed resident gets the period's receipt of each linked
+account, in Telegram and (when chosen and confirmed) by e-mail.
+
+How it keeps its promises:
+- One process per period: a database lease `push:YYYYMM`, renewed with each progress report; a
+  run that loses it stops.
+- Exactly once across restarts: `ReceiptDelivery` has one row per (account, period, resident,
+  channel), written right after Telegram accepted the document. A run skips what the log has.
+  Sends of one channel go one at a time, so a crash leaves at most one receipt accepted but not
+  logged (DESIGN.md's one window): it is sent again after the restart; nothing is lost.
+- Paced by `receipts.pacing.Pacer` (rate overall, interval per chat, `retry_after` on 429); the
+  jobs go round-robin over residents, so a resident's second account comes long after the first.
+- A 403 marks the resident unreachable; their remaining receipts are logged as `blocked`.
+- PDFs are rendered ahead in the render pool (`receipts.pool.run_cpu`) while earlier ones are
+  being sent, a bounded number at a time, and dropped once every recipient of the account has it.
+- Progress (counts and rate, never personal data) goes to the log and to the `pushes` row that
+  `python -m bot push-status` reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
+
+from receipts import pool
+from receipts.data import ReceiptData, load_receipts
+from receipts.pacing import Pacer
+from receipts.pdf import render_receipt
+from storage.models import (
+    AccountLink,
+    Charge,
+    ImportRun,
+    Push,
+    ReceiptDelivery,
+    Resident,
+    utcnow,
+)
+from storage.periods import format_period, parse_period, period_to_int
+from storage.repo import leases
+from storage.repo.residents import mark_unreachable
+from texts import fmt
+from texts.ru import receipts as t
+
+log = logging.getLogger(__name__)
+
+TELEGRAM = "telegram"
+EMAIL = "email"
+SENT = "sent"
+FAILED = "failed"
+BLOCKED = "blocked"
+MAX_ATTEMPTS = 3  # a failed delivery is tried again by later runs this many times in all
+NETWORK_RETRIES = 3
+
+Mailer = Callable[..., Awaitable[None]]  # send_mail(settings, to, subject, text, attachments)
+Renderer = Callable[[ReceiptData], bytes]
+
+
+def receipt_filename(account_number: str, period: dt.date) -> str:
+    return f"receipt_{account_number}_{format_period(period)}.pdf"
+
+
+def lease_name(period: dt.date) -> str:
+    return f"push:{period_to_int(period)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    account_id: int
+    resident_id: int
+    channel: str
+    chat_id: int
+    email: str | None
+    attempts: int = 0  # earlier failed attempts (a row exists when > 0)
+
+
+@dataclass
+class Progress:
+    period: dt.date
+    total: int = 0
+    done_before: int = 0  # delivered (or settled) by earlier runs
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.done_before - self.sent - self.failed - self.blocked, 0)
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.sent / elapsed if elapsed > 0 else 0.0
+
+    def line(self) -> str:
+        return (
+            f"receipt push {format_period(self.period)}: sent {self.sent}, failed {self.failed}, "
+            f"blocked {self.blocked}, remaining {self.remaining} of {self.total}, "
+            f"{self.rate:.1f}/s"
+        )
+
+
+def render_to_spool(render: Renderer, data: ReceiptData, path: Path) -> bytes:
+    """Render in the pool and keep the PDF in the spool (written whole, then renamed: a crash
+    never leaves half a file under the final name)."""
+    pdf = render(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.part")
+    partial.write_bytes(pdf)
+    partial.replace(path)
+    return pdf
+
+
+def spool_path(spool: Path, data: ReceiptData) -> Path:
+    """Named by the receipt's content: changed charges never reuse an old PDF."""
+    digest = hashlib.sha256(repr(data).encode()).hexdigest()[:20]
+    return spool / format_period(data.period) / f"{data.account_id}-{digest}.pdf"
+
+
+class _Renders:
+    """PDFs rendered ahead of the senders, a bounded number at a time. Receipt data is loaded
+    in chunks; with a spool, a PDF rendered before (an earlier run, `push --prepare`) is read
+    back instead of rendered again."""
+
+    CHUNK = 32
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        period: dt.date,
+        account_order: Sequence[int],
+        uses: dict[int, int],
+        render: Renderer,
+        lookahead: int,
+        spool: Path | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._period = period
+        self._order = list(account_order)
+        self._uses = dict(uses)
+        self._render = render
+        self._spool = spool
+        self._slots = asyncio.Semaphore(lookahead)
+        loop = asyncio.get_running_loop()
+        self._ready: dict[int, asyncio.Future[tuple[ReceiptData, bytes]]] = {
+            account_id: loop.create_future() for account_id in self._order
+        }
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._consumed: set[int] = set()
+        self.rendered = 0
+        self.reused = 0
+
+    async def produce(self) -> None:
+        for start in range(0, len(self._order), self.CHUNK):
+            chunk = self._order[start : start + self.CHUNK]
+            try:
+                async with self._session_factory() as session:
+                    loaded = await load_receipts(session, chunk, self._period)
+            except Exception as error:  # the chunk's receipts fail; the push goes on
+                log.warning("receipt data not loaded: %s", type(error).__name__)
+                loaded = {}
+            for account_id in chunk:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._one(account_id, loaded.get(account_id)))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _one(self, account_id: int, data: ReceiptData | None) -> None:
+        future = self._ready[account_id]
+        try:
+            if data is None:
+                raise LookupError("no receipt data for the period")
+            pdf = await self._pdf(data)
+            if not future.done():
+                future.set_result((data, pdf))
+        except Exception as error:  # a receipt that cannot be made fails its deliveries only
+            log.warning("receipt not rendered: %s", type(error).__name__)
+            if not future.done():
+                future.set_exception(error)
+
+    async def _pdf(self, data: ReceiptData) -> bytes:
+        if self._spool is None:
+            self.rendered += 1
+            return await pool.run_cpu(self._render, data)
+        path = spool_path(self._spool, data)
+        try:
+            pdf = await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            self.rendered += 1
+            return await pool.run_cpu(render_to_spool, self._render, data, path)
+        self.reused += 1
+        return pdf
+
+    async def get(self, account_id: int) -> tuple[ReceiptData, bytes]:
+        future = self._ready[account_id]
+        try:
+            return await future
+        finally:
+            # The render slot frees at the first use: an account that a later round needs
+            # again (linked by several residents) must not hold up the renders in between.
+            if account_id not in self._consumed:
+                self._consumed.add(account_id)
+                self._slots.release()
+
+    def used(self, account_id: int) -> None:
+        """One delivery of the account is settled; the PDF goes when the last one is."""
+        self._uses[account_id] -= 1
+        if self._uses[account_id] == 0:
+            future = self._ready.pop(account_id)
+            if future.done() and not future.cancelled():
+                future.exception()  # mark retrieved: no "never retrieved" warning
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for future in self._ready.values():
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class ReceiptPush:
+    """One run of the push for one period. `run()` returns the progress, or None when another
+    process holds the period's lease."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        rate_per_second: float = 25.0,
+        per_chat_interval: float = 1.0,
+        mailer: Mailer | None = None,
+        mail_settings: Any = None,
+        render: Renderer = render_receipt,
+        lookahead: int = 16,
+        progress_interval: float = 10.0,
+        lease_ttl: float = 90.0,
+        owner: str | None = None,
+        pacer: Pacer | None = None,
+        spool: Path | None = None,
+    ) -> None:
+        self.bot = bot
+        self.session_factory = session_factory
+        self.pacer = pacer or Pacer(rate_per_second, per_chat_interval)
+        self.mailer = mailer
+        self.mail_settings = mail_settings
+        self.render = render
+        self.lookahead = max(lookahead, 1)
+        self.progress_interval = progress_interval
+        self.lease_ttl = dt.timedelta(seconds=lease_ttl)
+        self.spool = spool
+        # unique per run: two runs in one process (the poll and the daily job) must not share it
+        self.owner = owner or f"{leases.process_owner()}:{uuid.uuid4().hex[:8]}"
+        self._lease_lost = asyncio.Event()
+        self._blocked: set[int] = set()
+        self._log_lock = asyncio.Lock()
+        self._log_connection: AsyncConnection | None = None
+
+    # -- the run ------------------------------------------------------------------------------
+
+    async def run(self, period: dt.date) -> Progress | None:
+        name = lease_name(period)
+        async with self.session_factory() as session:
+            taken = await leases.acquire(session, name, self.owner, self.lease_ttl)
+            await session.commit()
+        if not taken:
+            log.info("receipt push %s: another process is running it", format_period(period))
+            return None
+        try:
+            return await self._run(period)
+        finally:
+            with contextlib.suppress(Exception):
+                async with self.session_factory() as session:
+                    await leases.release(session, name, self.owner)
+                    await session.commit()
+
+    async def _run(self, period: dt.date) -> Progress:
+        jobs, done_before = await self._plan(period)
+        progress = Progress(period, total=len(jobs) + done_before, done_before=done_before)
+        push_id = await self._start_row(period, progress.total)
+        log.info("receipt push %s started: %d to send, %d done before", format_period(period),
+                 len(jobs), done_before)  # fmt: skip
+        lanes = []
+        pipelines = []
+        for channel in (TELEGRAM, EMAIL):
+            lane_jobs = [job for job in jobs if job.channel == channel]
+            if not lane_jobs:
+                continue
+            uses: dict[int, int] = defaultdict(int)
+            order: list[int] = []
+            for job in lane_jobs:
+                if uses[job.account_id] == 0:
+                    order.append(job.account_id)
+                uses[job.account_id] += 1
+            renders = _Renders(
+                self.session_factory, period, order, uses, self.render, self.lookahead, self.spool
+            )
+            pipelines.append((renders, asyncio.create_task(renders.produce())))
+            lanes.append(self._lane(lane_jobs, period, renders, progress))
+        reporter = asyncio.create_task(self._report(period, push_id, progress))
+        completed = False
+        try:
+            await asyncio.gather(*lanes)
+            completed = not self._lease_lost.is_set()
+        finally:
+            reporter.cancel()
+            for renders, producer in pipelines:
+                producer.cancel()
+                await asyncio.gather(producer, return_exceptions=True)
+                await renders.close()
+            await asyncio.gather(reporter, return_exceptions=True)
+            await self._close_log()
+            with contextlib.suppress(Exception):
+                await self._finish_row(push_id, completed)
+            if completed and self.spool is not None:
+                # every PDF of the period went out: its spool is of no more use
+                await asyncio.to_thread(
+                    shutil.rmtree, self.spool / format_period(period), ignore_errors=True
+                )
+        log.info("%s%s", progress.line(), "" if completed else " (stopped)")
+        return progress
+
+    async def prepare(self, period: dt.date) -> tuple[int, int]:
+        """Render every PDF this period's push would send into the spool, sending nothing
+        (`python -m bot push --prepare`: right after an import, so that the push itself runs
+        at the full sending rate). Returns (rendered, already in the spool)."""
+        if self.spool is None:
+            raise ValueError("no spool folder configured")
+        jobs, _ = await self._plan(period)
+        order = list(dict.fromkeys(job.account_id for job in jobs))
+        renders = _Renders(
+            self.session_factory, period, order, dict.fromkeys(order, 1), self.render,
+            self.lookahead, self.spool,
+        )  # fmt: skip
+        producer = asyncio.create_task(renders.produce())
+        try:
+            for account_id in order:
+                with contextlib.suppress(Exception):  # logged by the renderer
+                    await renders.get(account_id)
+                renders.used(account_id)
+        finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+            await renders.close()
+        return renders.rendered, renders.reused
+
+    async def _lane(
+        self, jobs: list[Job], period: dt.date, renders: _Renders, progress: Progress
+    ) -> None:
+        """One channel's deliveries, one at a time (see the module's docstring: why not more)."""
+        for job in jobs:
+            if self._lease_lost.is_set():
+                return
+            try:
+                status, _error = await self._deliver(job, period, renders)
+            finally:
+                renders.used(job.account_id)
+            if status == SENT:
+                progress.sent += 1
+            elif status == BLOCKED:
+                progress.blocked += 1
+            else:
+                progress.failed += 1
+
+    async def _deliver(self, job: Job, period: dt.date, renders: _Renders) -> tuple[str, str]:
+        if job.channel == TELEGRAM and job.resident_id in self._blocked:
+            await self._log(job, period, BLOCKED, "forbidden")
+            return BLOCKED, "forbidden"
+        try:
+            data, pdf = await renders.get(job.account_id)
+        except Exception as exc:
+            await self._log(job, period, FAILED, f"render: {type(exc).__name__}")
+            return FAILED, "render"
+        filename = receipt_filename(data.account_number, period)
+        if job.channel == EMAIL:
+            return await self._deliver_email(job, period, data, filename, pdf)
+        caption = t.PUSH_CAPTION.format(
+            month=fmt.month(period),
+            number=fmt.esc(data.account_number),
+            total=fmt.rub(data.to_pay),
+        )
+        status, error = SENT, ""
+        for attempt in range(NETWORK_RETRIES + 1):
+            try:
+                await self.pacer.send(
+                    job.chat_id,
+                    lambda: self.bot.send_document(
+                        job.chat_id, BufferedInputFile(pdf, filename), caption=caption
+                    ),
+                )
+                status, error = SENT, ""
+                break
+            except TelegramForbiddenError:
+                self._blocked.add(job.resident_id)
+                async with self.session_factory() as session:
+                    await mark_unreachable(session, job.resident_id)
+                    await session.commit()
+                status, error = BLOCKED, "forbidden"
+                break
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                status, error = FAILED, type(exc).__name__
+                if attempt < NETWORK_RETRIES:
+                    await asyncio.sleep(2**attempt)
+            except TelegramRetryAfter:
+                status, error = FAILED, "flood control"
+                break
+            except TelegramBadRequest as exc:
+                status, error = FAILED, f"bad request: {exc.message}"[:200]
+                break
+            except TelegramAPIError as exc:
+                status, error = FAILED, type(exc).__name__
+                break
+        await self._log(job, period, status, error)
+        return status, error
+
+    async def _deliver_email(
+        self, job: Job, period: dt.date, data: ReceiptData, filename: str, pdf: bytes
+    ) -> tuple[str, str]:
+        assert self.mailer is not None and job.email
+        month = fmt.month(period)
+        total = fmt.rub(data.to_pay)
+        try:
+            await self.mailer(
+                self.mail_settings,
+                job.email,
+                t.EMAIL_SUBJECT.format(month=month, number=data.account_number),
+                t.EMAIL_BODY.format(month=month, number=data.account_number, total=total),
+                [(filename, pdf, "application/pdf")],
+            )
+        except Exception as exc:  # the mailer's own error type belongs to another layer
+            await self._log(job, period, FAILED, f"mail: {type(exc).__name__}")
+            return FAILED, "mail"
+        await self._log(job, period, SENT, "")
+        return SENT, ""
+
+    # -- the database -------------------------------------------------------------------------
+
+    async def _plan(self, period: dt.date) -> tuple[list[Job], int]:
+        """What this run sends, round-robin over residents, and how many were settled before."""
+        with_email = self.mailer is not None
+        async with self.session_factory() as session:
+            has_charges = exists().where(
+                Charge.account_id == AccountLink.account_id, Charge.period == period
+            )
+            rows = (
+                await session.execute(
+                    select(
+                        AccountLink.account_id,
+                        Resident.id,
+                        Resident.chat_id,
+                        Resident.push_telegram,
+                        Resident.unreachable_at,
+                        Resident.push_email,
+                        Resident.email,
+                        Resident.email_confirmed_at,
+                    )
+                    .join(Resident, Resident.id == AccountLink.resident_id)
+                    .where(Resident.registered_at.is_not(None), has_charges)
+                    .order_by(Resident.id, AccountLink.id)
+                )
+            ).all()
+            logged = {
+                (account_id, resident_id, channel): (status, attempts)
+                for account_id, resident_id, channel, status, attempts in await session.execute(
+                    select(
+                        ReceiptDelivery.account_id,
+                        ReceiptDelivery.resident_id,
+                        ReceiptDelivery.channel,
+                        ReceiptDelivery.status,
+                        ReceiptDelivery.attempts,
+                    ).where(ReceiptDelivery.period == period)
+                )
+            }
+        rounds: dict[int, list[Job]] = defaultdict(list)
+        per_resident: dict[tuple[int, str], int] = defaultdict(int)
+        done_before = 0
+        for (
+            account_id,
+            resident_id,
+            chat_id,
+            push_tg,
+            unreachable,
+            push_mail,
+            email,
+            confirmed,
+        ) in rows:
+            channels = []
+            if push_tg and unreachable is None:
+                channels.append((TELEGRAM, None))
+            if with_email and push_mail and email and confirmed is not None:
+                channels.append((EMAIL, email))
+            for channel, address in channels:
+                status, attempts = logged.get((account_id, resident_id, channel), (None, 0))
+                if status in (SENT, BLOCKED) or (status == FAILED and attempts >= MAX_ATTEMPTS):
+                    done_before += 1
+                    continue
+                index = per_resident[(resident_id, channel)]
+                per_resident[(resident_id, channel)] += 1
+                rounds[index].append(
+                    Job(account_id, resident_id, channel, chat_id, address, attempts)
+                )
+        jobs = [job for index in sorted(rounds) for job in rounds[index]]
+        return jobs, done_before
+
+    async def _log(self, job: Job, period: dt.date, status: str, error: str) -> None:
+        """The delivery log row, committed at once: the push's memory across a crash."""
+        try:
+            await self._write_log(job, period, status, error)
+        except IntegrityError:  # the resident deleted the registration meanwhile
+            log.info("receipt push: a delivery of an erased registration was not logged")
+
+    async def _write_log(self, job: Job, period: dt.date, status: str, error: str) -> None:
+        if job.attempts:
+            statement = (
+                update(ReceiptDelivery)
+                .where(
+                    ReceiptDelivery.account_id == job.account_id,
+                    ReceiptDelivery.period == period,
+                    ReceiptDelivery.resident_id == job.resident_id,
+                    ReceiptDelivery.channel == job.channel,
+                )
+                .values(status=status, error=error, attempts=job.attempts + 1, sent_at=utcnow())
+            )
+        else:
+            statement = insert(ReceiptDelivery).values(
+                account_id=job.account_id,
+                period=period,
+                resident_id=job.resident_id,
+                channel=job.channel,
+                status=status,
+                error=error,
+                attempts=1,
+                sent_at=utcnow(),
+            )
+        # One connection kept for the run's log writes: the write sits between two sends, so
+        # its cost is the push's speed limit (a session and a pool checkout per row cost more
+        # than the insert).
+        async with self._log_lock:
+            if self._log_connection is None:
+                self._log_connection = await self._engine().connect()
+            connection = self._log_connection
+            try:
+                await connection.execute(statement)
+                await connection.commit()
+            except Exception:
+                await connection.rollback()
+                raise
+
+    def _engine(self) -> AsyncEngine:
+        bind = self.session_factory.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("the session factory must be bound to an AsyncEngine")
+        return bind
+
+    async def _close_log(self) -> None:
+        if self._log_connection is not None:
+            with contextlib.suppress(Exception):
+                await self._log_connection.close()
+            self._log_connection = None
+
+    async def _start_row(self, period: dt.date, total: int) -> int:
+        async with self.session_factory() as session:
+            row = await session.scalar(
+                select(Push)
+                .where(Push.period == period, Push.status == "running")
+                .order_by(Push.id.desc())
+                .limit(1)
+            )
+            if row is None:
+                row = Push(period=period, status="running")
+                session.add(row)
+            row.total = total
+            row.owner = self.owner
+            row.heartbeat_at = utcnow()
+            await session.commit()
+            return row.id
+
+    async def _finish_row(self, push_id: int, completed: bool) -> None:
+        values: dict[str, Any] = {"heartbeat_at": utcnow()}
+        if completed:
+            values.update(status="done", finished_at=utcnow())
+        async with self.session_factory() as session:
+            await session.execute(update(Push).where(Push.id == push_id).values(**values))
+            await session.commit()
+
+    async def _report(self, period: dt.date, push_id: int, progress: Progress) -> None:
+        """Renew the lease (every third of its time to live) and beat the heart; log the
+        progress every `progress_interval`."""
+        tick = min(self.progress_interval, self.lease_ttl.total_seconds() / 3)
+        logged_at = time.monotonic()
+        while True:
+            await asyncio.sleep(tick)
+            if time.monotonic() - logged_at >= self.progress_interval:
+                logged_at = time.monotonic()
+                log.info("%s", progress.line())
+            try:
+                async with self.session_factory() as session:
+                    held = await leases.renew(
+                        session, lease_name(period), self.owner, self.lease_ttl
+                    )
+                    await session.execute(
+                        update(Push).where(Push.id == push_id).values(heartbeat_at=utcnow())
+                    )
+                    await session.commit()
+            except Exception as error:  # a busy database: try again at the next beat
+                log.warning("receipt push heartbeat failed: %s", type(error).__name__)
+                continue
+            if not held:
+                log.warning("receipt push %s: lease lost, stopping", format_period(period))
+                self._lease_lost.set()
+                return
+
+
+# --- status, for `python -m bot push-status` --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PushStatus:
+    period: dt.date
+    status: str
+    total: int
+    sent: int
+    failed: int
+    blocked: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+    recent_rate: float  # sent per second over the last minute
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.sent - self.failed - self.blocked, 0)
+
+
+async def push_statuses(session: AsyncSession, limit: int = 12) -> list[PushStatus]:
+    """The latest run of each recently pushed period, with counts from the delivery log."""
+    latest = select(Push.period, func.max(Push.id).label("id")).group_by(Push.period).subquery()
+    pushes = list(
+        await session.scalars(
+            select(Push)
+            .join(latest, latest.c.id == Push.id)
+            .order_by(Push.period.desc())
+            .limit(limit)
+        )
+    )
+    out = []
+    minute_ago = utcnow() - dt.timedelta(minutes=1)
+    for push in pushes:
+        counts = dict(
+            (
+                await session.execute(
+                    select(ReceiptDelivery.status, func.count())
+                    .where(ReceiptDelivery.period == push.period)
+                    .group_by(ReceiptDelivery.status)
+                )
+            ).all()
+        )
+        recent = await session.scalar(
+            select(func.count()).where(
+                ReceiptDelivery.period == push.period,
+                ReceiptDelivery.status == SENT,
+                ReceiptDelivery.sent_at >= minute_ago,
+            )
+        )
+        out.append(
+            PushStatus(
+                period=push.period,
+                status=push.status,
+                total=push.total,
+                sent=counts.get(SENT, 0),
+                failed=counts.get(FAILED, 0),
+                blocked=counts.get(BLOCKED, 0),
+                started_at=push.started_at,
+                finished_at=push.finished_at,
+                heartbeat_at=push.heartbeat_at,
+                recent_rate=(recent or 0) / 60,
+            )
+        )
+    return out
+
+
+# --- when to push ------------------------------------------------------------------------------
+
+
+def _import_periods(values: Sequence[Any]) -> set[dt.date]:
+    periods = set()
+    for value in values or ():
+        try:
+            if isinstance(value, int):
+                periods.add(dt.date(value // 100, value % 100, 1))
+            else:
+                periods.add(parse_period(str(value)))
+        except ValueError:
+            continue
+    return periods
+
+
+async def periods_to_push(
+    session: AsyncSession, *, within: dt.timedelta = dt.timedelta(days=45)
+) -> list[dt.date]:
+    """Periods imported recently and not pushed since their import.
+
+    Only the newest period that has charges qualifies: loading an old month again (a
+    correction, history) must not send everyone an old receipt."""
+    newest = await session.scalar(select(func.max(Charge.period)))
+    if newest is None:
+        return []
+    since = utcnow() - within
+    imports = (
+        await session.execute(
+            select(ImportRun.periods, ImportRun.created_at).where(ImportRun.created_at >= since)
+        )
+    ).all()
+    imported_at: dict[dt.date, dt.datetime] = {}
+    for periods, created_at in imports:
+        for period in _import_periods(periods):
+            if period == newest:
+                imported_at[period] = max(imported_at.get(period, created_at), created_at)
+    due = []
+    for period, at in imported_at.items():
+        done = await session.scalar(
+            select(func.count()).where(
+                Push.period == period, Push.status == "done", Push.started_at >= at
+            )
+        )
+        if not done:
+            due.append(period)
+    return sorted(due)
+
+
+# --- wiring: the scheduler and the command line -------------------------------------------------
+
+
+def build_push(
+    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Any
+) -> ReceiptPush:
+    """A push configured from the settings (pacing, e-mail when SMTP is set up)."""
+    mailer = None
+    if getattr(settings, "smtp_host", None):
+        from receipts.mail import send_mail
+
+        mailer = send_mail
+    return ReceiptPush(
+        bot,
+        session_factory,
+        rate_per_second=settings.push_rate_per_second,
+        per_chat_interval=settings.push_per_chat_interval,
+        mailer=mailer,
+        mail_settings=settings,
+        lookahead=max(8, 4 * max(settings.render_workers, 1)),
+        progress_interval=settings.push_progress_interval,
+        lease_ttl=settings.push_lease_seconds,
+        spool=Path(settings.receipt_spool_dir) if settings.receipt_spool_dir else None,
+    )
+
+
+async def push_due(
+    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Any
+) -> None:
+    """The scheduled job: push every period that is due (each under its own lease)."""
+    async with session_factory() as session:
+        due = await periods_to_push(session)
+    for period in due:
+        await build_push(bot, session_factory, settings).run(period)
+
+
+def schedule(scheduler: Any, context: Any) -> None:
+    """JOB_PROVIDERS hook: poll for freshly imported periods, and a daily safety net."""
+    args = (context.bot, context.session_factory, context.settings)
+    scheduler.add_job(
+        push_due,
+        "interval",
+        seconds=context.settings.push_poll_seconds,
+        args=args,
+        id="receipts_push_poll",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        push_due,
+        "cron",
+        hour=10,
+        minute=15,
+        args=args,
+        id="receipts_push_daily",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+        replace_existing=True,
+    )

@@ -1,0 +1,396 @@
+"""Pass two: apply a validated plan in one transaction (the caller owns the transaction).
+
+Portable SQL only: reference data is upserted by reading the existing natural keys and then
+inserting the new rows and updating the existing ones (no dialect-specific ON CONFLICT); the
+caller's transaction makes that atomic.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, delete, distinct, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import TableClause
+
+from storage.importer import bulk as t
+from storage.importer.formats import KINDS_BY_NAME
+from storage.importer.plan import Known, Plan, Progress
+from storage.models import ImportRun, utcnow
+from storage.periods import format_period, int_to_period
+
+
+@dataclass
+class Summary:
+    """What an import did, for the operator's report."""
+
+    import_run_id: int = 0
+    rows: int = 0
+    periods: list[str] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+# --- what exists ---------------------------------------------------------------------------------
+
+
+def read_known(conn: Connection, known: Known, kinds: set[str]) -> None:
+    """Load the natural keys the files can refer to (only of the kinds they need)."""
+    o, h, a, acc = t.organizations, t.houses, t.apartments, t.accounts
+    for (code,) in conn.execute(select(o.c.code)):
+        known.add_org(code)
+    if kinds & {"houses", "apartments", "accounts"}:
+        rows = conn.execute(
+            select(o.c.code, h.c.code).join_from(h, o, h.c.organization_id == o.c.id)
+        )
+        known.houses.update((org, code) for org, code in rows)
+    if kinds & {"apartments", "accounts"}:
+        rows = conn.execute(
+            select(o.c.code, h.c.code, a.c.number)
+            .join_from(a, h, a.c.house_id == h.c.id)
+            .join(o, h.c.organization_id == o.c.id)
+        )
+        known.apartments.update((org, house, number) for org, house, number in rows)
+    if kinds & {"accounts", "meters", "charges", "payments", "readings"}:
+        rows = conn.execute(
+            select(o.c.code, acc.c.number).join_from(acc, o, acc.c.organization_id == o.c.id)
+        )
+        for org, number in rows:
+            known.add_account(org, number)
+    if kinds & {"services", "charges"}:
+        s = t.services
+        rows = conn.execute(
+            select(o.c.code, s.c.code).join_from(s, o, s.c.organization_id == o.c.id)
+        )
+        for org, code in rows:
+            known.add_service(org, code)
+    if kinds & {"meters", "readings"}:
+        m = t.meters
+        rows = conn.execute(
+            select(o.c.code, acc.c.number, m.c.code)
+            .join_from(m, acc, m.c.account_id == acc.c.id)
+            .join(o, acc.c.organization_id == o.c.id)
+        )
+        for key in rows:
+            known.add_meter(tuple(key))  # type: ignore[arg-type]
+
+
+# --- upserts -------------------------------------------------------------------------------------
+
+
+def _upsert(
+    conn: Connection,
+    target: TableClause,
+    key_names: Sequence[str],
+    existing: dict[tuple, int],
+    records: Iterable[dict[str, Any]],
+    defaults: dict[str, Any],
+) -> dict[str, int]:
+    """Insert new rows (missing columns from `defaults`), update existing ones (only the columns
+    the file had). Returns {"new": n, "updated": n}."""
+    names = tuple(defaults)
+    new_rows = []
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        key = tuple(record[k] for k in key_names)
+        row_id = existing.get(key)
+        if row_id is None:
+            new_rows.append(tuple(record.get(name, defaults[name]) for name in names))
+        else:
+            columns = tuple(sorted(k for k in record if k not in key_names))
+            if columns:
+                params = {f"v_{k}": record[k] for k in columns}
+                params["v_id"] = row_id
+                updates[columns].append(params)
+    t.insert_rows(conn, target, names, new_rows)
+    updated = 0
+    for columns, params in updates.items():
+        statement = (
+            update(target)
+            .where(target.c.id == bindparam("v_id"))
+            .values({k: bindparam(f"v_{k}") for k in columns})
+        )
+        for batch in t.batches(params):
+            conn.execute(statement, batch)
+        updated += len(params)
+    return {"new": len(new_rows), "updated": updated}
+
+
+def _org_ids(conn: Connection) -> dict[str, int]:
+    o = t.organizations
+    return {code: id_ for id_, code in conn.execute(select(o.c.id, o.c.code))}
+
+
+def _house_ids(conn: Connection) -> dict[tuple[int, str], int]:
+    h = t.houses
+    rows = conn.execute(select(h.c.id, h.c.organization_id, h.c.code))
+    return {(org, code): id_ for id_, org, code in rows}
+
+
+def _apartment_ids(conn: Connection, house_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    a = t.apartments
+    wanted = set(house_ids)
+    rows = conn.execute(select(a.c.id, a.c.house_id, a.c.number))
+    return {(house, number): id_ for id_, house, number in rows if house in wanted}
+
+
+def _account_ids(conn: Connection, org_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    acc = t.accounts
+    rows = conn.execute(
+        select(acc.c.id, acc.c.organization_id, acc.c.number).where(
+            acc.c.organization_id.in_(list(org_ids))
+        )
+    )
+    return {(org, number): id_ for id_, org, number in rows}
+
+
+def _service_ids(conn: Connection) -> dict[tuple[int, str], int]:
+    s = t.services
+    rows = conn.execute(select(s.c.id, s.c.organization_id, s.c.code))
+    return {(org, code): id_ for id_, org, code in rows}
+
+
+def _meter_ids(conn: Connection, account_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    m = t.meters
+    wanted = set(account_ids)
+    rows = conn.execute(select(m.c.id, m.c.account_id, m.c.code))
+    return {(acc, code): id_ for id_, acc, code in rows if acc in wanted}
+
+
+def _defaults(kind: str, drop: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
+    """The table's columns with their defaults for new rows, as `formats` documents them."""
+    skip = {"org", "account", *drop}
+    values = {c.name: c.default for c in KINDS_BY_NAME[kind].columns if c.name not in skip}
+    values.update(extra)
+    return values
+
+
+_LEADING_NUMBER = re.compile(r"\d+")
+
+
+def sort_key(number: str) -> int:
+    """`12а` → 12: apartments listed in natural order."""
+    match = _LEADING_NUMBER.match(number)
+    return int(match.group()) if match else 0
+
+
+def house_search_text(address: str, street: str) -> str:
+    text = address.lower()
+    if street and street.lower() not in text:
+        text = f"{street.lower()} {text}"
+    return text[:800]  # the column's size
+
+
+# --- the load ------------------------------------------------------------------------------------
+
+
+def apply(conn: Connection, plan: Plan, progress: Progress) -> Summary:
+    summary = Summary(rows=plan.rows)
+    summary.periods = [format_period(int_to_period(p)) for p in plan.charge_periods]
+    # The first statement writes: on SQLite that takes the write lock at once, so the reads
+    # below see the state the whole load is based on.
+    run = conn.execute(
+        insert(ImportRun.__table__).values(
+            files=", ".join(f.name for f in plan.files),
+            rows=plan.rows,
+            periods=summary.periods,
+            created_at=utcnow(),
+        )
+    )
+    summary.import_run_id = run.inserted_primary_key[0]
+    progress.start("load", plan.rows, "rows")
+    counts = summary.counts
+    records = plan.records
+
+    existing = _org_ids(conn)
+    org_rows = records["organizations"]
+    counts["organizations"] = _upsert(
+        conn, t.organizations, ("code",), {(c,): i for c, i in existing.items()}, org_rows,
+        _defaults("organizations"),
+    )  # fmt: skip
+    progress.advance(len(org_rows))
+    org_ids = _org_ids(conn)
+
+    house_rows = []
+    for r in records["houses"]:
+        row = {k: r[k] for k in ("code", "address", "street") if k in r}
+        row["organization_id"] = org_ids[r["org"]]
+        row["search_text"] = house_search_text(r["address"], r.get("street", ""))
+        house_rows.append(row)
+    counts["houses"] = _upsert(
+        conn, t.houses, ("organization_id", "code"), _house_ids(conn), house_rows,
+        _defaults("houses", organization_id=None, search_text=""),
+    )  # fmt: skip
+    progress.advance(len(house_rows))
+    house_ids = _house_ids(conn)
+
+    apartment_rows = []
+    for r in records["apartments"]:
+        row = {k: r[k] for k in ("number", "area", "ownership_type") if k in r}
+        row["house_id"] = house_ids[(org_ids[r["org"]], r["house"])]
+        row["sort_key"] = sort_key(r["number"])
+        apartment_rows.append(row)
+    counts["apartments"] = _upsert(
+        conn, t.apartments, ("house_id", "number"),
+        _apartment_ids(conn, (r["house_id"] for r in apartment_rows)), apartment_rows,
+        _defaults("apartments", drop=["house"], house_id=None, sort_key=0),
+    )  # fmt: skip
+    progress.advance(len(apartment_rows))
+
+    account_rows = []
+    if records["accounts"]:
+        wanted_houses = {house_ids[(org_ids[r["org"]], r["house"])] for r in records["accounts"]}
+        apartment_ids = _apartment_ids(conn, wanted_houses)
+        for r in records["accounts"]:
+            row = {k: r[k] for k in ("number", "holder_name", "phone", "closed") if k in r}
+            row["organization_id"] = org_ids[r["org"]]
+            house = house_ids[(org_ids[r["org"]], r["house"])]
+            row["apartment_id"] = apartment_ids[(house, r["apartment"])]
+            account_rows.append(row)
+    counts["accounts"] = _upsert(
+        conn, t.accounts, ("organization_id", "number"),
+        _account_ids(conn, {r["organization_id"] for r in account_rows}), account_rows,
+        _defaults("accounts", drop=["house", "apartment"], organization_id=None, apartment_id=None),
+    )  # fmt: skip
+    progress.advance(len(account_rows))
+
+    service_rows = []
+    for r in records["services"]:
+        row = {k: r[k] for k in r if k != "org"}
+        row["organization_id"] = org_ids[r["org"]]
+        service_rows.append(row)
+    counts["services"] = _upsert(
+        conn, t.services, ("organization_id", "code"), _service_ids(conn), service_rows,
+        _defaults("services", organization_id=None),
+    )  # fmt: skip
+    progress.advance(len(service_rows))
+
+    # Indexes of pass one → database ids.
+    known = plan.known
+    used_orgs = {org for org, _ in known.account_keys}
+    account_map = _account_ids(conn, [org_ids[o] for o in used_orgs if o in org_ids])
+    account_ids = [account_map.get((org_ids[o], n), 0) for o, n in known.account_keys]
+    service_map = _service_ids(conn)
+    service_ids = [service_map.get((org_ids[o], c), 0) for o, c in known.service_keys]
+
+    meter_rows = []
+    for r in records["meters"]:
+        row = {k: r[k] for k in r if k not in ("org", "account")}
+        row["account_id"] = account_map[(org_ids[r["org"]], r["account"])]
+        meter_rows.append(row)
+    meter_accounts = {r["account_id"] for r in meter_rows}
+    if known.meter_keys:
+        meter_accounts |= {account_map[(org_ids[o], a)] for o, a, _ in known.meter_keys}
+    counts["meters"] = _upsert(
+        conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts), meter_rows,
+        _defaults("meters", account_id=None),
+    )  # fmt: skip
+    progress.advance(len(meter_rows))
+    meter_ids: list[int] = []
+    if len(plan.readings):
+        meter_map = _meter_ids(conn, meter_accounts)
+        meter_ids = [meter_map[(account_map[(org_ids[o], a)], c)] for o, a, c in known.meter_keys]
+
+    counts["charges"] = _load_charges(conn, plan, account_ids, service_ids, progress)
+    counts["payments"] = _load_payments(conn, plan, account_ids, progress)
+    counts["readings"] = _load_readings(conn, plan, meter_ids, progress)
+    progress.finish()
+    return summary
+
+
+def _replace(conn: Connection, target: TableClause, pairs: Iterable[tuple[int, int]]) -> int:
+    """Delete the rows of these (account id, period) pairs; the count deleted."""
+    pairs = list(pairs)
+    periods = sorted({p for _, p in pairs})
+    present: set[int] = set()
+    for chunk in t.batches(periods, 500):
+        present.update(
+            conn.execute(
+                select(distinct(target.c.period)).where(target.c.period.in_(chunk))
+            ).scalars()
+        )
+    if not present:
+        return 0  # a new period: nothing to replace, skip the per-account deletes
+    # one DELETE per period and chunk of accounts: plain executes, whose rowcount every driver
+    # reports (an executemany's is -1 on asyncpg)
+    by_period: dict[int, list[int]] = defaultdict(list)
+    for account, period in pairs:
+        if period in present:
+            by_period[period].append(account)
+    deleted = 0
+    for period, accounts in sorted(by_period.items()):
+        for chunk in t.batches(sorted(accounts), 500):
+            result = conn.execute(
+                delete(target).where(target.c.period == period, target.c.account_id.in_(chunk))
+            )
+            deleted += max(result.rowcount, 0)
+    return deleted
+
+
+def _load_charges(
+    conn: Connection, plan: Plan, account_ids: list[int], service_ids: list[int], progress: Progress
+) -> dict[str, int]:
+    if not len(plan.charges):
+        return {"new": 0, "replaced": 0}
+    replaced = _replace(conn, t.charges, ((account_ids[a], p) for a, p in plan.charge_pairs))
+    inserter = t.Inserter(conn, t.charges, t.CHARGE_COLUMNS)
+    width = len(t.CHARGE_COLUMNS)
+    for batch in plan.charges.batches():
+        # indexes of pass one → ids, a column at a time; then the flat array → row tuples
+        batch[0::width] = array("q", [account_ids[i] for i in batch[0::width]])
+        batch[2::width] = array("q", [service_ids[i] for i in batch[2::width]])
+        inserter(list(zip(*[iter(batch)] * width, strict=True)))
+        progress.advance(len(batch) // width)
+    return {"new": len(plan.charges), "replaced": replaced}
+
+
+def _load_payments(
+    conn: Connection, plan: Plan, account_ids: list[int], progress: Progress
+) -> dict[str, int]:
+    if not len(plan.payments):
+        return {"new": 0, "replaced": 0}
+    replaced = _replace(conn, t.payments, ((account_ids[a], p) for a, p in plan.payment_pairs))
+    inserter = t.Inserter(conn, t.payments, t.PAYMENT_COLUMNS)
+    for batch in plan.payments.batches():
+        inserter([(account_ids[a], p, *rest) for a, p, *rest in batch])
+        progress.advance(len(batch))
+    return {"new": len(plan.payments), "replaced": replaced}
+
+
+def _load_readings(
+    conn: Connection, plan: Plan, meter_ids: list[int], progress: Progress
+) -> dict[str, int]:
+    """A reading that equals the meter's current one for the period changes nothing; any
+    other value becomes the next version (the history keeps every version)."""
+    if not len(plan.readings):
+        return {"new": 0, "unchanged": 0}
+    r = t.readings
+    periods = sorted({p for batch in plan.readings.batches() for _, p, *_ in batch})
+    current: dict[tuple[int, int], tuple[int, int]] = {}
+    for chunk in t.batches(periods, 500):
+        rows = conn.execute(
+            select(r.c.meter_id, r.c.period, r.c.version, r.c.value).where(r.c.period.in_(chunk))
+        )
+        for meter, period, version, value in rows:
+            if (meter, period) not in current or current[(meter, period)][0] < version:
+                current[(meter, period)] = (version, value)
+    inserter = t.Inserter(conn, r, t.READING_COLUMNS)
+    now = utcnow()
+    new = unchanged = 0
+    for batch in plan.readings.batches():
+        rows = []
+        for index, period, value, taken_on, source in batch:
+            meter = meter_ids[index]
+            version, previous = current.get((meter, period), (0, None))
+            if previous == value:
+                unchanged += 1
+                continue
+            rows.append((meter, period, value, taken_on, source, version + 1, now, False, ""))
+        inserter(rows)
+        new += len(rows)
+        progress.advance(len(batch))
+    return {"new": new, "unchanged": unchanged}

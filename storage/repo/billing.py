@@ -1,0 +1,491 @@
+"""Billing read models for the account card, the month's charges, the payments statement, the
+histories and the charts.
+
+Every function here reads one account's data in one or two SELECTs on the charges unique index
+(account_id, period, service_id) or the payments index (account_id, period). Results are plain
+frozen dataclasses (no ORM objects): the text builders and the chart renderer take them as they
+are, in this process or in a worker process.
+
+The caller has authorized the account (`storage.repo.accounts.get_linked_account`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, joinedload
+
+from storage.models import (
+    Account,
+    AccountLink,
+    Apartment,
+    Charge,
+    Meter,
+    Organization,
+    Payment,
+    Reading,
+    Service,
+)
+from storage.periods import add_months
+from storage.types import Period
+
+ZERO = Decimal("0.00")
+T = TypeVar("T")
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """The account's position after its latest period with charges."""
+
+    period: dt.date
+    closing: Decimal  # > 0: debt with payment; < 0: overpayment
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeLine:
+    service: str
+    unit: str
+    group: str
+    is_common: bool  # ОДН
+    tariff: Decimal
+    volume: Decimal
+    opening: Decimal
+    charged: Decimal
+    recalculation: Decimal
+    paid: Decimal
+    closing: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    opening: Decimal = ZERO
+    charged: Decimal = ZERO
+    recalculation: Decimal = ZERO
+    paid: Decimal = ZERO
+    closing: Decimal = ZERO
+
+    @classmethod
+    def of(cls, lines: Iterable[ChargeLine]) -> Totals:
+        opening = charged = recalculation = paid = closing = ZERO
+        for line in lines:
+            opening += line.opening
+            charged += line.charged
+            recalculation += line.recalculation
+            paid += line.paid
+            closing += line.closing
+        return cls(opening, charged, recalculation, paid, closing)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeGroup:
+    name: str
+    lines: tuple[ChargeLine, ...]
+    totals: Totals
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCharges:
+    period: dt.date
+    groups: tuple[ChargeGroup, ...]
+    totals: Totals
+    previous: dt.date | None  # the nearest earlier period with charges
+    next: dt.date | None  # the nearest later period with charges
+
+
+@dataclass(frozen=True, slots=True)
+class MonthTotals:
+    period: dt.date
+    totals: Totals
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    paid_on: dt.date
+    period: dt.date
+    amount: Decimal
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """Движение финансов for a span of months: `start + charged + recalculation − paid +
+    adjustment = end`, to the kopeck, always.
+
+    `start` is the sum of openings of the span's first month with charges, `end` the sum of
+    closings of its last; `paid` is what the billing allocated to the services in the span.
+    `adjustment` is zero on consistent billing data (each line's closing = opening + charged +
+    recalculation − paid, and each month opens with the previous month's closing); it shows
+    only what the billing changed between months by other means.
+    """
+
+    first: dt.date
+    last: dt.date
+    start: Decimal
+    charged: Decimal
+    recalculation: Decimal
+    paid: Decimal
+    adjustment: Decimal
+    end: Decimal
+    payments: tuple[PaymentRow, ...]  # payments received, booked in the span
+
+    @property
+    def received(self) -> Decimal:
+        return sum((p.amount for p in self.payments), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    page: int
+    has_more: bool  # an older page exists
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSeries:
+    resource: str
+    serial: str
+    zone: str
+    # (period, consumption) for each period whose reading has a previous one; None where the
+    # difference is negative (a replaced or rolled-over meter)
+    points: tuple[tuple[dt.date, Decimal | None], ...]
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+async def accounts_by_number(
+    session: AsyncSession, number: str, organization_code: str | None = None
+) -> list[Account]:
+    """Operators' look-up (`python -m bot card`): numbers are unique within an organization."""
+    query = (
+        select(Account)
+        .join(Organization, Organization.id == Account.organization_id)
+        .where(Account.number == number)
+        .order_by(Organization.code)
+        .options(
+            joinedload(Account.organization),
+            joinedload(Account.apartment).joinedload(Apartment.house),
+        )
+    )
+    if organization_code is not None:
+        query = query.where(Organization.code == organization_code)
+    return list(await session.scalars(query))
+
+
+def _latest(account_id: int) -> ColumnElement[dt.date]:
+    return select(func.max(Charge.period)).where(Charge.account_id == account_id).scalar_subquery()
+
+
+async def latest_period(session: AsyncSession, account_id: int) -> dt.date | None:
+    return await session.scalar(
+        select(func.max(Charge.period)).where(Charge.account_id == account_id)
+    )
+
+
+async def period_range(session: AsyncSession, account_id: int) -> tuple[dt.date, dt.date] | None:
+    """The first and the last period with charges."""
+    row = (
+        await session.execute(
+            select(func.min(Charge.period), func.max(Charge.period)).where(
+                Charge.account_id == account_id
+            )
+        )
+    ).one()
+    return None if row[0] is None else (row[0], row[1])
+
+
+async def balance(session: AsyncSession, account_id: int) -> Balance | None:
+    """Debt with payment: the sum of closings over the latest period's charges (one SELECT)."""
+    row = (
+        await session.execute(
+            select(Charge.period, func.sum(Charge.closing))
+            .where(Charge.account_id == account_id, Charge.period == _latest(account_id))
+            .group_by(Charge.period)
+        )
+    ).first()
+    return None if row is None else Balance(row[0], row[1])
+
+
+async def card_summary(
+    session: AsyncSession, account_id: int, resident_id: int
+) -> tuple[Balance | None, int]:
+    """The account's balance and how many accounts the resident has linked, in one SELECT
+    (the card shows a way back to the list only to residents with several accounts)."""
+    latest = _latest(account_id)
+    closing = (
+        select(func.sum(Charge.closing))
+        .where(Charge.account_id == account_id, Charge.period == _latest(account_id))
+        .scalar_subquery()
+    )
+    links = (
+        select(func.count(AccountLink.id))
+        .where(AccountLink.resident_id == resident_id)
+        .scalar_subquery()
+    )
+    period, amount, count = (await session.execute(select(latest, closing, links))).one()
+    return (None if period is None else Balance(period, amount)), int(count)
+
+
+async def balances(session: AsyncSession, account_ids: Sequence[int]) -> dict[int, Balance]:
+    """`balance` of several accounts in one SELECT (the accounts list)."""
+    if not account_ids:
+        return {}
+    other = aliased(Charge)
+    latest = (
+        select(func.max(other.period))
+        .where(other.account_id == Charge.account_id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Charge.account_id, Charge.period, func.sum(Charge.closing))
+        .where(Charge.account_id.in_(list(account_ids)), Charge.period == latest)
+        .group_by(Charge.account_id, Charge.period)
+    )
+    return {account_id: Balance(period, closing) for account_id, period, closing in rows}
+
+
+async def month_charges(
+    session: AsyncSession, account_id: int, period: dt.date | None = None
+) -> MonthCharges | None:
+    """One month's charges with its neighbours (None: no charges that month). `period=None`
+    is the latest period with charges. One SELECT."""
+    target: ColumnElement[dt.date] = (
+        _latest(account_id) if period is None else literal(period, Period())
+    )
+    previous = (
+        select(func.max(Charge.period))
+        .where(Charge.account_id == account_id, Charge.period < target)
+        .scalar_subquery()
+    )
+    following = (
+        select(func.min(Charge.period))
+        .where(Charge.account_id == account_id, Charge.period > target)
+        .scalar_subquery()
+    )
+    rows = (
+        await session.execute(
+            select(
+                Charge.period,
+                Service.name,
+                Service.unit,
+                Service.group_name,
+                Service.is_common,
+                Charge.tariff,
+                Charge.volume,
+                Charge.opening,
+                Charge.charged,
+                Charge.recalculation,
+                Charge.paid,
+                Charge.closing,
+                previous.label("previous"),
+                following.label("following"),
+            )
+            .join(Service, Service.id == Charge.service_id)
+            .where(Charge.account_id == account_id, Charge.period == target)
+            .order_by(Service.is_common, Service.sort_order, Service.id)
+        )
+    ).all()
+    if not rows:
+        return None
+    grouped: dict[str, list[ChargeLine]] = {}
+    for row in rows:
+        line = ChargeLine(
+            service=row[1], unit=row[2], group=row[3], is_common=row[4], tariff=row[5],
+            volume=row[6], opening=row[7], charged=row[8], recalculation=row[9], paid=row[10],
+            closing=row[11],
+        )  # fmt: skip
+        grouped.setdefault(line.group, []).append(line)
+    groups = tuple(
+        ChargeGroup(name, tuple(lines), Totals.of(lines)) for name, lines in grouped.items()
+    )
+    return MonthCharges(
+        period=rows[0][0],
+        groups=groups,
+        totals=Totals.of(line for group in groups for line in group.lines),
+        previous=rows[0][12],
+        next=rows[0][13],
+    )
+
+
+def _month_totals_query(account_id: int):  # type: ignore[no-untyped-def]
+    return (
+        select(
+            Charge.period,
+            func.sum(Charge.opening),
+            func.sum(Charge.charged),
+            func.sum(Charge.recalculation),
+            func.sum(Charge.paid),
+            func.sum(Charge.closing),
+        )
+        .where(Charge.account_id == account_id)
+        .group_by(Charge.period)
+    )
+
+
+def _to_month_totals(rows: Iterable[Sequence[object]]) -> list[MonthTotals]:
+    return [MonthTotals(row[0], Totals(*row[1:6])) for row in rows]  # type: ignore[arg-type]
+
+
+async def month_totals(
+    session: AsyncSession, account_id: int, first: dt.date, last: dt.date
+) -> list[MonthTotals]:
+    """Per-month sums over [first, last], oldest first (one SELECT)."""
+    rows = await session.execute(
+        _month_totals_query(account_id)
+        .where(Charge.period >= first, Charge.period <= last)
+        .order_by(Charge.period)
+    )
+    return _to_month_totals(rows)
+
+
+async def month_totals_page(
+    session: AsyncSession, account_id: int, page: int, per_page: int = 12
+) -> Page[MonthTotals]:
+    """The history of charges: per-month sums, newest first, `per_page` months a page."""
+    rows = (
+        await session.execute(
+            _month_totals_query(account_id)
+            .order_by(Charge.period.desc())
+            .offset(page * per_page)
+            .limit(per_page + 1)
+        )
+    ).all()
+    return Page(tuple(_to_month_totals(rows[:per_page])), page, len(rows) > per_page)
+
+
+async def payments_in(
+    session: AsyncSession, account_id: int, first: dt.date, last: dt.date
+) -> list[PaymentRow]:
+    rows = await session.execute(
+        select(Payment.paid_on, Payment.period, Payment.amount, Payment.source)
+        .where(Payment.account_id == account_id, Payment.period >= first, Payment.period <= last)
+        .order_by(Payment.paid_on, Payment.id)
+    )
+    return [PaymentRow(*row) for row in rows]
+
+
+async def payments_page(
+    session: AsyncSession, account_id: int, page: int, per_page: int = 10
+) -> Page[PaymentRow]:
+    """The history of payments, newest first."""
+    rows = (
+        await session.execute(
+            select(Payment.paid_on, Payment.period, Payment.amount, Payment.source)
+            .where(Payment.account_id == account_id)
+            .order_by(Payment.paid_on.desc(), Payment.id.desc())
+            .offset(page * per_page)
+            .limit(per_page + 1)
+        )
+    ).all()
+    return Page(tuple(PaymentRow(*row) for row in rows[:per_page]), page, len(rows) > per_page)
+
+
+def compose_statement(
+    months: Sequence[MonthTotals], payments: Sequence[PaymentRow]
+) -> Statement | None:
+    """The statement from per-month sums (oldest first) and the payments booked in the span."""
+    if not months:
+        return None
+    start = months[0].totals.opening
+    end = months[-1].totals.closing
+    charged = sum((m.totals.charged for m in months), ZERO)
+    recalculation = sum((m.totals.recalculation for m in months), ZERO)
+    paid = sum((m.totals.paid for m in months), ZERO)
+    adjustment = end - (start + charged + recalculation - paid)
+    return Statement(
+        first=months[0].period,
+        last=months[-1].period,
+        start=start,
+        charged=charged,
+        recalculation=recalculation,
+        paid=paid,
+        adjustment=adjustment,
+        end=end,
+        payments=tuple(payments),
+    )
+
+
+async def statement(
+    session: AsyncSession, account_id: int, first: dt.date, last: dt.date
+) -> Statement | None:
+    """The payments statement over [first, last] (None: no charges in the span). Two SELECTs."""
+    months = await month_totals(session, account_id, first, last)
+    if not months:
+        return None
+    payments = await payments_in(session, account_id, months[0].period, months[-1].period)
+    return compose_statement(months, payments)
+
+
+async def group_charges(
+    session: AsyncSession, account_id: int, months: int = 12
+) -> tuple[list[dt.date], dict[str, list[Decimal]]] | None:
+    """Charges (without recalculations) by service group over the last `months` periods up to
+    the latest one with charges: (periods, {group: amounts aligned with periods})."""
+    last = await latest_period(session, account_id)
+    if last is None:
+        return None
+    first = add_months(last, -(months - 1))
+    rows = await session.execute(
+        select(Charge.period, Service.group_name, func.sum(Charge.charged))
+        .join(Service, Service.id == Charge.service_id)
+        .where(Charge.account_id == account_id, Charge.period >= first, Charge.period <= last)
+        .group_by(Charge.period, Service.group_name)
+        .order_by(Charge.period, Service.group_name)
+    )
+    periods = [add_months(first, i) for i in range(months)]
+    index = {p: i for i, p in enumerate(periods)}
+    groups: dict[str, list[Decimal]] = {}
+    for period, group, amount in rows:
+        groups.setdefault(group, [ZERO] * months)[index[period]] += amount
+    return periods, groups
+
+
+async def consumption(
+    session: AsyncSession, account_id: int, months: int = 12
+) -> tuple[list[dt.date], list[MeterSeries]] | None:
+    """Consumption per meter over the last `months` periods with readings: the difference of
+    each period's current reading (the highest version) and the previous period's."""
+    meters = (
+        await session.execute(
+            select(Meter.id, Meter.resource, Meter.serial, Meter.zone)
+            .where(Meter.account_id == account_id, Meter.archived.is_(False))
+            .order_by(Meter.resource, Meter.zone, Meter.id)
+        )
+    ).all()
+    if not meters:
+        return None
+    readings = await session.execute(
+        select(Reading.meter_id, Reading.period, Reading.value)
+        .where(Reading.meter_id.in_([m[0] for m in meters]))
+        .order_by(Reading.meter_id, Reading.period, Reading.version)
+    )
+    current: dict[int, dict[dt.date, Decimal]] = {}
+    for meter_id, period, value in readings:
+        current.setdefault(meter_id, {})[period] = value  # the last version wins
+    all_periods = sorted({p for values in current.values() for p in values})
+    if not all_periods:
+        return None
+    last = all_periods[-1]
+    periods = [add_months(last, -(months - 1) + i) for i in range(months)]
+    series = []
+    for meter_id, resource, serial, zone in meters:
+        values = current.get(meter_id, {})
+        ordered = sorted(values)
+        points: list[tuple[dt.date, Decimal | None]] = []
+        for earlier, later in itertools.pairwise(ordered):
+            if later < periods[0]:
+                continue
+            used = values[later] - values[earlier]
+            points.append((later, used if used >= 0 else None))
+        series.append(MeterSeries(resource, serial, zone, tuple(points)))
+    return periods, series

@@ -1,0 +1,326 @@
+"""Linking accounts: the public directory (organization → house → apartment → account), proofs of
+ownership, and the counting of failed proofs.
+
+The directory shows no personal data: organizations, addresses, apartment and account numbers
+only. Holder names, phones and money are read here only to check a proof, never returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from storage.models import (
+    Account,
+    AccountLink,
+    Apartment,
+    Charge,
+    House,
+    LinkAttempt,
+    Organization,
+    utcnow,
+)
+from storage.types import is_valid_id
+
+T = TypeVar("T")
+
+PAGE_SIZE = 8
+# Failed proofs per resident within a rolling day: from CAPTCHA_AFTER on every attempt needs an
+# image captcha first; at BLOCK_AFTER the resident waits until the oldest counted failure ages out.
+FAILURE_WINDOW = dt.timedelta(hours=24)
+CAPTCHA_AFTER = 3
+BLOCK_AFTER = 10
+RECENT_RECEIPTS = 3
+
+METHOD_PHONE = "phone"
+METHOD_TOTAL = "receipt_total"
+METHOD_CAPTCHA = "captcha"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    page: int  # clamped to the existing pages
+    pages: int  # at least 1
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.page + 1 < self.pages
+
+
+async def _page(session: AsyncSession, query, count_query, page: int) -> Page:
+    total = await session.scalar(count_query) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    rows = await session.scalars(query.limit(PAGE_SIZE).offset(page * PAGE_SIZE))
+    return Page(list(rows), page, pages)
+
+
+# --- the directory --------------------------------------------------------------------------
+
+
+async def organizations(session: AsyncSession, page: int = 0) -> Page[Organization]:
+    return await _page(
+        session,
+        select(Organization).order_by(Organization.name, Organization.id),
+        select(func.count()).select_from(Organization),
+        page,
+    )
+
+
+def _like_pattern(text: str) -> str:
+    """A lower-case LIKE pattern for a user's fragment of a street (wildcards escaped)."""
+    cleaned = " ".join(text.lower().replace("ё", "е").split())
+    escaped = cleaned.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def houses(
+    session: AsyncSession, organization_id: int, page: int = 0, search: str = ""
+) -> Page[House]:
+    """Houses of an organization, by address; `search` is any part of the street or address.
+
+    Case-insensitive through `House.search_text` (stored lower-case): a plain LIKE, the same on
+    SQLite and PostgreSQL (SQLite's lower() knows ASCII only, so the column is lowered on import).
+    """
+    condition = [House.organization_id == organization_id]
+    if search.strip():
+        pattern = _like_pattern(search)
+        # "ё" is written both ways in addresses: match the fragment against either spelling.
+        condition.append(func.replace(House.search_text, "ё", "е").like(pattern, escape="\\"))
+    return await _page(
+        session,
+        select(House).where(*condition).order_by(House.address, House.id),
+        select(func.count()).select_from(House).where(*condition),
+        page,
+    )
+
+
+async def apartments(
+    session: AsyncSession, house_id: int, page: int = 0, number: str = ""
+) -> Page[Apartment]:
+    """Apartments of a house that have an open account, in natural order; `number` narrows the
+    list to apartments whose number starts with it."""
+    condition = [
+        Apartment.house_id == house_id,
+        # EXISTS by the accounts' apartment index: one probe per apartment of this house only.
+        select(Account.id)
+        .where(Account.apartment_id == Apartment.id, Account.closed.is_(False))
+        .exists(),
+    ]
+    if number.strip():
+        prefix = number.strip().lower().replace("\\", "").replace("%", "").replace("_", "")
+        condition.append(func.lower(Apartment.number).like(f"{prefix}%"))
+    return await _page(
+        session,
+        select(Apartment).where(*condition).order_by(Apartment.sort_key, Apartment.number),
+        select(func.count()).select_from(Apartment).where(*condition),
+        page,
+    )
+
+
+async def accounts(session: AsyncSession, apartment_id: int, page: int = 0) -> Page[Account]:
+    """Open accounts of an apartment. Callers show their numbers only."""
+    condition = [Account.apartment_id == apartment_id, Account.closed.is_(False)]
+    return await _page(
+        session,
+        select(Account).where(*condition).order_by(Account.number, Account.id),
+        select(func.count()).select_from(Account).where(*condition),
+        page,
+    )
+
+
+async def get_organization(session: AsyncSession, organization_id: int) -> Organization | None:
+    if not is_valid_id(organization_id):  # forged callback data: beyond any key (and int4)
+        return None
+    return await session.get(Organization, organization_id)
+
+
+async def get_house(session: AsyncSession, house_id: int) -> House | None:
+    if not is_valid_id(house_id):
+        return None
+    return await session.get(House, house_id)
+
+
+async def get_apartment(session: AsyncSession, apartment_id: int) -> Apartment | None:
+    if not is_valid_id(apartment_id):
+        return None
+    return await session.scalar(
+        select(Apartment).where(Apartment.id == apartment_id).options(joinedload(Apartment.house))
+    )
+
+
+async def get_account(session: AsyncSession, account_id: int) -> Account | None:
+    """An open account with its apartment and house (for the proof step; shows no personal data)."""
+    if not is_valid_id(account_id):
+        return None
+    return await session.scalar(
+        select(Account)
+        .where(Account.id == account_id, Account.closed.is_(False))
+        .options(
+            joinedload(Account.organization),
+            joinedload(Account.apartment).joinedload(Apartment.house),
+        )
+    )
+
+
+# --- links ------------------------------------------------------------------------------------
+
+
+async def is_linked(session: AsyncSession, resident_id: int, account_id: int) -> bool:
+    found = await session.scalar(
+        select(AccountLink.id).where(
+            AccountLink.resident_id == resident_id, AccountLink.account_id == account_id
+        )
+    )
+    return found is not None
+
+
+async def link(session: AsyncSession, resident_id: int, account_id: int, method: str) -> bool:
+    """Link the account; False if it was linked already."""
+    if await is_linked(session, resident_id, account_id):
+        return False
+    session.add(AccountLink(resident_id=resident_id, account_id=account_id, method=method))
+    await session.flush()
+    return True
+
+
+async def unlink(session: AsyncSession, resident_id: int, account_id: int) -> bool:
+    link_row = await session.scalar(
+        select(AccountLink).where(
+            AccountLink.resident_id == resident_id, AccountLink.account_id == account_id
+        )
+    )
+    if link_row is None:
+        return False
+    await session.delete(link_row)
+    await session.flush()
+    return True
+
+
+# --- proofs -----------------------------------------------------------------------------------
+
+
+def phone_matches(account: Account, verified_phone: str | None) -> bool:
+    return bool(verified_phone) and bool(account.phone) and account.phone == verified_phone
+
+
+_AMOUNT = re.compile(r"^([+-]?)(\d+)(?:[.,](\d{1,2}))?$")
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
+_CURRENCY = re.compile(r"(₽|руб(?:лей|ля|ль)?\.?|р\.?)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TypedTotal:
+    """A total typed by a resident: `2383,29`, `2383.29`, `2 383,29` or rubles only (`2383`)."""
+
+    value: Decimal
+    rubles_only: bool
+
+    def matches(self, total: Decimal) -> bool:
+        if self.rubles_only:
+            # Rubles only: the integer part must match (2383 matches 2 383,29; so does -150 for
+            # an overpayment of -150,40). Kopecks, when typed, must match exactly.
+            return int(total) == int(self.value)
+        return total == self.value
+
+
+def parse_total(text: str) -> TypedTotal | None:
+    """None when the text is not an amount at all (that is a hint, not a failed proof)."""
+    cleaned = _SPACES.sub("", text.strip())
+    cleaned = _CURRENCY.sub("", cleaned)
+    if len(cleaned) > 20:
+        return None
+    match = _AMOUNT.match(cleaned)
+    if match is None:
+        return None
+    sign, rubles, kopecks = match.groups()
+    try:
+        value = Decimal(f"{sign}{rubles}.{(kopecks or '0').ljust(2, '0')}")
+    except InvalidOperation:  # pragma: no cover - the pattern admits digits only
+        return None
+    return TypedTotal(value, kopecks is None)
+
+
+async def recent_totals(
+    session: AsyncSession, account_id: int, count: int = RECENT_RECEIPTS
+) -> list[tuple[dt.date, Decimal]]:
+    """The "total to pay" of the account's last `count` receipts: per period, the sum of the
+    services' closing balances. Newest first."""
+    periods = list(
+        await session.scalars(
+            select(Charge.period)
+            .where(Charge.account_id == account_id)
+            .group_by(Charge.period)
+            .order_by(Charge.period.desc())
+            .limit(count)
+        )
+    )
+    if not periods:
+        return []
+    rows = await session.execute(
+        select(Charge.period, Charge.closing).where(
+            Charge.account_id == account_id, Charge.period.in_(periods)
+        )
+    )
+    sums: dict[dt.date, Decimal] = {period: Decimal("0.00") for period in periods}
+    for period, closing in rows:
+        sums[period] += closing
+    return [(period, sums[period]) for period in periods]
+
+
+async def total_matches(session: AsyncSession, account_id: int, typed: TypedTotal) -> bool:
+    return any(typed.matches(total) for _, total in await recent_totals(session, account_id))
+
+
+# --- attempts and limits ------------------------------------------------------------------------
+
+
+async def log_attempt(
+    session: AsyncSession, resident_id: int, account_id: int, method: str, success: bool
+) -> None:
+    session.add(
+        LinkAttempt(resident_id=resident_id, account_id=account_id, method=method, success=success)
+    )
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class Limits:
+    failures: int  # failed proofs (wrong totals and wrong captchas) within the window
+    blocked_until: dt.datetime | None  # naive UTC; None when the resident may try
+
+    @property
+    def needs_captcha(self) -> bool:
+        return self.failures >= CAPTCHA_AFTER
+
+
+async def limits(session: AsyncSession, resident_id: int, now: dt.datetime | None = None) -> Limits:
+    now = now or utcnow()
+    failed_at = list(
+        await session.scalars(
+            select(LinkAttempt.created_at)
+            .where(
+                LinkAttempt.resident_id == resident_id,
+                LinkAttempt.success.is_(False),
+                LinkAttempt.created_at > now - FAILURE_WINDOW,
+            )
+            .order_by(LinkAttempt.created_at)
+        )
+    )
+    blocked_until = None
+    if len(failed_at) >= BLOCK_AFTER:
+        # Attempts come back when the count drops below the limit: when this failure ages out.
+        blocked_until = failed_at[len(failed_at) - BLOCK_AFTER] + FAILURE_WINDOW
+    return Limits(len(failed_at), blocked_until)

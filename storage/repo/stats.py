@@ -1,0 +1,136 @@
+"""The operators' statistics: residents, links, readings of the current period, appeals, pushes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import readings_rules
+from storage.models import (
+    Account,
+    AccountLink,
+    Meter,
+    Organization,
+    Push,
+    Reading,
+    ReceiptDelivery,
+    Resident,
+)
+from storage.repo import appeals as appeals_repo
+
+
+@dataclass
+class OrgReadings:
+    organization: str
+    period: dt.date
+    meters: int
+    covered: int  # meters with a reading for the period
+    readings: int  # readings residents sent for the period (corrections included)
+
+    @property
+    def share(self) -> Decimal:
+        return Decimal(0) if not self.meters else Decimal(self.covered * 100) / self.meters
+
+
+@dataclass
+class LastPush:
+    period: dt.date
+    status: str
+    started_at: dt.datetime
+    deliveries: dict[str, int]
+
+
+@dataclass
+class Figures:
+    registered: int = 0
+    unreachable: int = 0
+    linked_accounts: int = 0
+    links: int = 0
+    readings: list[OrgReadings] = field(default_factory=list)
+    appeals: dict[str, int] = field(default_factory=dict)
+    unposted_appeals: int = 0
+    last_push: LastPush | None = None
+
+
+def current_period(
+    timezone: str | None, default_timezone: str, now: dt.datetime | None = None
+) -> dt.date:
+    """The month residents send readings for now, where the organization is (the readings
+    feature's own definition)."""
+    return readings_rules.current_period(timezone or default_timezone, now)
+
+
+async def collect(
+    session: AsyncSession,
+    *,
+    default_timezone: str = "Europe/Moscow",
+    now: dt.datetime | None = None,
+) -> Figures:
+    figures = Figures()
+    registered = Resident.registered_at.is_not(None)
+    figures.registered = (
+        await session.scalar(select(func.count(Resident.id)).where(registered)) or 0
+    )
+    figures.unreachable = (
+        await session.scalar(
+            select(func.count(Resident.id)).where(registered, Resident.unreachable_at.is_not(None))
+        )
+        or 0
+    )
+    figures.linked_accounts = (
+        await session.scalar(select(func.count(func.distinct(AccountLink.account_id)))) or 0
+    )
+    figures.links = await session.scalar(select(func.count(AccountLink.id))) or 0
+
+    for org in await session.scalars(select(Organization).order_by(Organization.name)):
+        period = current_period(org.timezone, default_timezone, now)
+        live_meters = (
+            select(Meter.id)
+            .join(Account, Account.id == Meter.account_id)
+            .where(
+                Account.organization_id == org.id,
+                Meter.archived.is_(False),
+                Account.closed.is_(False),
+            )
+        )
+        meters = await session.scalar(select(func.count()).select_from(live_meters.subquery())) or 0
+        if not meters:
+            continue
+        covered = (
+            await session.scalar(
+                select(func.count(func.distinct(Reading.meter_id))).where(
+                    Reading.period == period, Reading.meter_id.in_(live_meters)
+                )
+            )
+            or 0
+        )
+        sent = (
+            await session.scalar(
+                select(func.count(Reading.id)).where(
+                    Reading.period == period,
+                    Reading.source == "resident",
+                    Reading.meter_id.in_(live_meters),
+                )
+            )
+            or 0
+        )
+        figures.readings.append(OrgReadings(org.name, period, meters, covered, sent))
+
+    figures.appeals = await appeals_repo.counts_by_status(session)
+    figures.unposted_appeals = await appeals_repo.count_unposted(session)
+
+    push = await session.scalar(
+        select(Push).order_by(Push.started_at.desc(), Push.id.desc()).limit(1)
+    )
+    if push is not None:
+        rows = await session.execute(
+            select(ReceiptDelivery.status, func.count(ReceiptDelivery.id))
+            .where(ReceiptDelivery.period == push.period)
+            .group_by(ReceiptDelivery.status)
+        )
+        figures.last_push = LastPush(push.period, push.status, push.started_at, dict(rows.all()))
+    return figures
