@@ -8,6 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.callbacks import AppealsHistory, NewAppeal
+from keyboards.common import button
 from storage.models import Account, Appeal
 from texts.ru import appeals as t
 from texts.ru import common as tc
@@ -44,18 +45,14 @@ class AppealAction(CallbackData, prefix="ax"):
     appeal_id: int
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def _cancel_row() -> list[InlineKeyboardButton]:
-    return [_button(t.BTN_CANCEL, AppealStep(action="cancel"))]
+    return [button(t.BTN_CANCEL, AppealStep(action="cancel"))]
 
 
 def choose_account(accounts: Sequence[Account], has_appeals: bool) -> InlineKeyboardMarkup:
     rows = [
         [
-            _button(
+            button(
                 f"{acc.number} · {acc.apartment.house.address}"[:60],
                 AppealAccount(account_id=acc.id),
             )
@@ -63,15 +60,15 @@ def choose_account(accounts: Sequence[Account], has_appeals: bool) -> InlineKeyb
         for acc in accounts
     ]
     if has_appeals:
-        rows.append([_button(t.BTN_MY_APPEALS, AppealsHistory(account_id=0, page=0))])
+        rows.append([button(t.BTN_MY_APPEALS, AppealsHistory(account_id=0, page=0))])
     rows.append(_cancel_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def choose_topic(has_appeals: bool) -> InlineKeyboardMarkup:
-    rows = [[_button(label, AppealTopic(topic=code))] for code, label in t.TOPICS.items()]
+    rows = [[button(label, AppealTopic(topic=code))] for code, label in t.TOPICS.items()]
     if has_appeals:
-        rows.append([_button(t.BTN_MY_APPEALS, AppealsHistory(account_id=0, page=0))])
+        rows.append([button(t.BTN_MY_APPEALS, AppealsHistory(account_id=0, page=0))])
     rows.append(_cancel_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -82,16 +79,16 @@ def text_step() -> InlineKeyboardMarkup:
 
 def photos_step(photos: int) -> InlineKeyboardMarkup:
     first = (
-        _button(t.BTN_PHOTOS_DONE, AppealStep(action="done"))
+        button(t.BTN_PHOTOS_DONE, AppealStep(action="done"))
         if photos
-        else _button(t.BTN_NO_PHOTOS, AppealStep(action="done"))
+        else button(t.BTN_NO_PHOTOS, AppealStep(action="done"))
     )
     return InlineKeyboardMarkup(inline_keyboard=[[first], _cancel_row()])
 
 
 def confirm() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[_button(t.BTN_SEND, AppealStep(action="send"))], _cancel_row()]
+        inline_keyboard=[[button(t.BTN_SEND, AppealStep(action="send"))], _cancel_row()]
     )
 
 
@@ -100,7 +97,7 @@ def appeals_list(
 ) -> InlineKeyboardMarkup:
     rows = [
         [
-            _button(
+            button(
                 t.LIST_ITEM.format(
                     icon=t.STATUS_ICONS.get(a.status, ""),
                     id=a.id,
@@ -114,42 +111,42 @@ def appeals_list(
     ]
     nav = []
     if page > 0:
-        nav.append(_button(tc.BTN_PREV, AppealsHistory(account_id=account_id, page=page - 1)))
+        nav.append(button(tc.BTN_PREV, AppealsHistory(account_id=account_id, page=page - 1)))
     if page + 1 < pages:
-        nav.append(_button(tc.BTN_NEXT, AppealsHistory(account_id=account_id, page=page + 1)))
+        nav.append(button(tc.BTN_NEXT, AppealsHistory(account_id=account_id, page=page + 1)))
     if nav:
         rows.append(nav)
-    rows.append([_new_appeal_button(account_id)])
+    rows.append([_new_appealbutton(account_id)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def _new_appeal_button(account_id: int) -> InlineKeyboardButton:
+def _new_appealbutton(account_id: int) -> InlineKeyboardButton:
     if account_id:
-        return _button(t.BTN_NEW, NewAppeal(account_id=account_id))
-    return _button(t.BTN_NEW, AppealStep(action="new"))
+        return button(t.BTN_NEW, NewAppeal(account_id=account_id))
+    return button(t.BTN_NEW, AppealStep(action="new"))
 
 
 def no_appeals(account_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_new_appeal_button(account_id)]])
+    return InlineKeyboardMarkup(inline_keyboard=[[_new_appealbutton(account_id)]])
 
 
 def thread(appeal: Appeal, page: int, pages: int) -> InlineKeyboardMarkup:
     rows = []
     nav = []
     if page + 1 < pages:
-        nav.append(_button(t.BTN_OLDER, AppealView(appeal_id=appeal.id, page=page + 1)))
+        nav.append(button(t.BTN_OLDER, AppealView(appeal_id=appeal.id, page=page + 1)))
     if page > 0:
-        nav.append(_button(t.BTN_NEWER, AppealView(appeal_id=appeal.id, page=page - 1)))
+        nav.append(button(t.BTN_NEWER, AppealView(appeal_id=appeal.id, page=page - 1)))
     if nav:
         rows.append(nav)
     if appeal.status != "closed":
         rows.append(
             [
-                _button(t.BTN_ADD_MESSAGE, AppealAction(action="add", appeal_id=appeal.id)),
-                _button(t.BTN_CLOSE, AppealAction(action="close", appeal_id=appeal.id)),
+                button(t.BTN_ADD_MESSAGE, AppealAction(action="add", appeal_id=appeal.id)),
+                button(t.BTN_CLOSE, AppealAction(action="close", appeal_id=appeal.id)),
             ]
         )
-    rows.append([_button(t.BTN_TO_LIST, AppealsHistory(account_id=0, page=0))])
+    rows.append([button(t.BTN_TO_LIST, AppealsHistory(account_id=0, page=0))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -157,8 +154,8 @@ def close_confirm(appeal_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(t.BTN_CLOSE_YES, AppealAction(action="close_yes", appeal_id=appeal_id)),
-                _button(t.BTN_CLOSE_NO, AppealView(appeal_id=appeal_id)),
+                button(t.BTN_CLOSE_YES, AppealAction(action="close_yes", appeal_id=appeal_id)),
+                button(t.BTN_CLOSE_NO, AppealView(appeal_id=appeal_id)),
             ]
         ]
     )
@@ -166,7 +163,7 @@ def close_confirm(appeal_id: int) -> InlineKeyboardMarkup:
 
 def answer_received(appeal_id: int, closed: bool = False) -> InlineKeyboardMarkup:
     """Under an operator's answer or a status notice in the resident's chat."""
-    row = [_button(t.BTN_OPEN_THREAD, AppealView(appeal_id=appeal_id, fresh=1))]
+    row = [button(t.BTN_OPEN_THREAD, AppealView(appeal_id=appeal_id, fresh=1))]
     if not closed:
-        row.append(_button(t.BTN_REPLY, AppealAction(action="add", appeal_id=appeal_id)))
+        row.append(button(t.BTN_REPLY, AppealAction(action="add", appeal_id=appeal_id)))
     return InlineKeyboardMarkup(inline_keyboard=[row])

@@ -9,6 +9,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
+from keyboards.common import button
 from storage.periods import period_to_int
 from texts import fmt
 from texts.ru import card as t
@@ -33,25 +34,21 @@ class HistoryMenu(CallbackData, prefix="ch"):
     account_id: int
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def card_keyboard(account_id: int, *, several: bool) -> InlineKeyboardMarkup:
     rows = [
         [
-            _button(t.BTN_READINGS, OpenReadings(account_id=account_id)),
-            _button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id)),
+            button(t.BTN_READINGS, OpenReadings(account_id=account_id)),
+            button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id)),
         ],
-        [_button(t.BTN_APPEAL, NewAppeal(account_id=account_id))],
+        [button(t.BTN_APPEAL, NewAppeal(account_id=account_id))],
         [
-            _button(t.BTN_CHARGES, ChargesMonth(account_id=account_id)),
-            _button(t.BTN_PAYMENTS, StatementMenu(account_id=account_id)),
+            button(t.BTN_CHARGES, ChargesMonth(account_id=account_id)),
+            button(t.BTN_PAYMENTS, StatementMenu(account_id=account_id)),
         ],
-        [_button(t.BTN_HISTORY, HistoryMenu(account_id=account_id))],
+        [button(t.BTN_HISTORY, HistoryMenu(account_id=account_id))],
     ]
     if several:
-        rows.append([_button(t.BTN_TO_LIST, AccountsList())])
+        rows.append([button(t.BTN_TO_LIST, AccountsList())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -59,7 +56,7 @@ def accounts_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
     """One button per account: (account id, label)."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(label, OpenCard(account_id=account_id))] for account_id, label in items
+            [button(label, OpenCard(account_id=account_id))] for account_id, label in items
         ]
     )
 
@@ -75,34 +72,34 @@ def month_keyboard(
     arrows = []
     if previous is not None:
         arrows.append(
-            _button(
+            button(
                 t.BTN_MONTH_PREV.format(month=fmt.month(previous)),
                 ChargesMonth(account_id=account_id, period=period_to_int(previous)),
             )
         )
     if following is not None:
         arrows.append(
-            _button(
+            button(
                 t.BTN_MONTH_NEXT.format(month=fmt.month(following)),
                 ChargesMonth(account_id=account_id, period=period_to_int(following)),
             )
         )
     rows = [arrows] if arrows else []
-    rows.append([_button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id))])
-    rows.append([_button(t.BTN_TO_CARD, OpenCard(account_id=account_id))])
+    rows.append([button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id))])
+    rows.append([button(t.BTN_TO_CARD, OpenCard(account_id=account_id))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def no_month_keyboard(account_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(t.BTN_LATEST_MONTH, ChargesMonth(account_id=account_id))],
-            [_button(t.BTN_TO_CARD, OpenCard(account_id=account_id))],
+            [button(t.BTN_LATEST_MONTH, ChargesMonth(account_id=account_id))],
+            [button(t.BTN_TO_CARD, OpenCard(account_id=account_id))],
         ]
     )
 
 
 def back_to_card(account_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[_button(t.BTN_TO_CARD, OpenCard(account_id=account_id))]]
+        inline_keyboard=[[button(t.BTN_TO_CARD, OpenCard(account_id=account_id))]]
     )

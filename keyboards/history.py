@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.callbacks import AppealsHistory, OpenCard, ReadingsHistory
 from keyboards.card import ChargesMonth, HistoryMenu, StatementMenu
+from keyboards.common import button
 from storage.periods import period_to_int
 from texts import fmt
 from texts.ru import card as tc
@@ -45,33 +46,29 @@ CHART_CHARGES = 1
 CHART_CONSUMPTION = 2
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def _to_card(account_id: int) -> list[InlineKeyboardButton]:
-    return [_button(tc.BTN_TO_CARD, OpenCard(account_id=account_id))]
+    return [button(tc.BTN_TO_CARD, OpenCard(account_id=account_id))]
 
 
 def _to_history(account_id: int) -> list[InlineKeyboardButton]:
-    return [_button(t.BTN_TO_HISTORY, HistoryMenu(account_id=account_id))]
+    return [button(t.BTN_TO_HISTORY, HistoryMenu(account_id=account_id))]
 
 
 def statement_menu(account_id: int, latest: dt.date, years: Sequence[int]) -> InlineKeyboardMarkup:
     rows = [
         [
-            _button(
+            button(
                 t.BTN_SPAN_MONTH.format(month=fmt.month(latest)),
                 StatementSpan(account_id=account_id, months=1),
             )
         ],
         [
-            _button(t.BTN_SPAN_3, StatementSpan(account_id=account_id, months=3)),
-            _button(t.BTN_SPAN_12, StatementSpan(account_id=account_id, months=12)),
+            button(t.BTN_SPAN_3, StatementSpan(account_id=account_id, months=3)),
+            button(t.BTN_SPAN_12, StatementSpan(account_id=account_id, months=12)),
         ],
     ]
     year_buttons = [
-        _button(t.BTN_SPAN_YEAR.format(year=year), StatementSpan(account_id=account_id, year=year))
+        button(t.BTN_SPAN_YEAR.format(year=year), StatementSpan(account_id=account_id, year=year))
         for year in years
     ]
     rows.extend(year_buttons[i : i + 3] for i in range(0, len(year_buttons), 3))
@@ -82,8 +79,8 @@ def statement_menu(account_id: int, latest: dt.date, years: Sequence[int]) -> In
 def statement_keyboard(account_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(t.BTN_OTHER_SPAN, StatementMenu(account_id=account_id))],
-            [_button(t.BTN_PAYMENTS_HISTORY, PaymentsHistory(account_id=account_id))],
+            [button(t.BTN_OTHER_SPAN, StatementMenu(account_id=account_id))],
+            [button(t.BTN_PAYMENTS_HISTORY, PaymentsHistory(account_id=account_id))],
             _to_card(account_id),
         ]
     )
@@ -93,16 +90,16 @@ def history_menu(account_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(t.BTN_CHARGES_HISTORY, ChargesHistory(account_id=account_id)),
-                _button(t.BTN_PAYMENTS_HISTORY, PaymentsHistory(account_id=account_id)),
+                button(t.BTN_CHARGES_HISTORY, ChargesHistory(account_id=account_id)),
+                button(t.BTN_PAYMENTS_HISTORY, PaymentsHistory(account_id=account_id)),
             ],
             [
-                _button(t.BTN_READINGS_HISTORY, ReadingsHistory(account_id=account_id)),
-                _button(t.BTN_APPEALS_HISTORY, AppealsHistory(account_id=account_id)),
+                button(t.BTN_READINGS_HISTORY, ReadingsHistory(account_id=account_id)),
+                button(t.BTN_APPEALS_HISTORY, AppealsHistory(account_id=account_id)),
             ],
             [
-                _button(t.BTN_CHARGES_CHART, Chart(account_id=account_id, kind=CHART_CHARGES)),
-                _button(
+                button(t.BTN_CHARGES_CHART, Chart(account_id=account_id, kind=CHART_CHARGES)),
+                button(
                     t.BTN_CONSUMPTION_CHART, Chart(account_id=account_id, kind=CHART_CONSUMPTION)
                 ),
             ],
@@ -116,9 +113,9 @@ def _pager(
 ) -> list[InlineKeyboardButton]:
     buttons = []
     if has_more:
-        buttons.append(_button(t.BTN_OLDER, factory(account_id=account_id, page=page + 1)))
+        buttons.append(button(t.BTN_OLDER, factory(account_id=account_id, page=page + 1)))
     if page > 0:
-        buttons.append(_button(t.BTN_NEWER, factory(account_id=account_id, page=page - 1)))
+        buttons.append(button(t.BTN_NEWER, factory(account_id=account_id, page=page - 1)))
     return buttons
 
 
@@ -127,7 +124,7 @@ def charges_history_keyboard(
 ) -> InlineKeyboardMarkup:
     """A month grid (each opens that month's charges), paging, back."""
     months = [
-        _button(
+        button(
             fmt.month_short(period),
             ChargesMonth(account_id=account_id, period=period_to_int(period)),
         )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 
+from keyboards.common import button
 from storage.models import House, Organization
 from texts.ru import common as tc
 from texts.ru import operators as t
@@ -35,43 +36,39 @@ class AnnounceStep(CallbackData, prefix="os"):
     action: str  # send / cancel
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def appeal_post(appeal_id: int, status: str) -> InlineKeyboardMarkup | None:
     if status == "closed":
         return None
     row = []
     if status == "new":
-        row.append(_button(t.BTN_TAKE, OperatorAppeal(action="take", appeal_id=appeal_id)))
-    row.append(_button(t.BTN_CLOSE, OperatorAppeal(action="close", appeal_id=appeal_id)))
+        row.append(button(t.BTN_TAKE, OperatorAppeal(action="take", appeal_id=appeal_id)))
+    row.append(button(t.BTN_CLOSE, OperatorAppeal(action="close", appeal_id=appeal_id)))
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
 def organizations(orgs: Sequence[Organization]) -> InlineKeyboardMarkup:
-    rows = [[_button(org.name[:60], AnnounceOrg(organization_id=org.id))] for org in orgs]
-    rows.append([_button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))])
+    rows = [[button(org.name[:60], AnnounceOrg(organization_id=org.id))] for org in orgs]
+    rows.append([button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def houses(items: Sequence[House], page: int, pages: int) -> InlineKeyboardMarkup:
-    rows = [[_button(t.BTN_WHOLE_ORG, AnnounceHouse(house_id=0))]]
-    rows += [[_button(house.address[:60], AnnounceHouse(house_id=house.id))] for house in items]
+    rows = [[button(t.BTN_WHOLE_ORG, AnnounceHouse(house_id=0))]]
+    rows += [[button(house.address[:60], AnnounceHouse(house_id=house.id))] for house in items]
     nav = []
     if page > 0:
-        nav.append(_button(tc.BTN_PREV, AnnounceHousesPage(page=page - 1)))
+        nav.append(button(tc.BTN_PREV, AnnounceHousesPage(page=page - 1)))
     if page + 1 < pages:
-        nav.append(_button(tc.BTN_NEXT, AnnounceHousesPage(page=page + 1)))
+        nav.append(button(tc.BTN_NEXT, AnnounceHousesPage(page=page + 1)))
     if nav:
         rows.append(nav)
-    rows.append([_button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))])
+    rows.append([button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def announce_cancel() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[_button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))]]
+        inline_keyboard=[[button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))]]
     )
 
 
@@ -79,8 +76,8 @@ def announce_confirm() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(t.BTN_ANNOUNCE_SEND, AnnounceStep(action="send")),
-                _button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel")),
+                button(t.BTN_ANNOUNCE_SEND, AnnounceStep(action="send")),
+                button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel")),
             ]
         ]
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 
 from keyboards.callbacks import OpenReadings, ReadingsHistory
+from keyboards.common import button
 from texts.ru import readings as t
 
 
@@ -25,14 +26,10 @@ class ConfirmReadings(CallbackData, prefix="rc"):
     action: str  # save / fix / cancel
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def accounts_keyboard(accounts: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(label, OpenReadings(account_id=account_id))] for account_id, label in accounts
+            [button(label, OpenReadings(account_id=account_id))] for account_id, label in accounts
         ]
     )
 
@@ -41,7 +38,7 @@ def meters_keyboard(account_id: int, meters: Sequence[tuple[int, str]]) -> Inlin
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(
+                button(
                     t.BTN_HISTORY.format(name=name),
                     ReadingsHistory(account_id=account_id, meter_id=meter_id),
                 )
@@ -55,10 +52,10 @@ def pick_meter_keyboard(
     nonce: int, item: int, meters: Sequence[tuple[int, str]]
 ) -> InlineKeyboardMarkup:
     rows = [
-        [_button(label, PickMeter(nonce=nonce, item=item, meter_id=meter_id))]
+        [button(label, PickMeter(nonce=nonce, item=item, meter_id=meter_id))]
         for meter_id, label in meters
     ]
-    rows.append([_button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action="cancel"))])
+    rows.append([button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action="cancel"))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -66,10 +63,10 @@ def confirm_keyboard(nonce: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(t.BTN_SAVE, ConfirmReadings(nonce=nonce, action="save")),
-                _button(t.BTN_FIX, ConfirmReadings(nonce=nonce, action="fix")),
+                button(t.BTN_SAVE, ConfirmReadings(nonce=nonce, action="save")),
+                button(t.BTN_FIX, ConfirmReadings(nonce=nonce, action="fix")),
             ],
-            [_button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action="cancel"))],
+            [button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action="cancel"))],
         ]
     )
 
@@ -80,20 +77,20 @@ def history_keyboard(
     nav = []
     if has_older:
         nav.append(
-            _button(
+            button(
                 t.BTN_OLDER,
                 ReadingsHistory(account_id=account_id, meter_id=meter_id, page=page + 1),
             )
         )
     if page > 0:
         nav.append(
-            _button(
+            button(
                 t.BTN_NEWER,
                 ReadingsHistory(account_id=account_id, meter_id=meter_id, page=page - 1),
             )
         )
     rows = [nav] if nav else []
-    rows.append([_button(t.BTN_BACK_TO_METERS, OpenReadings(account_id=account_id))])
+    rows.append([button(t.BTN_BACK_TO_METERS, OpenReadings(account_id=account_id))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -102,7 +99,7 @@ def history_meters_keyboard(
 ) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(name, ReadingsHistory(account_id=account_id, meter_id=meter_id))]
+            [button(name, ReadingsHistory(account_id=account_id, meter_id=meter_id))]
             for meter_id, name in meters
         ]
     )

@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 
+from keyboards.common import button
 from storage.models import Account
 from storage.periods import period_to_int
 from texts import fmt
@@ -36,15 +37,11 @@ class ReceiptGet(CallbackData, prefix="qg"):
     period: int
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def choose_account(accounts: Sequence[Account]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(
+                button(
                     t.BTN_ACCOUNT.format(number=acc.number, address=acc.apartment.house.address)[
                         :64
                     ],
@@ -68,17 +65,17 @@ def choose_month(
     page = min(max(page, 0), pages - 1)
     shown = periods[page * MONTHS_PER_PAGE : (page + 1) * MONTHS_PER_PAGE]
     buttons = [
-        _button(fmt.month(period), ReceiptGet(account_id=account_id, period=period_to_int(period)))
+        button(fmt.month(period), ReceiptGet(account_id=account_id, period=period_to_int(period)))
         for period in shown
     ]
     rows = [buttons[i : i + MONTHS_PER_ROW] for i in range(0, len(buttons), MONTHS_PER_ROW)]
     navigation = []
     if page > 0:  # newer months
-        navigation.append(_button(tc.BTN_PREV, ReceiptMonths(account_id=account_id, page=page - 1)))
+        navigation.append(button(tc.BTN_PREV, ReceiptMonths(account_id=account_id, page=page - 1)))
     if page < pages - 1:  # older months
-        navigation.append(_button(tc.BTN_NEXT, ReceiptMonths(account_id=account_id, page=page + 1)))
+        navigation.append(button(tc.BTN_NEXT, ReceiptMonths(account_id=account_id, page=page + 1)))
     if navigation:
         rows.append(navigation)
     if several_accounts:
-        rows.append([_button(t.BTN_OTHER_ACCOUNT, ReceiptAccounts())])
+        rows.append([button(t.BTN_OTHER_ACCOUNT, ReceiptAccounts())])
     return InlineKeyboardMarkup(inline_keyboard=rows)

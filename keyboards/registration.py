@@ -2,12 +2,12 @@
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
 
+from keyboards.common import button
 from texts.ru import registration as t
 
 
@@ -23,23 +23,19 @@ class EmailStep(CallbackData, prefix="ge"):
     action: str
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def agreement(*, with_read: bool = True) -> InlineKeyboardMarkup:
-    rows = [[_button(t.BTN_ACCEPT, RegStep(action="agree"))]]
+    rows = [[button(t.BTN_ACCEPT, RegStep(action="agree"))]]
     if with_read:
-        rows.append([_button(t.BTN_READ_AGREEMENT, RegStep(action="read_agreement"))])
-    rows.append([_button(t.BTN_DECLINE, RegStep(action="decline"))])
+        rows.append([button(t.BTN_READ_AGREEMENT, RegStep(action="read_agreement"))])
+    rows.append([button(t.BTN_DECLINE, RegStep(action="decline"))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def consent(*, with_read: bool = True) -> InlineKeyboardMarkup:
-    rows = [[_button(t.BTN_CONSENT, RegStep(action="consent"))]]
+    rows = [[button(t.BTN_CONSENT, RegStep(action="consent"))]]
     if with_read:
-        rows.append([_button(t.BTN_READ_CONSENT, RegStep(action="read_consent"))])
-    rows.append([_button(t.BTN_NO_CONSENT, RegStep(action="no_consent"))])
+        rows.append([button(t.BTN_READ_CONSENT, RegStep(action="read_consent"))])
+    rows.append([button(t.BTN_NO_CONSENT, RegStep(action="no_consent"))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -54,14 +50,14 @@ def share_phone() -> ReplyKeyboardMarkup:
 def email_ask(*, skippable: bool) -> InlineKeyboardMarkup | None:
     if not skippable:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(t.BTN_SKIP, EmailStep(action="skip"))]])
+    return InlineKeyboardMarkup(inline_keyboard=[[button(t.BTN_SKIP, EmailStep(action="skip"))]])
 
 
 def email_code(*, skippable: bool) -> InlineKeyboardMarkup:
     rows = [
-        [_button(t.BTN_RESEND, EmailStep(action="resend"))],
-        [_button(t.BTN_OTHER_EMAIL, EmailStep(action="other"))],
+        [button(t.BTN_RESEND, EmailStep(action="resend"))],
+        [button(t.BTN_OTHER_EMAIL, EmailStep(action="other"))],
     ]
     if skippable:
-        rows.append([_button(t.BTN_SKIP, EmailStep(action="skip"))])
+        rows.append([button(t.BTN_SKIP, EmailStep(action="skip"))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
