@@ -11,6 +11,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand
 from redis.asyncio import Redis
@@ -24,10 +25,13 @@ from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.retry import RetryAfterMiddleware
 from bot.middlewares.throttling import RedisBuckets
 from handlers import get_routers
+from storage.db import is_sqlite
 from storage.fsm import DatabaseStorage
 from texts.ru import common as t
 
 log = logging.getLogger(__name__)
+
+FSM_CACHE_SIZE = 50_000  # dialogue states kept in memory (most are "no state": a few bytes)
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
@@ -53,7 +57,9 @@ def create_fsm_storage(
         return RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
         )
-    return DatabaseStorage(session_factory)
+    # SQLite is the embedded default: one bot process, so its dialogue states can be cached.
+    cache_size = FSM_CACHE_SIZE if is_sqlite(settings.database_url) else 0
+    return DatabaseStorage(session_factory, cache_size=cache_size)
 
 
 def _shared_redis(settings: Settings, storage: BaseStorage) -> Redis | None:
@@ -74,8 +80,12 @@ def create_dispatcher(
     redis = _shared_redis(settings, storage)
     dp = Dispatcher(
         storage=storage,
-        # Several processes: one resident's updates are handled one at a time across all of them.
-        events_isolation=RedisEventIsolation(redis) if redis is not None else None,
+        # One resident's updates are handled one at a time (aiogram's default handles them
+        # concurrently: a quick second message would not see what the first one is committing);
+        # across processes with Redis, in this process otherwise.
+        events_isolation=RedisEventIsolation(redis)
+        if redis is not None
+        else SimpleEventIsolation(),
         settings=settings,
         session_factory=session_factory,
     )

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # Seconds a job's lease lives without renewal: how long a dead process blocks its jobs.
 LEASE_TTL = 60.0
+# Seconds a cancelled job has at shutdown to release its lease and record where it stopped.
+JOB_STOP_GRACE = 10.0
 
 # "module:function" of each feature's scheduling hook.
 JOB_PROVIDERS: tuple[str, ...] = (
@@ -143,8 +145,22 @@ class _Scheduler(AsyncIOScheduler):
         super().start()
 
     async def shutdown(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
-        if self.running:
-            super().shutdown(wait=False)
+        """Stop: running jobs are cancelled (a push or a reminder round goes on at the next
+        start) and given time to clean up, so that their leases are released before the event
+        loop ends; a lease left behind would hold the job back for its whole TTL."""
+        if not self.running:
+            return
+        running = [
+            future
+            for executor in self._executors.values()
+            for future in getattr(executor, "_pending_futures", ())  # AsyncIOExecutor's tasks
+            if not future.done()
+        ]
+        super().shutdown(wait=False)  # cancels them
+        if running:
+            _, pending = await asyncio.wait(running, timeout=JOB_STOP_GRACE)
+            if pending:
+                log.warning("shutdown: %d scheduled jobs did not stop in time", len(pending))
 
 
 def create_scheduler(

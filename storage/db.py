@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -41,7 +43,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # Errors quote the SQL, never its parameters (phones, names, e-mails): logs stay clean.
     kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
-        engine = create_async_engine(url, **kwargs)
+        parsed = make_url(url)
+        if parsed.get_driver_name() == "aiosqlite":  # the same driver with cheaper round trips
+            parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
+        engine = create_async_engine(parsed, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -1,7 +1,19 @@
-"""aiogram FSM storage on the bot's own database: a restart does not lose a resident's place."""
+"""aiogram FSM storage on the bot's own database: a restart does not lose a resident's place.
+
+aiogram reads the dialogue state of every update. With `cache_size` set (the embedded default:
+SQLite, one bot process) the storage keeps what it read and wrote in a bounded in-process cache,
+written through: the database stays the truth a restart reads, and most updates read no row at
+all. Only this process writes the rows (`erase_user_state`, the one other writer, drops the
+user's entries from every cache of the process). Several processes on one database must not use
+the cache: they run with Redis (`REDIS_URL`), or without a cache.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,10 +25,24 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import FsmRecord, utcnow
+
+# Every storage of the process with a cache: `erase_user_state` drops a user's entries in each.
+_caching: weakref.WeakSet[DatabaseStorage] = weakref.WeakSet()
+
+_STATEMENT = (
+    select(FsmRecord.state, FsmRecord.data)
+    .where(FsmRecord.key == bindparam("key"))
+    .execution_options(indexed_lookup=True)  # see storage.sqlite_driver
+)
+
+
+def _user_pattern(user_id: int) -> str:
+    # Keys are "fsm:<bot>:<chat>:<user>:<destiny>" (DefaultKeyBuilder); private chat == user.
+    return f":{user_id}:{user_id}:"
 
 
 class DatabaseStorage(BaseStorage):
@@ -24,53 +50,86 @@ class DatabaseStorage(BaseStorage):
         self,
         session_factory: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
+        *,
+        cache_size: int = 0,
     ) -> None:
         self._sessions = session_factory
         self._keys = key_builder or DefaultKeyBuilder(with_destiny=True)
+        self._cache_size = cache_size
+        # key -> (state, data as the database gives it back); least recently used first
+        self._cache: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
+        if cache_size > 0:
+            _caching.add(self)
 
     def _key(self, key: StorageKey) -> str:
         return self._keys.build(key)
 
+    async def _record(self, key: str) -> tuple[str | None, dict[str, Any]]:
+        if self._cache_size:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        async with self._sessions() as session:
+            row = (await session.execute(_STATEMENT, {"key": key})).first()
+        record = (row[0], dict(row[1] or {})) if row is not None else (None, {})
+        self._remember(key, record)
+        return record
+
+    def _remember(self, key: str, record: tuple[str | None, dict[str, Any]]) -> None:
+        if not self._cache_size:
+            return
+        self._cache[key] = record
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def forget_user(self, user_id: int) -> None:
+        pattern = _user_pattern(user_id)
+        for key in [key for key in self._cache if pattern in key]:
+            del self._cache[key]
+
     async def _upsert(self, key: StorageKey, **values: Any) -> None:
+        name = self._key(key)
+        self._cache.pop(name, None)  # a failed write leaves no stale entry behind
         async with self._sessions() as session, session.begin():
-            record = await session.get(FsmRecord, self._key(key))
+            record = await session.get(FsmRecord, name)
             if record is None:
-                record = FsmRecord(key=self._key(key), state=None, data={})
+                record = FsmRecord(key=name, state=None, data={})
                 session.add(record)
-            for name, value in values.items():
-                setattr(record, name, value)
+            for field, value in values.items():
+                setattr(record, field, value)
             record.updated_at = utcnow()
+            state, data = record.state, record.data
             if record.state is None and not record.data:  # nothing to remember: no row
                 if record in session.new:
                     session.expunge(record)
                 else:
                     await session.delete(record)
+        # what a read of the row gives back (JSON turns tuples into lists, keys into strings)
+        self._remember(name, (state, json.loads(json.dumps(data or {}))))
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         await self._upsert(key, state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self._sessions() as session:
-            return await session.scalar(
-                select(FsmRecord.state).where(FsmRecord.key == self._key(key))
-            )
+        return (await self._record(self._key(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await self._upsert(key, data=dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self._sessions() as session:
-            data = await session.scalar(
-                select(FsmRecord.data).where(FsmRecord.key == self._key(key))
-            )
-        return dict(data) if data else {}
+        return copy.deepcopy((await self._record(self._key(key)))[1])
 
     async def close(self) -> None:
-        return None
+        self._cache.clear()
 
 
 async def erase_user_state(session: AsyncSession, user_id: int) -> None:
     """Delete every dialogue state of a Telegram user (registration deletion)."""
-    # Keys are "fsm:<bot>:<chat>:<user>:<destiny>" (DefaultKeyBuilder); private chat == user.
-    await session.execute(delete(FsmRecord).where(FsmRecord.key.like(f"%:{user_id}:{user_id}:%")))
+    for storage in list(_caching):
+        storage.forget_user(user_id)
+    await session.execute(
+        delete(FsmRecord).where(FsmRecord.key.like(f"%{_user_pattern(user_id)}%"))
+    )

@@ -1,5 +1,7 @@
 """The dispatcher's shared behaviour: /help, /cancel, unknown input, errors, throttling."""
 
+import asyncio
+
 from aiogram import Router
 from aiogram.filters import Command
 
@@ -15,6 +17,32 @@ async def test_help_explains_the_bot(client) -> None:
 async def test_cancel_without_dialogue(client) -> None:
     await client.send("/cancel")
     assert client.last_text() == t.NOTHING_TO_CANCEL
+
+
+async def test_one_users_updates_are_handled_one_at_a_time(client, monkeypatch) -> None:
+    """A second message while the first is still being handled waits for it: it must see what
+    the first one commits (a resident typing the next step the instant the bot asks for it)."""
+    session = client.session
+    original = session.make_request
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def make_request(bot, method, timeout=None):  # type: ignore[no-untyped-def]
+        if not held.is_set():  # hold the first reply of the first update
+            held.set()
+            await release.wait()
+        return await original(bot, method, timeout)
+
+    monkeypatch.setattr(session, "make_request", make_request)
+    first = asyncio.create_task(client.send("/help"))
+    await held.wait()
+    second = asyncio.create_task(client.send("/cancel"))
+    # Handled concurrently, the second would be answered within milliseconds; isolated, it
+    # waits however long the first is held.
+    done, _ = await asyncio.wait({second}, timeout=0.5)
+    assert not done and session.requests == []
+    release.set()
+    await asyncio.gather(first, second)
+    assert [method.text for method in session.requests] == [t.HELP, t.NOTHING_TO_CANCEL]
 
 
 async def test_unregistered_user_is_pointed_to_start(client) -> None:

@@ -20,3 +20,58 @@ async def test_state_and_data_survive_a_new_storage(session_factory) -> None:
     await second.set_data(key, {})
     assert await second.get_state(key) is None
     assert await second.get_data(key) == {}
+
+
+async def test_the_cache_is_written_through_and_reads_as_the_database_does(
+    session_factory,
+) -> None:
+    key = StorageKey(bot_id=42, chat_id=1001, user_id=1001)
+    cached = DatabaseStorage(session_factory, cache_size=100)
+    await cached.set_state(key, "Readings:confirm")
+    await cached.set_data(key, {"values": (1, 2), 7: "seven"})
+    # what the database gives back (JSON: lists, string keys), from the cache as from a row
+    expected = {"values": [1, 2], "7": "seven"}
+    assert await cached.get_data(key) == expected
+    (await cached.get_data(key))["values"].append(3)  # a caller's change stays the caller's
+    assert await cached.get_data(key) == expected
+    restarted = DatabaseStorage(session_factory)
+    assert await restarted.get_state(key) == "Readings:confirm"
+    assert await restarted.get_data(key) == expected
+
+
+async def test_erasing_a_users_state_empties_the_cache_too(session_factory) -> None:
+    from storage.fsm import erase_user_state
+
+    mine = StorageKey(bot_id=42, chat_id=1001, user_id=1001)
+    other = StorageKey(bot_id=42, chat_id=1002, user_id=1002)
+    cached = DatabaseStorage(session_factory, cache_size=100)
+    for key in (mine, other):
+        await cached.set_state(key, "Appeal:text")
+        assert await cached.get_state(key) == "Appeal:text"
+    async with session_factory() as session:
+        await erase_user_state(session, 1001)
+        await session.commit()
+    assert await cached.get_state(mine) is None
+    assert await cached.get_data(mine) == {}
+    assert await cached.get_state(other) == "Appeal:text"
+
+
+async def test_the_cache_is_bounded(session_factory) -> None:
+    cached = DatabaseStorage(session_factory, cache_size=2)
+    keys = [StorageKey(bot_id=42, chat_id=n, user_id=n) for n in (1, 2, 3)]
+    for n, key in enumerate(keys):
+        await cached.set_state(key, f"S:{n}")
+    assert len(cached._cache) == 2
+    assert [await cached.get_state(key) for key in keys] == ["S:0", "S:1", "S:2"]
+
+
+def test_only_the_embedded_default_caches(settings, session_factory) -> None:
+    from bot.app import create_fsm_storage
+
+    sqlite = settings.model_copy(update={"database_url": "sqlite+aiosqlite:///x.sqlite3",
+                                         "redis_url": None})  # fmt: skip
+    postgres = settings.model_copy(
+        update={"database_url": "postgresql+asyncpg://u@127.0.0.1/db", "redis_url": None}
+    )
+    assert create_fsm_storage(sqlite, session_factory)._cache_size > 0
+    assert create_fsm_storage(postgres, session_factory)._cache_size == 0

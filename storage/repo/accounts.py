@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from storage.models import Account, AccountLink, Apartment, House
 from storage.types import is_valid_id
+
+
+def _with_address(query: Select[tuple[Account]]) -> Select[tuple[Account]]:
+    """The account with its organization, apartment and house; an indexed read of a few rows
+    (see storage.sqlite_driver)."""
+    return query.options(
+        joinedload(Account.organization),
+        joinedload(Account.apartment).joinedload(Apartment.house),
+    ).execution_options(indexed_lookup=True)
+
+
+# Built once (the card and every account screen run them; see storage.repo.residents)
+_LINKED_ACCOUNT = _with_address(
+    select(Account)
+    .join(AccountLink, AccountLink.account_id == Account.id)
+    .where(
+        AccountLink.resident_id == bindparam("resident_id"),
+        Account.id == bindparam("account_id"),
+    )
+)
+_LINKED_ACCOUNTS = _with_address(
+    select(Account)
+    .join(AccountLink, AccountLink.account_id == Account.id)
+    .where(AccountLink.resident_id == bindparam("resident_id"))
+    .order_by(AccountLink.id)
+)
 
 
 async def get_linked_account(
@@ -21,28 +47,12 @@ async def get_linked_account(
     if not is_valid_id(account_id):  # a forged id beyond any row (and beyond PostgreSQL's int4)
         return None
     return await session.scalar(
-        select(Account)
-        .join(AccountLink, AccountLink.account_id == Account.id)
-        .where(AccountLink.resident_id == resident_id, Account.id == account_id)
-        .options(
-            joinedload(Account.organization),
-            joinedload(Account.apartment).joinedload(Apartment.house),
-        )
+        _LINKED_ACCOUNT, {"resident_id": resident_id, "account_id": account_id}
     )
 
 
 async def linked_accounts(session: AsyncSession, resident_id: int) -> list[Account]:
-    rows = await session.scalars(
-        select(Account)
-        .join(AccountLink, AccountLink.account_id == Account.id)
-        .where(AccountLink.resident_id == resident_id)
-        .order_by(AccountLink.id)
-        .options(
-            joinedload(Account.organization),
-            joinedload(Account.apartment).joinedload(Apartment.house),
-        )
-    )
-    return list(rows)
+    return list(await session.scalars(_LINKED_ACCOUNTS, {"resident_id": resident_id}))
 
 
 async def find_by_number(session: AsyncSession, number: str) -> Account | None:

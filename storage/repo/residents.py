@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.fsm import erase_user_state
 from storage.models import AccountLink, Appeal, Resident, utcnow
 
+# Built once: every update looks its sender up, and building a statement costs more than the
+# indexed SELECT itself (SQLAlchemy then reuses the compiled form by the statement's cache key).
+_BY_TELEGRAM_ID = (
+    select(Resident)
+    .where(Resident.telegram_id == bindparam("telegram_id"))
+    .execution_options(indexed_lookup=True)  # see storage.sqlite_driver
+)
+
 
 async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> Resident | None:
-    return await session.scalar(select(Resident).where(Resident.telegram_id == telegram_id))
+    return await session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
 
 
 async def get_or_create(session: AsyncSession, telegram_id: int, chat_id: int) -> Resident:

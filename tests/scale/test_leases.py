@@ -137,3 +137,31 @@ async def test_job_context_wraps_a_job_for_the_scheduler(settings, bot, session_
     wrapped = JobContext(settings, bot, session_factory).once("nightly", job)
     assert await wrapped() is True
     assert ran == [1]
+
+
+async def test_stopping_the_scheduler_releases_the_lease_of_a_running_job(
+    settings, bot, session_factory
+) -> None:
+    """A stop (SIGTERM) in the middle of a job: the job is cancelled and its lease released
+    before the scheduler's shutdown returns, so a restarted process runs it at once instead of
+    waiting out the lease."""
+    from bot.scheduler import _Scheduler
+
+    started = asyncio.Event()
+    cleaned_up: list[bool] = []
+
+    async def job() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # a long round of sends
+        finally:
+            cleaned_up.append(True)
+
+    scheduler = _Scheduler(timezone="UTC")
+    scheduler.add_job(JobContext(settings, bot, session_factory).once("reminders", job))
+    await scheduler.start()
+    await asyncio.wait_for(started.wait(), 10)
+    assert len(await holders(session_factory)) == 1
+    await scheduler.shutdown()
+    assert cleaned_up == [True]
+    assert await holders(session_factory) == []
