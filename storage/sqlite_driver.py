@@ -12,9 +12,10 @@ when no transaction is open (each pool check-in rolls back). This dialect:
   itself checks `sqlite3_get_autocommit` and returns);
 - runs statements marked `execution_options(indexed_lookup=True)` on the event loop's thread,
   with no hop at all. Only reads of a few rows through an index are marked (the sender's
-  registration, the dialogue state, an account and its card). In WAL mode a reader never waits
-  for a writer, so such a read takes microseconds; anything that scans or writes stays in the
-  worker thread and never blocks the event loop.
+  registration, the dialogue state, an account and its card). In WAL mode a reader does not
+  wait for a writer (only, briefly, for the recovery of a crashed writer's log), so such a read
+  takes microseconds; anything that scans or writes stays in the worker thread and never blocks
+  the event loop.
 
 One SQLAlchemy connection runs one statement at a time, so the worker thread is idle whenever
 the event loop's thread touches the sqlite3 connection.
