@@ -11,7 +11,6 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
 from aiogram.types import BotCommand
 from redis.asyncio import Redis
@@ -26,7 +25,7 @@ from bot.middlewares.retry import RetryAfterMiddleware
 from bot.middlewares.throttling import RedisBuckets
 from handlers import get_routers
 from storage.db import is_sqlite
-from storage.fsm import DatabaseStorage
+from storage.fsm import ChatLocks, DatabaseStorage
 from texts.ru import common as t
 
 log = logging.getLogger(__name__)
@@ -83,9 +82,7 @@ def create_dispatcher(
         # One resident's updates are handled one at a time (aiogram's default handles them
         # concurrently: a quick second message would not see what the first one is committing);
         # across processes with Redis, in this process otherwise.
-        events_isolation=RedisEventIsolation(redis)
-        if redis is not None
-        else SimpleEventIsolation(),
+        events_isolation=RedisEventIsolation(redis) if redis is not None else ChatLocks(),
         settings=settings,
         session_factory=session_factory,
     )

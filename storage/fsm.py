@@ -10,15 +10,18 @@ the cache: they run with Redis (`REDIS_URL`), or without a cache.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Hashable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
+    BaseEventIsolation,
     BaseStorage,
     DefaultKeyBuilder,
     KeyBuilder,
@@ -43,6 +46,33 @@ _STATEMENT = (
 def _user_pattern(user_id: int) -> str:
     # Keys are "fsm:<bot>:<chat>:<user>:<destiny>" (DefaultKeyBuilder); private chat == user.
     return f":{user_id}:{user_id}:"
+
+
+class ChatLocks(BaseEventIsolation):
+    """One chat's updates one at a time in this process (aiogram's `SimpleEventIsolation`, whose
+    locks are never dropped: one per chat ever seen). A lock here lives only while an update
+    holds it or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = (asyncio.Lock(), [0])
+        lock, users = entry
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[key]
+
+    async def close(self) -> None:
+        self._locks.clear()
 
 
 class DatabaseStorage(BaseStorage):

@@ -75,3 +75,35 @@ def test_only_the_embedded_default_caches(settings, session_factory) -> None:
     )
     assert create_fsm_storage(sqlite, session_factory)._cache_size > 0
     assert create_fsm_storage(postgres, session_factory)._cache_size == 0
+
+
+async def test_chat_locks_serialize_one_chat_and_are_dropped_when_unused() -> None:
+    import asyncio
+
+    from storage.fsm import ChatLocks
+
+    locks = ChatLocks()
+    anna, boris = (StorageKey(bot_id=42, chat_id=n, user_id=n) for n in (1001, 1002))
+    order: list[str] = []
+    inside = asyncio.Event()
+
+    async def first() -> None:
+        async with locks.lock(anna):
+            order.append("anna 1 in")
+            inside.set()
+            await asyncio.sleep(0.05)
+            order.append("anna 1 out")
+
+    async def second() -> None:
+        await inside.wait()
+        async with locks.lock(anna):
+            order.append("anna 2")
+
+    async def other() -> None:
+        await inside.wait()
+        async with locks.lock(boris):  # another chat does not wait
+            order.append("boris")
+
+    await asyncio.gather(first(), second(), other())
+    assert order == ["anna 1 in", "boris", "anna 1 out", "anna 2"]
+    assert locks._locks == {}  # nothing kept for chats that are quiet
