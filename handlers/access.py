@@ -7,8 +7,10 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Router
 from aiogram.types import CallbackQuery, Message, TelegramObject
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Resident
+from storage.models import Account, Resident
+from storage.repo.accounts import get_linked_account
 from texts.ru import common as t
 
 
@@ -29,6 +31,18 @@ class RegisteredOnly(BaseMiddleware):
         elif isinstance(event, Message):
             await event.answer(t.NOT_REGISTERED)
         return None
+
+
+async def authorized(
+    callback: CallbackQuery, session: AsyncSession, resident: Resident, account_id: int
+) -> Account | None:
+    """The account named in callback data if the resident has linked it; otherwise the resident
+    is told so and None is returned (nothing of the account is read). Callback data can be
+    forged: every button that names an account comes through here."""
+    account = await get_linked_account(session, resident.id, account_id)
+    if account is None:
+        await callback.answer(t.ACCOUNT_NOT_AVAILABLE, show_alert=True)
+    return account
 
 
 def registered_only(router: Router) -> Router:

@@ -20,7 +20,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import registered_only
+from handlers.access import authorized, registered_only
 from handlers.filters import TextIs
 from handlers.operators import (
     notify_operators,
@@ -239,9 +239,8 @@ def router() -> Router:
         session: AsyncSession,
         resident: Resident,
     ) -> None:
-        account = await get_linked_account(session, resident.id, callback_data.account_id)
+        account = await authorized(callback, session, resident, callback_data.account_id)
         if account is None:
-            await callback.answer(tc.ACCOUNT_NOT_AVAILABLE, show_alert=True)
             return
         await callback.answer()
         if callback.message is not None:
@@ -255,9 +254,8 @@ def router() -> Router:
         session: AsyncSession,
         resident: Resident,
     ) -> None:
-        account = await get_linked_account(session, resident.id, callback_data.account_id)
+        account = await authorized(callback, session, resident, callback_data.account_id)
         if account is None:
-            await callback.answer(tc.ACCOUNT_NOT_AVAILABLE, show_alert=True)
             return
         await callback.answer()
         if callback.message is not None:
@@ -439,9 +437,8 @@ def router() -> Router:
         account_id = callback_data.account_id
         scope = ""
         if account_id:
-            account = await get_linked_account(session, resident.id, account_id)
+            account = await authorized(callback, session, resident, account_id)
             if account is None:
-                await callback.answer(tc.ACCOUNT_NOT_AVAILABLE, show_alert=True)
                 return
             scope = t.LIST_SCOPE_ACCOUNT.format(number=fmt.esc(account.number))
         if await in_my_dialogue(state):

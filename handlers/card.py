@@ -14,37 +14,21 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import registered_only
+from handlers.access import authorized, registered_only
 from handlers.filters import TextIs
 from handlers.views import card as view
 from keyboards import card as kb
 from keyboards.accounts import LinkStart
 from keyboards.callbacks import OpenCard
-from storage.models import Account, Resident
+from storage.models import Resident
 from storage.periods import int_to_period
 from storage.repo import billing
-from storage.repo.accounts import get_linked_account, linked_accounts
+from storage.repo.accounts import linked_accounts
 from texts import fmt
 from texts.ru import card as t
 from texts.ru import common
 
 log = logging.getLogger(__name__)
-
-# Ids are positive 64-bit integers; anything else in callback data is forged.
-MAX_ID = 2**63 - 1
-
-
-async def authorized(
-    callback: CallbackQuery, session: AsyncSession, resident: Resident, account_id: int
-) -> Account | None:
-    """The account named in callback data if the resident has linked it; otherwise the
-    resident is told so and None is returned (nothing of the account is read)."""
-    account = None
-    if 0 < account_id <= MAX_ID:
-        account = await get_linked_account(session, resident.id, account_id)
-    if account is None:
-        await callback.answer(common.ACCOUNT_NOT_AVAILABLE, show_alert=True)
-    return account
 
 
 async def show(

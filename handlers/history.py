@@ -12,8 +12,8 @@ from aiogram import Bot, Router
 from aiogram.types import BufferedInputFile, CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import registered_only
-from handlers.card import authorized, show
+from handlers.access import authorized, registered_only
+from handlers.card import show
 from handlers.views import history as view
 from keyboards import history as kb
 from keyboards.card import HistoryMenu, StatementMenu

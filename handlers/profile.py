@@ -17,7 +17,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import registered_only
+from handlers.access import authorized, registered_only
 from handlers.filters import TextIs
 from handlers.registration import check_code, resend_code, submit_email, verified_phone
 from handlers.services.steps import (
@@ -273,9 +273,8 @@ async def _unlink(
     settings: Settings,
     resident: Resident,
 ) -> None:
-    account = await account_repo.get_linked_account(session, resident.id, callback_data.account_id)
+    account = await authorized(callback, session, resident, callback_data.account_id)
     if account is None:
-        await callback.answer(tc.ACCOUNT_NOT_AVAILABLE, show_alert=True)
         return
     await callback.answer()
     if callback_data.action == "unlink_ask":

@@ -28,7 +28,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import registered_only
+from handlers.access import authorized, registered_only
 from handlers.filters import TextIs
 from keyboards import readings as kb
 from keyboards.callbacks import OpenReadings, ReadingsHistory
@@ -44,7 +44,7 @@ from storage.readings_parser import (
     parse_readings,
 )
 from storage.repo import readings as repo
-from storage.repo.accounts import get_linked_account, linked_accounts
+from storage.repo.accounts import linked_accounts
 from texts import fmt
 from texts.ru import common
 from texts.ru import readings as t
@@ -133,9 +133,8 @@ async def open_readings(
     session: AsyncSession,
     resident: Resident,
 ) -> None:
-    account = await get_linked_account(session, resident.id, callback_data.account_id)
+    account = await authorized(callback, session, resident, callback_data.account_id)
     if account is None:
-        await callback.answer(common.ACCOUNT_NOT_AVAILABLE, show_alert=True)
         return
     await callback.answer()
     text, markup = await _meters_view(session, account)
@@ -209,9 +208,8 @@ async def open_history(
     session: AsyncSession,
     resident: Resident,
 ) -> None:
-    account = await get_linked_account(session, resident.id, callback_data.account_id)
+    account = await authorized(callback, session, resident, callback_data.account_id)
     if account is None:
-        await callback.answer(common.ACCOUNT_NOT_AVAILABLE, show_alert=True)
         return
     meters = await repo.meters_of_accounts(session, [account.id])
     if callback_data.meter_id == 0:

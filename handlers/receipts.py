@@ -15,7 +15,7 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import registered_only
+from handlers.access import authorized, registered_only
 from handlers.filters import TextIs
 from keyboards import receipts as kb
 from keyboards.callbacks import OpenReceipts
@@ -25,14 +25,12 @@ from receipts.pool import run_cpu
 from receipts.push import receipt_filename
 from storage.models import Account, Resident
 from storage.periods import int_to_period
-from storage.repo.accounts import get_linked_account, linked_accounts
+from storage.repo.accounts import linked_accounts
 from texts import fmt
 from texts.ru import common
 from texts.ru import receipts as t
 
 log = logging.getLogger(__name__)
-
-MAX_ID = 2**63 - 1  # ids are positive 64-bit integers; anything else is forged
 
 
 def router() -> Router:
@@ -44,17 +42,6 @@ def router() -> Router:
     r.callback_query.register(on_months, kb.ReceiptMonths.filter())
     r.callback_query.register(on_get, kb.ReceiptGet.filter())
     return r
-
-
-async def _authorized(
-    callback: CallbackQuery, session: AsyncSession, resident: Resident, account_id: int
-) -> Account | None:
-    account = None
-    if 0 < account_id <= MAX_ID:
-        account = await get_linked_account(session, resident.id, account_id)
-    if account is None:
-        await callback.answer(common.ACCOUNT_NOT_AVAILABLE, show_alert=True)
-    return account
 
 
 async def _months_view(
@@ -103,7 +90,7 @@ async def on_open(
     resident: Resident,
 ) -> None:
     """From the account card: the month picker as a new message (the card stays)."""
-    account = await _authorized(callback, session, resident, callback_data.account_id)
+    account = await authorized(callback, session, resident, callback_data.account_id)
     if account is None:
         return
     text, markup = await _months_view(session, resident, account, 0)
@@ -129,7 +116,7 @@ async def on_months(
     session: AsyncSession,
     resident: Resident,
 ) -> None:
-    account = await _authorized(callback, session, resident, callback_data.account_id)
+    account = await authorized(callback, session, resident, callback_data.account_id)
     if account is None:
         return
     page = max(min(callback_data.page, 10_000), 0)
@@ -145,7 +132,7 @@ async def on_get(
     session: AsyncSession,
     resident: Resident,
 ) -> None:
-    account = await _authorized(callback, session, resident, callback_data.account_id)
+    account = await authorized(callback, session, resident, callback_data.account_id)
     if account is None:
         return
     try:

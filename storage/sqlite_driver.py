@@ -34,7 +34,6 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
     SQLiteDialect_aiosqlite,
 )
-from sqlalchemy.util.concurrency import await_only
 
 DRIVER = "aiosqlite_hopless"
 # The execution option that marks a statement as an indexed read of a few rows.
@@ -140,11 +139,10 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
 
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
-        if kw.get("async_fallback") or kw.get("async_creator_fn"):
-            return super().connect(*arg, **kw)
-        connection = self.aiosqlite.connect(*arg, **kw)
-        connection._thread.daemon = True  # as SQLAlchemy does: never hold up interpreter exit
-        return _Connection(self, await_only(connection))
+        adapted = super().connect(*arg, **kw)  # SQLAlchemy's connect, then our adapter around it
+        if type(adapted) is not AsyncAdapt_aiosqlite_connection:  # the sync fallback: as it is
+            return adapted
+        return _Connection(self, adapted._connection)
 
 
 class HoplessDialect(SQLiteDialect_aiosqlite):

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import aiosqlite.core
 import pytest
 from sqlalchemy import bindparam, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import sqlite_driver
@@ -115,7 +115,7 @@ async def test_errors_come_through_as_sqlalchemy_errors(sqlite_engine: AsyncEngi
             await connection.execute(insert(Organization).values(**org("x")))
         await connection.rollback()
         inline = text("SELECT * FROM no_such_table").execution_options(indexed_lookup=True)
-        with pytest.raises(Exception, match="no_such_table"):
+        with pytest.raises(OperationalError, match="no_such_table"):
             await connection.execute(inline)
 
 
