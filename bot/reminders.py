@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from receipts.pacing import Pacer
-from storage import readings_rules as rules
+from services.readings import rules as rules
 from storage.models import ReminderDelivery, utcnow
 from storage.repo import readings as repo
 from storage.repo import residents

@@ -23,8 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import registered_only
 from handlers.filters import TextIs
-from handlers.services import captcha
-from handlers.services.steps import PlainText, StepInput, edit_or_send, local_time, say
+from handlers.ui import PlainText, StepInput, edit_or_send, say
 from keyboards import accounts as kb
 from keyboards.accounts import (
     LinkAccounts,
@@ -39,9 +38,11 @@ from keyboards.accounts import (
 from keyboards.menu import MENU_BUTTONS
 from receipts.mail import SettingsLike as Settings
 from receipts.pool import run_cpu
+from services import captcha
 from storage.models import Account, Resident
 from storage.repo import linking
 from texts import fmt
+from texts.fmt import local_time
 from texts.ru import accounts as t
 from texts.ru import common as tc
 
@@ -212,7 +213,7 @@ async def _start(target: Message, state: FSMContext, session: AsyncSession) -> N
 
 
 def router() -> Router:
-    r = registered_only(Router(name="accounts"))
+    r = registered_only(Router(name="accounts"), linked_accounts=False)
 
     @r.message(StateFilter(Linking), TextIs(*MENU_BUTTONS))
     async def on_menu_in_dialogue(message: Message, state: FSMContext) -> None:

@@ -20,14 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.access import authorized, registered_only
 from handlers.filters import TextIs
 from handlers.registration import check_code, resend_code, submit_email, verified_phone
-from handlers.services.steps import (
-    PlainText,
-    StepInput,
-    display_phone,
-    drop_buttons,
-    edit_or_send,
-    say,
-)
+from handlers.ui import PlainText, StepInput, drop_buttons, edit_or_send, say
 from keyboards import profile as kb
 from keyboards import registration as kb_reg
 from keyboards.menu import MENU_BUTTONS, main_menu
@@ -35,6 +28,7 @@ from keyboards.profile import ProfileAction
 from keyboards.registration import EmailStep
 from receipts.mail import SettingsLike as Settings
 from receipts.mail import mail_enabled
+from services.phones import display_phone
 from storage.models import Resident, utcnow
 from storage.repo import accounts as account_repo
 from storage.repo import linking, residents

@@ -33,9 +33,8 @@ from handlers.filters import TextIs
 from keyboards import readings as kb
 from keyboards.callbacks import OpenReadings, ReadingsHistory
 from keyboards.menu import MENU_BUTTONS
-from storage import readings_rules as rules
-from storage.models import Account, Meter, Resident
-from storage.readings_parser import (
+from services.readings import rules as rules
+from services.readings.parser import (
     NEGATIVE,
     NOT_A_NUMBER,
     TOO_LONG,
@@ -43,6 +42,7 @@ from storage.readings_parser import (
     ParseResult,
     parse_readings,
 )
+from storage.models import Account, Meter, Resident
 from storage.repo import readings as repo
 from storage.repo.accounts import linked_accounts
 from texts import fmt

@@ -18,25 +18,19 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.services.steps import (
-    PlainText,
-    StepInput,
-    display_phone,
-    drop_buttons,
-    local_time,
-    normalize_phone,
-    say,
-)
+from handlers.ui import PlainText, StepInput, drop_buttons, say
 from keyboards import registration as kb
 from keyboards.accounts import start_button
 from keyboards.menu import main_menu
 from keyboards.registration import EmailStep, RegStep
 from receipts.mail import MailError, mail_enabled, send_mail
 from receipts.mail import SettingsLike as Settings
+from services.phones import display_phone, normalize_phone
 from storage.models import Resident, utcnow
 from storage.repo import email as emails
 from storage.repo import residents
 from texts import fmt
+from texts.fmt import local_time
 from texts.ru import registration as t
 
 log = logging.getLogger(__name__)

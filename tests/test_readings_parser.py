@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.readings_parser import (
+from services.readings.parser import (
     COLD,
     DAY,
     ELECTRICITY,

@@ -7,10 +7,10 @@ from aiogram.types import PhotoSize, ReplyKeyboardMarkup, ReplyKeyboardRemove, S
 from sqlalchemy import func, select
 
 from bot.app import create_dispatcher
-from handlers.services.steps import normalize_phone
 from keyboards.accounts import LinkStart
 from keyboards.menu import MENU_BUTTONS
 from keyboards.registration import RegStep
+from services.phones import normalize_phone
 from storage.models import EmailConfirmation, FsmRecord, Resident
 from tests import factories
 from tests.harness import BotClient, inline_buttons, reply_buttons

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from aiogram import html
 
@@ -111,3 +112,11 @@ def esc(value: object) -> str:
 
 def kopecks(value: Decimal) -> int:
     return int((value * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def local_time(moment: dt.datetime, timezone: str) -> str:
+    """A naive-UTC moment as `26.11.2026 в 14:05` in the given zone (мск for Moscow)."""
+    zone = ZoneInfo(timezone)
+    local = moment.replace(tzinfo=dt.UTC).astimezone(zone)
+    text = f"{local:%d.%m.%Y} в {local:%H:%M}"
+    return f"{text} (мск)" if timezone == "Europe/Moscow" else text

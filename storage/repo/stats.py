@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import readings_rules
+from services.readings import rules as readings_rules  # TODO(issue 12): stats move to services
 from storage.models import (
     Account,
     AccountLink,

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.readings.rules import current_period
 from storage.models import Reading
 from storage.periods import add_months
-from storage.readings_rules import current_period
 from tests import factories
 from tests.fakes.telegram_server import FakeTelegram
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from services.readings.parser import COLD, HOT, WATER, MeterHint
 from storage.periods import add_months
-from storage.readings_parser import COLD, HOT, WATER, MeterHint
 
 # Consumption in one period below which no spike is flagged, whatever the average (units of the
 # meter: m³ for water and gas, kWh, Gcal).

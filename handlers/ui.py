@@ -1,0 +1,117 @@
+"""The one UI toolkit of the handlers: showing a screen, step-input filters.
+
+One policy for every feature (CONVENTIONS 15):
+- `edit_or_send` shows a screen in place of the message whose button was pressed; "message is not
+  modified" (the same screen again, e.g. a double tap) is silent; a message that cannot be edited
+  (too old, a photo, deleted, inaccessible) gets the screen as a new message. Any other API error
+  (a 429 the retry middleware did not absorb, a network error) propagates to the error handler:
+  re-sending then would only show the screen twice.
+- A step of a dialogue takes its input through `StepInput()`: /cancel, /help, /start and the main
+  menu's buttons always keep their meaning.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Filter
+from aiogram.types import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+from keyboards.menu import MENU_BUTTONS
+
+log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
+
+# Commands that work in every step (handled by their own routers), so a step never takes them
+# as its input. Any other command in a step gets the step's hint.
+PASS_THROUGH = frozenset({"/cancel", "/help", "/start"})
+MENU_TEXTS = frozenset(MENU_BUTTONS)
+
+
+def command_of(text: str | None) -> str | None:
+    """`/Reply@bot 5 text` -> `/reply`; None for a text that is not a command."""
+    if not text or not text.startswith("/"):
+        return None
+    return text.split(maxsplit=1)[0].split("@", 1)[0].lower()
+
+
+class StepInput(Filter):
+    """Anything a step should answer: not /cancel, /help, /start, nor a main-menu button."""
+
+    async def __call__(self, message: Message) -> bool:
+        if command_of(message.text) in PASS_THROUGH:
+            return False
+        return message.text not in MENU_TEXTS
+
+
+class PlainText(Filter):
+    """A text message that is not a command."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is not None and not message.text.startswith("/")
+
+
+class HasContact(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return message.contact is not None
+
+
+class HasPhoto(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.photo)
+
+
+def is_not_modified(error: TelegramBadRequest) -> bool:
+    return "not modified" in error.message
+
+
+async def edit_or_send(
+    event: CallbackQuery | Message, text: str, markup: Markup | None = None
+) -> Message | None:
+    """Show a screen: in place of the pressed button's message when it can be edited, else as a
+    new message in the same chat. A `Message` event (a typed command) always gets a new message.
+    Returns the message that shows the screen (None when nothing could be shown)."""
+    if isinstance(event, Message):
+        return await event.answer(text, reply_markup=markup)
+    message = event.message
+    if isinstance(message, Message) and message.text is not None and _inline(markup):
+        try:
+            edited = await message.edit_text(text, reply_markup=markup)  # type: ignore[arg-type]
+        except TelegramBadRequest as error:
+            if is_not_modified(error):
+                return message
+            log.debug("edit refused, sending anew: %s", type(error).__name__)
+        else:
+            return edited if isinstance(edited, Message) else message
+    return await say(event, text, markup)
+
+
+def _inline(markup: Markup | None) -> bool:
+    """An edited message can carry only an inline keyboard (or none)."""
+    return markup is None or isinstance(markup, InlineKeyboardMarkup)
+
+
+async def say(callback: CallbackQuery, text: str, markup: Markup | None = None) -> Message | None:
+    """Send a new message to the chat of a pressed button (its message may be inaccessible)."""
+    if callback.message is None or callback.bot is None:
+        return None
+    return await callback.bot.send_message(callback.message.chat.id, text, reply_markup=markup)
+
+
+async def drop_buttons(callback: CallbackQuery) -> None:
+    """Remove the buttons of an answered question, so that it cannot be answered twice."""
+    message = callback.message
+    if isinstance(message, Message) and message.reply_markup is not None:
+        try:
+            await message.edit_reply_markup(reply_markup=None)
+        except TelegramBadRequest:
+            log.debug("could not drop buttons")

@@ -1,0 +1,1 @@
+"""Meter readings: the parser of residents' messages and the rules of accepting a value."""
