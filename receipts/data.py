@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from storage.models import Account, Apartment, Charge, Meter, Reading, Service
 from storage.periods import add_months
+from texts import fmt
 
 ZERO = Decimal("0.00")
 
@@ -127,7 +128,7 @@ class ReceiptData:
 
 
 def payer_address(house_address: str, apartment_number: str) -> str:
-    return f"{house_address}, кв. {apartment_number}" if apartment_number else house_address
+    return fmt.address(house_address, apartment_number)
 
 
 async def receipt_periods(session: AsyncSession, account_id: int) -> list[dt.date]:

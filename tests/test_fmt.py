@@ -41,3 +41,13 @@ def test_month_names() -> None:
     assert fmt.month(dt.date(2020, 3, 1)) == "март 2020"
     assert fmt.day_long(dt.date(2020, 3, 20)) == "20 марта"
     assert fmt.esc("<b>&") == "&lt;b&gt;&amp;"
+
+
+def test_one_address_form_for_every_screen() -> None:
+    assert fmt.address("ул. Ленина, д. 1", "5") == "ул. Ленина, д. 1, кв. 5"
+    assert fmt.address("ул. Ленина, д. 1", "") == "ул. Ленина, д. 1"
+    assert fmt.address("ул. Ленина, д. 1") == "ул. Ленина, д. 1"
+    assert (
+        fmt.account_label("00000000", "ул. Ленина, д. 1", "5")
+        == "л/с № 00000000, ул. Ленина, д. 1, кв. 5"
+    )

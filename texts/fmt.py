@@ -120,3 +120,14 @@ def local_time(moment: dt.datetime, timezone: str) -> str:
     local = moment.replace(tzinfo=dt.UTC).astimezone(zone)
     text = f"{local:%d.%m.%Y} в {local:%H:%M}"
     return f"{text} (мск)" if timezone == "Europe/Moscow" else text
+
+
+def address(house_address: str, apartment_number: str | None = None) -> str:
+    """The one postal form of an apartment: `ул. Ленина, д. 1, кв. 5` (the house alone when the
+    apartment has no number). Plain text: escape it with `esc` for HTML."""
+    return f"{house_address}, кв. {apartment_number}" if apartment_number else house_address
+
+
+def account_label(number: str, house_address: str, apartment_number: str | None = None) -> str:
+    """An account as residents see it in lists and buttons: `л/с № 00000000, ул. …, кв. 5`."""
+    return f"л/с № {number}, {address(house_address, apartment_number)}"
