@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
@@ -21,9 +22,15 @@ class PickMeter(CallbackData, prefix="rp"):
     meter_id: int
 
 
+class ReadingsAction(StrEnum):
+    SAVE = "save"
+    FIX = "fix"
+    CANCEL = "cancel"
+
+
 class ConfirmReadings(CallbackData, prefix="rc"):
     nonce: int
-    action: str  # save / fix / cancel
+    action: ReadingsAction
 
 
 def accounts_keyboard(accounts: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
@@ -55,7 +62,7 @@ def pick_meter_keyboard(
         [button(label, PickMeter(nonce=nonce, item=item, meter_id=meter_id))]
         for meter_id, label in meters
     ]
-    rows.append([button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action="cancel"))])
+    rows.append([button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action=ReadingsAction.CANCEL))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -63,10 +70,10 @@ def confirm_keyboard(nonce: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                button(t.BTN_SAVE, ConfirmReadings(nonce=nonce, action="save")),
-                button(t.BTN_FIX, ConfirmReadings(nonce=nonce, action="fix")),
+                button(t.BTN_SAVE, ConfirmReadings(nonce=nonce, action=ReadingsAction.SAVE)),
+                button(t.BTN_FIX, ConfirmReadings(nonce=nonce, action=ReadingsAction.FIX)),
             ],
-            [button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action="cancel"))],
+            [button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action=ReadingsAction.CANCEL))],
         ]
     )
 

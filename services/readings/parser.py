@@ -243,77 +243,93 @@ def _sign_is_minus(line: str, pos: int) -> bool:
     return pos == 0 or line[pos - 1] in " \t:=(" or not line[pos - 1].isalnum()
 
 
+@dataclass
+class _Line:
+    """The state of reading one line left to right: the meter named so far and the values."""
+
+    number: int
+    resource: str | None = None
+    zone: str | None = None
+    serial: str | None = None
+    unknown_words: bool = False
+    pending: list[tuple[MeterHint, Decimal, str]] = field(default_factory=list)
+    errors: list[ParseError] = field(default_factory=list)
+    last_value_index: int | None = None
+
+    def word(self, text: str) -> None:
+        word_kind, value = _classify_word(text)
+        if word_kind == "resource":
+            self.resource_word(value)
+        elif word_kind == "zone":
+            self.zone = value
+        elif word_kind == "unit":
+            self.unit_word(value)
+        elif word_kind == "unknown":
+            self.unknown_words = True
+
+    def resource_word(self, value: str | None) -> None:
+        if value == WATER and self.resource in (COLD, HOT):
+            return  # "хол. вода"
+        if self.resource == WATER and value in (COLD, HOT):
+            self.resource = value  # "вода хол."
+            return
+        if self.last_value_index is not None and self.pending:
+            self.zone = None  # a new meter's name after a value: "ХВС 1, ГВС 2"
+            self.serial = None
+        self.resource = value
+
+    def unit_word(self, value: str | None) -> None:
+        """A unit after a value names its resource when nothing else did ("12 квт")."""
+        if not value or self.last_value_index is None or not self.pending:
+            return
+        hint, amount, typed = self.pending[self.last_value_index]
+        if hint.resource is None:
+            self.pending[self.last_value_index] = (
+                MeterHint(value, hint.zone, hint.serial_tail),
+                amount,
+                typed,
+            )
+
+    def numeral(self, text: str, sign: str) -> None:
+        if sign:
+            self.errors.append(ParseError(self.number, NEGATIVE, f"{sign}{text}"))
+            self.last_value_index = None
+            return
+        value, unit_resource, error, typed = _parse_number(text)
+        if error or value is None:
+            self.errors.append(ParseError(self.number, error or NOT_A_NUMBER, text))
+            self.last_value_index = None
+            return
+        self.pending.append(
+            (MeterHint(self.resource or unit_resource, self.zone, self.serial), value, typed)
+        )
+        self.last_value_index = len(self.pending) - 1
+        self.zone = None  # "день 1200 ночь 800": each zone names one value
+        self.serial = None
+
+
 def _parse_line(line: str, number: int, result: ParseResult) -> str:
     """Parse one line into `result`; returns "reading", "chatter" or "unknown"."""
     tokens = _tokens(line)
     if not any(kind == "number" for kind, _, _ in tokens):
         return "chatter"
-
-    resource: str | None = None
-    zone: str | None = None
-    serial: str | None = None
-    unknown_words = False
-    pending: list[tuple[MeterHint, Decimal, str]] = []
-    errors: list[ParseError] = []
-    last_value_index: int | None = None
-
+    state = _Line(number)
     for kind, text, extra in tokens:
         if kind == "serial":
-            serial = text or None
-            continue
-        if kind == "sep":
-            if text == "+":  # "+7 914 …": a phone number, not readings
-                unknown_words = True
-            continue
-        if kind == "word":
-            word_kind, value = _classify_word(text)
-            if word_kind == "resource":
-                if value == WATER and resource in (COLD, HOT):
-                    continue  # "хол. вода"
-                if resource == WATER and value in (COLD, HOT):
-                    resource = value  # "вода хол."
-                    continue
-                if last_value_index is not None and pending:
-                    zone = None  # a new meter's name after a value: "ХВС 1, ГВС 2"
-                    serial = None
-                resource = value
-            elif word_kind == "zone":
-                zone = value
-            elif word_kind == "unit":
-                if value and last_value_index is not None and pending:
-                    hint, val, typed = pending[last_value_index]
-                    if hint.resource is None:
-                        pending[last_value_index] = (
-                            MeterHint(value, hint.zone, hint.serial_tail),
-                            val,
-                            typed,
-                        )
-            elif word_kind == "unknown":
-                unknown_words = True
-            continue
-        # a number
-        if extra:
-            errors.append(ParseError(number, NEGATIVE, f"{extra}{text}"))
-            last_value_index = None
-            continue
-        value, unit_resource, error, typed = _parse_number(text)
-        if error or value is None:
-            errors.append(ParseError(number, error or NOT_A_NUMBER, text))
-            last_value_index = None
-            continue
-        hint = MeterHint(resource or unit_resource, zone, serial)
-        pending.append((hint, value, typed))
-        last_value_index = len(pending) - 1
-        zone = None  # "день 1200 ночь 800": each zone names one value
-        serial = None
-
-    if unknown_words:
-        if pending or errors:
+            state.serial = text or None
+        elif kind == "sep":
+            state.unknown_words |= text == "+"  # "+7 914 …": a phone number, not readings
+        elif kind == "word":
+            state.word(text)
+        else:
+            state.numeral(text, extra)
+    if state.unknown_words:
+        if state.pending or state.errors:
             result.errors.append(ParseError(number, UNCLEAR, line.strip()))
         return "unknown"
-    for hint, value, typed in pending:
+    for hint, value, typed in state.pending:
         result.values.append(ParsedValue(hint, value, number, typed))
-    result.errors.extend(errors)
+    result.errors.extend(state.errors)
     return "reading"
 
 
