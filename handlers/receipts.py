@@ -1,8 +1,8 @@
 """ "🧾 Квитанции", /receipts and the card's "receipt" button: pick the account, then the month,
 and get the PDF as a document.
 
-Every account id from callback data is authorized (`get_linked_account`) before anything of the
-account is read; the PDF is rendered in the render pool, never on the event loop.
+The account a button names arrives authorized as `account` (`handlers.access.AccountAccess`);
+the PDF is rendered in the render pool, never on the event loop.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import authorized, registered_only
+from handlers.access import registered_only
 from handlers.filters import TextIs
+from handlers.ui import edit_or_send, say
 from keyboards import receipts as kb
 from keyboards.callbacks import OpenReceipts
 from receipts.data import load_receipt, receipt_periods
@@ -25,6 +25,7 @@ from receipts.pool import run_cpu
 from receipts.push import receipt_filename
 from storage.models import Account, Resident
 from storage.periods import int_to_period
+from storage.repo import billing
 from storage.repo.accounts import linked_accounts
 from texts import fmt
 from texts.ru import common
@@ -51,23 +52,11 @@ async def _months_view(
     number = fmt.esc(account.number)
     if not periods:
         return t.NO_PERIODS.format(number=number), None
-    several = len(await linked_accounts(session, resident.id)) > 1
-    text = t.CHOOSE_MONTH.format(number=number, address=fmt.esc(account.apartment.house.address))
+    several = await billing.link_count(session, resident.id) > 1
+    apartment = account.apartment
+    address = fmt.address(apartment.house.address, apartment.number)
+    text = t.CHOOSE_MONTH.format(number=number, address=fmt.esc(address))
     return text, kb.choose_month(account.id, periods, page, several_accounts=several)
-
-
-async def _edit_or_send(
-    callback: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
-    message = callback.message
-    if isinstance(message, Message) and message.text is not None:
-        try:
-            await message.edit_text(text, reply_markup=markup)
-            return
-        except TelegramBadRequest as error:
-            if "not modified" in str(error):
-                return
-    await bot.send_message(callback.from_user.id, text, reply_markup=markup)
 
 
 async def on_menu(message: Message, session: AsyncSession, resident: Resident) -> None:
@@ -83,58 +72,43 @@ async def on_menu(message: Message, session: AsyncSession, resident: Resident) -
 
 
 async def on_open(
-    callback: CallbackQuery,
-    callback_data: OpenReceipts,
-    bot: Bot,
-    session: AsyncSession,
-    resident: Resident,
+    callback: CallbackQuery, account: Account, session: AsyncSession, resident: Resident
 ) -> None:
     """From the account card: the month picker as a new message (the card stays)."""
-    account = await authorized(callback, session, resident, callback_data.account_id)
-    if account is None:
-        return
     text, markup = await _months_view(session, resident, account, 0)
     await callback.answer()
-    await bot.send_message(callback.from_user.id, text, reply_markup=markup)
+    await say(callback, text, markup)
 
 
-async def on_accounts(
-    callback: CallbackQuery, bot: Bot, session: AsyncSession, resident: Resident
-) -> None:
+async def on_accounts(callback: CallbackQuery, session: AsyncSession, resident: Resident) -> None:
     accounts = await linked_accounts(session, resident.id)
     if not accounts:
         await callback.answer(common.NO_ACCOUNTS, show_alert=True)
         return
     await callback.answer()
-    await _edit_or_send(callback, bot, t.CHOOSE_ACCOUNT, kb.choose_account(accounts))
+    await edit_or_send(callback, t.CHOOSE_ACCOUNT, kb.choose_account(accounts))
 
 
 async def on_months(
     callback: CallbackQuery,
     callback_data: kb.ReceiptMonths,
-    bot: Bot,
+    account: Account,
     session: AsyncSession,
     resident: Resident,
 ) -> None:
-    account = await authorized(callback, session, resident, callback_data.account_id)
-    if account is None:
-        return
     page = max(min(callback_data.page, 10_000), 0)
     text, markup = await _months_view(session, resident, account, page)
     await callback.answer()
-    await _edit_or_send(callback, bot, text, markup)
+    await edit_or_send(callback, text, markup)
 
 
 async def on_get(
     callback: CallbackQuery,
     callback_data: kb.ReceiptGet,
+    account: Account,
     bot: Bot,
     session: AsyncSession,
-    resident: Resident,
 ) -> None:
-    account = await authorized(callback, session, resident, callback_data.account_id)
-    if account is None:
-        return
     try:
         period = int_to_period(callback_data.period)
     except ValueError:

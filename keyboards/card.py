@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 
+from keyboards.accounts import LinkStart
 from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
 from keyboards.common import button
 from storage.periods import period_to_int
@@ -61,8 +62,9 @@ def accounts_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
     )
 
 
-def link_keyboard(link_button: InlineKeyboardButton) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[link_button]])
+def link_keyboard() -> InlineKeyboardMarkup:
+    """The linking dialogue's entry (handlers/accounts)."""
+    return InlineKeyboardMarkup(inline_keyboard=[[button(t.BTN_LINK, LinkStart())]])
 
 
 def month_keyboard(
@@ -88,18 +90,3 @@ def month_keyboard(
     rows.append([button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id))])
     rows.append([button(t.BTN_TO_CARD, OpenCard(account_id=account_id))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def no_month_keyboard(account_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(t.BTN_LATEST_MONTH, ChargesMonth(account_id=account_id))],
-            [button(t.BTN_TO_CARD, OpenCard(account_id=account_id))],
-        ]
-    )
-
-
-def back_to_card(account_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[button(t.BTN_TO_CARD, OpenCard(account_id=account_id))]]
-    )

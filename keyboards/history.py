@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from enum import IntEnum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -37,13 +38,20 @@ class PaymentsHistory(CallbackData, prefix="chp"):
     page: int = 0
 
 
+class ChartKind(IntEnum):
+    """What a chart shows. Integers, as the buttons already in residents' chats carry them."""
+
+    CHARGES = 1
+    CONSUMPTION = 2
+
+
 class Chart(CallbackData, prefix="cg"):
     account_id: int
-    kind: int  # CHART_CHARGES or CHART_CONSUMPTION
+    kind: int  # a ChartKind; a plain int so that a forged kind reaches the handler's refusal
 
 
-CHART_CHARGES = 1
-CHART_CONSUMPTION = 2
+CHART_CHARGES = ChartKind.CHARGES
+CHART_CONSUMPTION = ChartKind.CONSUMPTION
 
 
 def _to_card(account_id: int) -> list[InlineKeyboardButton]:

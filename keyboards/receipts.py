@@ -37,18 +37,17 @@ class ReceiptGet(CallbackData, prefix="qg"):
     period: int
 
 
+def _account_label(account: Account) -> str:
+    """The number and the full address: two apartments in one house must not look alike."""
+    apartment = account.apartment
+    address = fmt.address(apartment.house.address, apartment.number)
+    return t.BTN_ACCOUNT.format(number=account.number, address=address)[:64]
+
+
 def choose_account(accounts: Sequence[Account]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                button(
-                    t.BTN_ACCOUNT.format(number=acc.number, address=acc.apartment.house.address)[
-                        :64
-                    ],
-                    ReceiptMonths(account_id=acc.id),
-                )
-            ]
-            for acc in accounts
+            [button(_account_label(acc), ReceiptMonths(account_id=acc.id))] for acc in accounts
         ]
     )
 

@@ -122,10 +122,15 @@ def local_time(moment: dt.datetime, timezone: str) -> str:
     return f"{text} (мск)" if timezone == "Europe/Moscow" else text
 
 
+def apartment(number: str) -> str:
+    """`кв. 5`: an apartment on a narrow button, and the tail of `address`."""
+    return f"кв. {number}"
+
+
 def address(house_address: str, apartment_number: str | None = None) -> str:
     """The one postal form of an apartment: `ул. Ленина, д. 1, кв. 5` (the house alone when the
     apartment has no number). Plain text: escape it with `esc` for HTML."""
-    return f"{house_address}, кв. {apartment_number}" if apartment_number else house_address
+    return f"{house_address}, {apartment(apartment_number)}" if apartment_number else house_address
 
 
 def account_label(number: str, house_address: str, apartment_number: str | None = None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from storage.models import Account
 from storage.repo.billing import Balance, ChargeLine, MonthCharges, Totals
@@ -19,10 +19,7 @@ MESSAGE_LIMIT = 4000
 
 def address(account: Account) -> str:
     apartment = account.apartment
-    text = apartment.house.address
-    if apartment.number:
-        text += t.APARTMENT_SUFFIX.format(number=apartment.number)
-    return text
+    return fmt.address(apartment.house.address, apartment.number)
 
 
 def card_text(account: Account, balance: Balance | None) -> str:
@@ -65,7 +62,7 @@ def balance_phrase(balance: Balance | None) -> str:
     return t.LIST_NO_DEBT
 
 
-def list_text(accounts: Sequence[Account], balances: dict[int, Balance]) -> str:
+def list_text(accounts: Sequence[Account], balances: Mapping[int, Balance | None]) -> str:
     lines = [t.LIST_TITLE.format(count=fmt.count(len(accounts), *t.ACCOUNT_FORMS)), ""]
     for n, account in enumerate(accounts, 1):
         lines.append(
@@ -81,14 +78,10 @@ def list_text(accounts: Sequence[Account], balances: dict[int, Balance]) -> str:
     return "\n".join(lines)
 
 
-def list_button(account: Account, balance: Balance | None) -> str:
+def list_button(account: Account) -> str:
     """A short label (buttons are narrow): the number and the apartment or the house."""
     apartment = account.apartment
-    short = (
-        t.APARTMENT_SUFFIX.format(number=apartment.number).lstrip(", ")
-        if apartment.number
-        else apartment.house.address
-    )
+    short = fmt.apartment(apartment.number) if apartment.number else apartment.house.address
     label = t.BTN_ACCOUNT.format(number=account.number, short_address=short)
     return label if len(label) <= 60 else label[:59] + "…"
 

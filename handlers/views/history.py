@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from receipts import charts
+from services.statements import ChargesChart, ConsumptionChart
 from storage.repo.billing import MeterSeries, MonthTotals, Page, PaymentRow, Statement
 from texts import fmt
 from texts.fmt import esc
@@ -122,3 +127,41 @@ def meter_label(series: MeterSeries) -> tuple[str, str]:
     resource, unit = t.RESOURCES.get(series.resource, (series.resource, ""))
     zone = f" ({t.ZONES.get(series.zone, series.zone)})" if series.zone else ""
     return t.METER_LABEL.format(resource=resource, zone=zone, serial=series.serial), unit
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPicture:
+    """What to draw (`render(*args)` in the render pool gives the PNG) and how to send it."""
+
+    render: Callable[..., bytes]
+    args: tuple[Any, ...]
+    caption: str
+    filename: str
+
+
+def charges_chart(number: str, data: ChargesChart) -> ChartPicture:
+    series = [charts.BarSeries(name or t.CHART_NO_GROUP, values) for name, values in data.groups]
+    labels = [fmt.month_short(p) for p in data.periods]
+    caption = t.CHARGES_CHART_CAPTION.format(
+        span=span_name(data.periods[0], data.periods[-1]), number=esc(number)
+    )
+    return ChartPicture(
+        charts.stacked_bars, (t.CHARGES_CHART_TITLE, labels, series), caption, "charges.png"
+    )
+
+
+def consumption_chart(number: str, data: ConsumptionChart) -> ChartPicture:
+    panels = []
+    for meter, values in data.meters:
+        label, unit = meter_label(meter)
+        panels.append((charts.BarSeries(label, values), unit))
+    labels = [fmt.month_short(p) for p in data.periods]
+    caption = t.CONSUMPTION_CHART_CAPTION.format(
+        span=span_name(data.periods[0], data.periods[-1]), number=esc(number)
+    )
+    return ChartPicture(
+        charts.bar_panels, (t.CONSUMPTION_CHART_TITLE, labels, panels), caption, "consumption.png"
+    )

@@ -245,6 +245,16 @@ async def card_summary(
     return (None if period is None else Balance(period, amount)), int(count)
 
 
+_LINK_COUNT = select(func.count(AccountLink.id)).where(
+    AccountLink.resident_id == bindparam("resident_id")
+)
+
+
+async def link_count(session: AsyncSession, resident_id: int) -> int:
+    """How many accounts the resident has linked (the card's figures may come from a cache)."""
+    return int(await session.scalar(_LINK_COUNT, {"resident_id": resident_id}) or 0)
+
+
 def _balances_query() -> Select[tuple[int, dt.date, Decimal]]:
     other = aliased(Charge)
     latest = (

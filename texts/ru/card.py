@@ -13,7 +13,6 @@ BTN_LINK = "➕ Привязать лицевой счёт"
 BTN_ACCOUNT = "Л/С {number} · {short_address}"
 BTN_MONTH_PREV = "◀ {month}"
 BTN_MONTH_NEXT = "{month} ▶"
-BTN_LATEST_MONTH = "Последний месяц с начислениями"
 
 # --- the card -----------------------------------------------------------------------------------
 CARD_TITLE = "🏠 <b>Л/С № {number}</b>"
@@ -29,7 +28,6 @@ CARD_ADDRESS = "Адрес: {address}"
 CARD_AREA = "Площадь: {area} м²"
 CARD_TYPE = "Тип: {kind}"
 CARD_CLOSED = "⚠️ Лицевой счёт закрыт."
-APARTMENT_SUFFIX = ", кв. {number}"
 
 # --- the list -----------------------------------------------------------------------------------
 LIST_TITLE = "🏠 <b>Ваши лицевые счета</b> — {count}"

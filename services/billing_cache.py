@@ -1,0 +1,86 @@
+"""The card's and the month view's figures, kept in memory between imports.
+
+Billing data (charges, payments) changes only when the billing export is imported: every import
+commits its rows together with one `import_runs` row, so the highest `import_runs.id` is the
+billing data's *generation*. Figures computed under one generation stay exact until the next
+one, whichever process ran the import (the CLI usually runs it in another process).
+
+The generation is read with one tiny indexed query (the primary key's maximum), at most once per
+`recheck_seconds` per process; the figures read in between are served from memory. So after an
+import commits, a process shows the new figures within `recheck_seconds` (one second by default):
+no view is ever served figures older than the latest import by more than that. A generation that
+changed drops every entry at once.
+
+What is kept: exact billing figures (`Decimal`s in frozen dataclasses) per account and period,
+never a name, a phone or any other personal data (those are read per update with the account's
+authorization), so an unlink or an erasure has nothing here to drop. Bounded: the least recently
+used entries go first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ImportRun
+
+DEFAULT_SIZE = 20_000  # ~1-2 KB each: tens of MB at most
+DEFAULT_RECHECK_SECONDS = 1.0
+
+_GENERATION = select(func.max(ImportRun.id))
+_UNKNOWN = object()
+
+
+class BillingCache:
+    """A bounded LRU of billing figures, valid for one import generation."""
+
+    def __init__(
+        self,
+        size: int = DEFAULT_SIZE,
+        recheck_seconds: float = DEFAULT_RECHECK_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._entries: OrderedDict[Hashable, object] = OrderedDict()
+        self._size = size
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._generation: object = _UNKNOWN
+        self._checked_at = 0.0
+
+    async def refresh(self, session: AsyncSession) -> None:
+        """Re-read the generation when it is due; a new generation drops every entry. Call it
+        before reading figures: data read afterwards is at least as new as the generation."""
+        now = self._clock()
+        # a clock that went backwards (wall time is adjustable) counts as due
+        if self._generation is not _UNKNOWN and 0 <= now - self._checked_at < self._recheck:
+            return
+        generation = await session.scalar(_GENERATION)
+        self._checked_at = now
+        if generation != self._generation:
+            self._entries.clear()
+            self._generation = generation
+
+    def get(self, key: Hashable) -> object:
+        """The kept value, or `MISSING`."""
+        value = self._entries.get(key, MISSING)
+        if value is not MISSING:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: object) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def drop(self) -> None:
+        """Forget everything (e.g. after this process changed billing data itself)."""
+        self._entries.clear()
+        self._generation = _UNKNOWN
+
+
+MISSING = object()

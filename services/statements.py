@@ -1,0 +1,217 @@
+"""The resident's money screens as use cases: the accounts list's balances, the account card, a
+month's charges, the payments statement over a span, the histories of charges and payments, and
+the data of the two charts.
+
+Callers have authorized the account (handlers get it from `handlers.access.AccountAccess`); these
+functions take its id and read only billing figures, never personal data. The card's and the month
+view's figures come through a `BillingCache` (the billing data changes only on import); the rest
+is read when asked (rarer screens, and pages a cache would hold once each).
+
+Read-only: nothing here commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.billing_cache import MISSING, BillingCache
+from storage.periods import add_months
+from storage.repo import billing
+from storage.repo.billing import (
+    Balance,
+    MeterSeries,
+    MonthCharges,
+    MonthTotals,
+    Page,
+    PaymentRow,
+    Statement,
+)
+
+MAX_PAGE = 10_000  # deeper pages are forged: nobody has 800 years of history
+MIN_YEAR, MAX_YEAR = 1990, 2200
+STATEMENT_YEARS = 6  # calendar years offered for a statement, newest first
+MAX_SPAN_MONTHS = 120
+CHART_MONTHS = 12
+
+_NO_BALANCE = "none"  # a cached "this account has no charges" (None cannot be told from a miss)
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    balance: Balance | None  # None: no charges yet
+    several: bool  # the resident has linked more than this account: a way back to the list
+
+
+@dataclass(frozen=True, slots=True)
+class StatementChoice:
+    """What the statement's period picker offers."""
+
+    latest: dt.date  # the latest period with charges
+    years: tuple[int, ...]  # calendar years with charges, newest first
+
+
+@dataclass(frozen=True, slots=True)
+class ChargesChart:
+    periods: tuple[dt.date, ...]  # from the first month with charges, at most CHART_MONTHS
+    groups: tuple[tuple[str, tuple[Decimal, ...]], ...]  # (group name, amounts per period)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionChart:
+    periods: tuple[dt.date, ...]
+    # (meter, consumption per period: None where unknown or where the meter was replaced)
+    meters: tuple[tuple[MeterSeries, tuple[Decimal | None, ...]], ...]
+
+
+# --- the card and the month view (cached) ------------------------------------------------------
+
+
+async def balances(
+    session: AsyncSession, cache: BillingCache, account_ids: Sequence[int]
+) -> dict[int, Balance | None]:
+    """Each account's balance after its latest period with charges (None: no charges)."""
+    await cache.refresh(session)
+    found: dict[int, Balance | None] = {}
+    missing = []
+    for account_id in account_ids:
+        kept = cache.get(("balance", account_id))
+        if kept is MISSING:
+            missing.append(account_id)
+        else:
+            found[account_id] = None if kept == _NO_BALANCE else cast(Balance, kept)
+    if len(missing) == 1:
+        read = {missing[0]: await billing.balance(session, missing[0])}
+    else:
+        read = dict(await billing.balances(session, missing)) if missing else {}
+    for account_id in missing:
+        value = read.get(account_id)
+        cache.put(("balance", account_id), _NO_BALANCE if value is None else value)
+        found[account_id] = value
+    return found
+
+
+async def card(
+    session: AsyncSession, cache: BillingCache, account_id: int, resident_id: int
+) -> Card:
+    """The card's figures: the balance and whether the resident has other accounts."""
+    await cache.refresh(session)
+    kept = cache.get(("balance", account_id))
+    if kept is MISSING:
+        balance, links = await billing.card_summary(session, account_id, resident_id)
+        cache.put(("balance", account_id), _NO_BALANCE if balance is None else balance)
+    else:
+        balance = None if kept == _NO_BALANCE else cast(Balance, kept)
+        links = await billing.link_count(session, resident_id)
+    return Card(balance, links > 1)
+
+
+async def month(
+    session: AsyncSession, cache: BillingCache, account_id: int, period: dt.date | None
+) -> MonthCharges | None:
+    """A month's charges with its neighbours (`period=None`: the latest month with charges);
+    None when the month has none."""
+    await cache.refresh(session)
+    key = ("month", account_id, period)
+    kept = cache.get(key)
+    if kept is not MISSING:
+        return cast(MonthCharges | None, kept)
+    charges = await billing.month_charges(session, account_id, period)
+    cache.put(key, charges)
+    return charges
+
+
+# --- the payments statement ----------------------------------------------------------------------
+
+
+async def statement_choice(session: AsyncSession, account_id: int) -> StatementChoice | None:
+    """The picker's offer (None: no charges yet)."""
+    span = await billing.period_range(session, account_id)
+    if span is None:
+        return None
+    first, last = span
+    oldest = max(first.year, last.year - STATEMENT_YEARS + 1)
+    return StatementChoice(last, tuple(range(last.year, oldest - 1, -1)))
+
+
+async def statement_of_last(
+    session: AsyncSession, account_id: int, months: int
+) -> Statement | None:
+    """The statement over the last `months` periods up to the latest with charges."""
+    if not 1 <= months <= MAX_SPAN_MONTHS:
+        return None
+    last = await billing.latest_period(session, account_id)
+    if last is None:
+        return None
+    return await billing.statement(session, account_id, add_months(last, -(months - 1)), last)
+
+
+async def statement_of_year(session: AsyncSession, account_id: int, year: int) -> Statement | None:
+    """The statement over a calendar year (None: no charges that year, or no such year)."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
+    return await billing.statement(session, account_id, dt.date(year, 1, 1), dt.date(year, 12, 1))
+
+
+# --- histories ------------------------------------------------------------------------------------
+
+
+def valid_page(page: int) -> bool:
+    return 0 <= page <= MAX_PAGE
+
+
+async def charges_history(
+    session: AsyncSession, account_id: int, page: int
+) -> Page[MonthTotals] | None:
+    """Per-month sums, newest first (None: a page no one could have reached)."""
+    if not valid_page(page):
+        return None
+    return await billing.month_totals_page(session, account_id, page)
+
+
+async def payments_history(
+    session: AsyncSession, account_id: int, page: int
+) -> Page[PaymentRow] | None:
+    """Payments received, newest first (None: a page no one could have reached)."""
+    if not valid_page(page):
+        return None
+    return await billing.payments_page(session, account_id, page)
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+
+async def charges_chart(session: AsyncSession, account_id: int) -> ChargesChart | None:
+    """Charges (without recalculations) by service group over the last CHART_MONTHS periods,
+    from the account's first month with charges (None: nothing to draw)."""
+    data = await billing.group_charges(session, account_id, CHART_MONTHS)
+    if data is None:
+        return None
+    periods, groups = data
+    start = next((i for i in range(len(periods)) if any(v[i] for v in groups.values())), None)
+    if start is None:
+        return None
+    return ChargesChart(
+        tuple(periods[start:]),
+        tuple((name, tuple(values[start:])) for name, values in groups.items()),
+    )
+
+
+async def consumption_chart(session: AsyncSession, account_id: int) -> ConsumptionChart | None:
+    """Consumption per meter over the last CHART_MONTHS periods with readings; meters without a
+    single figure in the span are left out (None: nothing to draw)."""
+    data = await billing.consumption(session, account_id, CHART_MONTHS)
+    if data is None:
+        return None
+    periods, meters = data
+    shown = []
+    for meter in meters:
+        by_period = dict(meter.points)
+        if any(p in by_period for p in periods):
+            shown.append((meter, tuple(by_period.get(p) for p in periods)))
+    return ConsumptionChart(tuple(periods), tuple(shown)) if shown else None
