@@ -537,3 +537,50 @@ async def test_card_and_month_views_read_without_a_worker_thread_round_trip(
     await client.click("◀ февраль 2020")
     assert "Начисления за февраль 2020" in client.last_text()
     assert hops == []
+
+
+# --- figures kept between imports -------------------------------------------------------------
+
+
+async def test_an_import_by_another_process_shows_on_the_card_and_in_the_month(
+    client, golden_resident, db_url, tmp_path
+) -> None:
+    """The card's figures are kept until the billing data changes: an import by the CLI, in its
+    own process, shows in this one once the cache looks again (at most a second later)."""
+    import datetime as dt
+
+    import time_machine
+
+    from tests.test_cli import run_cli
+
+    with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC), tick=False) as clock:
+        await client.send(common.BTN_ACCOUNTS)
+        assert f"Долг с оплатой: {money('2 383,29')}{NB}₽" in plain(client.last_text())
+        await client.click(tc.BTN_CHARGES)
+        assert "Начисления за март 2020" in client.last_text()
+
+        # April's charges, as the billing exports them: each line opens with March's total
+        charges = tmp_path / "charges_2020-04.csv"
+        lines = [
+            "account;period;service;tariff;volume;opening;charged;recalculation;paid;closing",
+            *(
+                f"{GOLDEN_NUMBER};04.2020;{line.code};{line.tariff};{line.volume};{line.total};"
+                f"{line.charged};0;0;{line.total + line.charged}"
+                for line in GOLDEN_LINES
+            ),
+        ]
+        charges.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = run_cli("import", str(charges), env={"DATABASE_URL": db_url})
+        assert result.returncode == 0, result.stderr
+
+        clock.shift(dt.timedelta(seconds=2))
+        await client.send(common.BTN_ACCOUNTS)
+        card = plain(client.last_text())
+        assert f"Долг с оплатой: {money('3 843,52')}{NB}₽" in card  # 2 383,29 + 1 460,23
+        assert "по данным за апрель 2020" in card
+        await client.click(tc.BTN_CHARGES)
+        assert "Начисления за апрель 2020" in client.last_text()
+        buttons = [b.text for b in inline_buttons(client.bot_messages()[-1].reply_markup)]
+        assert "◀ март 2020" in buttons
+        await client.click("◀ март 2020")
+        assert_golden_month(client.last_text())
