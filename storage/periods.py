@@ -1,4 +1,9 @@
-"""Billing periods: a period is the first day of its month (`datetime.date`)."""
+"""Billing periods: a period is the first day of its month (`datetime.date`).
+
+A leaf every layer may import (like `bot.config`): storage stores and queries periods, the importer
+parses them, receipts and keyboards encode them, services do month arithmetic with them. It stays
+here, next to the `Period` column type, because `storage` and `receipts` may not import `services`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,6 @@ import datetime as dt
 import re
 
 _PERIOD_RE = re.compile(r"^\s*(\d{4})[-./](\d{1,2})\s*$|^\s*(\d{1,2})[-./](\d{4})\s*$")
-
-
-def month_start(value: dt.date) -> dt.date:
-    return value.replace(day=1)
 
 
 def add_months(period: dt.date, months: int) -> dt.date:
