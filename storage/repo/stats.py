@@ -1,15 +1,18 @@
-"""The operators' statistics: residents, links, readings of the current period, appeals, pushes."""
+"""The operators' statistics: residents, links, readings of a period, appeals, pushes.
+
+Which period counts as current is the readings rules' decision (`services.stats` passes it in).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.readings import rules as readings_rules  # TODO(issue 12): stats move to services
 from storage.models import (
     Account,
     AccountLink,
@@ -56,20 +59,8 @@ class Figures:
     last_push: LastPush | None = None
 
 
-def current_period(
-    timezone: str | None, default_timezone: str, now: dt.datetime | None = None
-) -> dt.date:
-    """The month residents send readings for now, where the organization is (the readings
-    feature's own definition)."""
-    return readings_rules.current_period(timezone or default_timezone, now)
-
-
-async def collect(
-    session: AsyncSession,
-    *,
-    default_timezone: str = "Europe/Moscow",
-    now: dt.datetime | None = None,
-) -> Figures:
+async def collect(session: AsyncSession, period_of: Callable[[Organization], dt.date]) -> Figures:
+    """The figures; `period_of(organization)` is the month its readings are counted for."""
     figures = Figures()
     registered = Resident.registered_at.is_not(None)
     figures.registered = (
@@ -87,7 +78,7 @@ async def collect(
     figures.links = await session.scalar(select(func.count(AccountLink.id))) or 0
 
     for org in await session.scalars(select(Organization).order_by(Organization.name)):
-        period = current_period(org.timezone, default_timezone, now)
+        period = period_of(org)
         live_meters = (
             select(Meter.id)
             .join(Account, Account.id == Meter.account_id)
