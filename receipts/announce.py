@@ -89,6 +89,64 @@ async def run(
             await session.commit()
 
 
+async def _plan(
+    session_factory: async_sessionmaker[AsyncSession], announcement_id: int
+) -> tuple[str, list[tuple[int, int]], int]:
+    """The text residents see, (resident id, chat id) of those still to get it, and how many
+    recipients there are in all."""
+    async with session_factory() as session:
+        item = await session.get(Announcement, announcement_id)
+        if item is None:
+            raise ValueError(f"no announcement {announcement_id}")
+        org = (
+            await session.get(Organization, item.organization_id) if item.organization_id else None
+        )
+        scope = repo.Scope(
+            organization_id=None if item.house_id else item.organization_id, house_id=item.house_id
+        )
+        done = select(AnnouncementDelivery.resident_id).where(
+            AnnouncementDelivery.announcement_id == announcement_id
+        )
+        query = repo.recipients_query(scope).where(Resident.id.not_in(done)).order_by(Resident.id)
+        todo = [(row[0], row[1]) for row in (await session.execute(query)).all()]
+        total = len(todo) + len(list(await session.scalars(done)))
+    return render(org.name if org else "", item.text), todo, total
+
+
+async def _deliver(
+    bot: Bot, pacer: Pacer, chat_id: int, text: str, announcement_id: int
+) -> repo.DeliveryStatus:
+    try:
+        await pacer.send(chat_id, lambda: bot.send_message(chat_id, text))
+    except TelegramForbiddenError:
+        return repo.DeliveryStatus.BLOCKED
+    except TelegramAPIError as error:
+        log.warning("announcement %s: a delivery failed: %s", announcement_id, type(error).__name__)
+        return repo.DeliveryStatus.FAILED
+    return repo.DeliveryStatus.SENT
+
+
+async def _record(
+    session: AsyncSession, announcement_id: int, resident_id: int, status: repo.DeliveryStatus
+) -> bool:
+    """One delivery's row (False: the resident deleted the registration meanwhile)."""
+    if status is repo.DeliveryStatus.BLOCKED:
+        await residents_repo.mark_unreachable(session, resident_id)
+    try:
+        await session.execute(
+            insert(AnnouncementDelivery).values(
+                announcement_id=announcement_id,
+                resident_id=resident_id,
+                status=status,
+                sent_at=utcnow(),
+            )
+        )
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
 async def _send_all(
     bot: Bot,
     session_factory: async_sessionmaker[AsyncSession],
@@ -100,52 +158,12 @@ async def _send_all(
     progress: Callable[[int, int], None] | None,
 ) -> Result:
     pacer = pacer or Pacer(settings.push_rate_per_second, settings.push_per_chat_interval)
-    async with session_factory() as session:
-        item = await session.get(Announcement, announcement_id)
-        if item is None:
-            raise ValueError(f"no announcement {announcement_id}")
-        org = (
-            await session.get(Organization, item.organization_id) if item.organization_id else None
-        )
-        text = render(org.name if org else "", item.text)
-        scope = repo.Scope(
-            organization_id=None if item.house_id else item.organization_id, house_id=item.house_id
-        )
-        done = select(AnnouncementDelivery.resident_id).where(
-            AnnouncementDelivery.announcement_id == announcement_id
-        )
-        todo = (
-            await session.execute(
-                repo.recipients_query(scope).where(Resident.id.not_in(done)).order_by(Resident.id)
-            )
-        ).all()
-        total = len(todo) + len(list(await session.scalars(done)))
+    text, todo, total = await _plan(session_factory, announcement_id)
     last_renew = asyncio.get_running_loop().time()
     for index, (resident_id, chat_id) in enumerate(todo, 1):
-        status = repo.DeliveryStatus.SENT
-        try:
-            await pacer.send(chat_id, lambda chat_id=chat_id: bot.send_message(chat_id, text))
-        except TelegramForbiddenError:
-            status = repo.DeliveryStatus.BLOCKED
-        except TelegramAPIError as error:
-            log.warning(
-                "announcement %s: a delivery failed: %s", announcement_id, type(error).__name__
-            )
-            status = repo.DeliveryStatus.FAILED
+        status = await _deliver(bot, pacer, chat_id, text, announcement_id)
         async with session_factory() as session:
-            if status is repo.DeliveryStatus.BLOCKED:
-                await residents_repo.mark_unreachable(session, resident_id)
-            try:
-                await session.execute(
-                    insert(AnnouncementDelivery).values(
-                        announcement_id=announcement_id,
-                        resident_id=resident_id,
-                        status=status,
-                        sent_at=utcnow(),
-                    )
-                )
-            except IntegrityError:  # the resident deleted the registration meanwhile
-                await session.rollback()
+            if not await _record(session, announcement_id, resident_id, status):
                 continue
             now = asyncio.get_running_loop().time()
             if now - last_renew > LEASE_TTL.total_seconds() / 3:
@@ -163,9 +181,9 @@ async def _send_all(
         await session.commit()
     return Result(
         total=total,
-        sent=counts.get("sent", 0),
-        blocked=counts.get("blocked", 0),
-        failed=counts.get("failed", 0),
+        sent=counts.get(repo.DeliveryStatus.SENT, 0),
+        blocked=counts.get(repo.DeliveryStatus.BLOCKED, 0),
+        failed=counts.get(repo.DeliveryStatus.FAILED, 0),
     )
 
 
