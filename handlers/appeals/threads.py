@@ -5,6 +5,7 @@ resident's own appeal about an account still linked; an id no row can have is si
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
@@ -32,6 +33,13 @@ THREAD_PAGE_BUDGET = 3000  # characters of messages per thread page (Telegram's 
 
 class AppealReply(StatesGroup):
     text = State()
+
+
+@dataclass
+class ReplyDraft:
+    """The dialogue's data while a message to an open appeal is awaited."""
+
+    appeal_id: int = 0
 
 
 def register(r: Router) -> None:
@@ -168,7 +176,7 @@ async def on_add(
     if appeal is None:
         return
     await state.set_state(AppealReply.text)
-    await state.set_data({"appeal_id": appeal.id})
+    await state.set_data(asdict(ReplyDraft(appeal_id=appeal.id)))
     await callback.answer()
     if callback.message is not None:
         await callback.message.answer(  # type: ignore[union-attr]
@@ -210,7 +218,7 @@ async def on_reply_text(
     message: Message, state: FSMContext, session: AsyncSession, resident: Resident, bot: Bot,
     settings: Settings,
 ) -> None:  # fmt: skip
-    appeal_id = int((await state.get_data()).get("appeal_id", 0))
+    appeal_id = ReplyDraft(**await state.get_data()).appeal_id
     text = message.text or message.caption
     if text is None or command_of(message.text) is not None:
         await message.answer(t.HINT_REPLY.format(id=appeal_id))
