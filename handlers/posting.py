@@ -25,11 +25,6 @@ from texts.ru import operators as t
 log = logging.getLogger(__name__)
 
 
-def _address(appeal: Appeal) -> str:
-    apartment = appeal.account.apartment
-    return f"{apartment.house.address}, кв. {apartment.number}"
-
-
 def _timezone(appeal: Appeal) -> str | None:
     return appeal.account.organization.timezone if appeal.account.organization else None
 
@@ -43,7 +38,9 @@ def render_post(appeal: Appeal) -> str:
         topic=fmt.esc(ta.TOPICS.get(appeal.topic, appeal.topic)),
         number=fmt.esc(appeal.account.number),
         organization=fmt.esc(appeal.account.organization.name),
-        address=fmt.esc(_address(appeal)),
+        address=fmt.esc(
+            fmt.address(appeal.account.apartment.house.address, appeal.account.apartment.number)
+        ),
         holder=fmt.esc(appeal.account.holder_name or t.NO_VALUE),
         phone=fmt.esc(resident.phone or t.NO_VALUE) if resident else t.RESIDENT_DELETED,
         when=ta.when(appeal.created_at, _timezone(appeal)),

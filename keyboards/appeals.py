@@ -12,6 +12,7 @@ from keyboards.callbacks import AppealsHistory, NewAppeal
 from keyboards.common import button
 from storage.models import Account, Appeal
 from storage.repo.appeals import Status, Topic
+from texts import fmt
 from texts.ru import appeals as t
 from texts.ru import common as tc
 
@@ -66,7 +67,7 @@ def choose_account(accounts: Sequence[Account], has_appeals: bool) -> InlineKeyb
     rows = [
         [
             button(
-                f"{acc.number} · {acc.apartment.house.address}"[:60],
+                fmt.account_label(acc.number, acc.apartment.house.address, acc.apartment.number),
                 AppealAccount(account_id=acc.id),
             )
         ]
