@@ -9,7 +9,6 @@ with `is_valid_id` before any query (in `storage.repo.appeals`).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,8 +23,6 @@ from storage.repo.accounts import get_linked_account, linked_accounts
 from storage.repo.appeals import Author, Status, Topic
 
 __all__ = ["Author", "Status", "Topic"]
-
-log = logging.getLogger(__name__)
 
 MAX_PHOTOS = 10
 MAX_TEXT = 3500  # the post to operators adds a header; Telegram allows 4096 characters
@@ -119,14 +116,14 @@ class ListPage:
 async def list_page(
     session: AsyncSession, resident_id: int, account_id: int, page: int
 ) -> ListPage:
-    """A page of the resident's appeals (all, or about one linked account), newest first."""
-    page = max(page, 0)
+    """A page of the resident's appeals (all, or about one linked account), newest first. The
+    page comes from callback data: clamped to the existing pages before it reaches a query."""
     items, total = await repo.list_for_resident(
-        session, resident_id, account_id, offset=page * LIST_PAGE_SIZE, limit=LIST_PAGE_SIZE
+        session, resident_id, account_id, offset=0, limit=LIST_PAGE_SIZE
     )
     pages = max(1, -(-total // LIST_PAGE_SIZE))
-    if page >= pages:
-        page = pages - 1
+    page = min(max(page, 0), pages - 1)
+    if page:
         items, total = await repo.list_for_resident(
             session, resident_id, account_id, offset=page * LIST_PAGE_SIZE, limit=LIST_PAGE_SIZE
         )

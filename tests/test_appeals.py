@@ -565,6 +565,8 @@ async def test_out_of_range_appeal_ids_in_buttons_are_not_available(
         ):
             await client.callback(data)
             assert client.alerts()[-1] == t.APPEAL_NOT_AVAILABLE
+        await client.callback(f"{AppealsHistory.__prefix__}:0:{appeal_id}")  # a forged page
+        assert "страница 1 из 1" in last(client)
     assert tc.ERROR not in client.texts()
     [appeal] = await appeals_in_db(session_factory)
     assert appeal.status == "new"
