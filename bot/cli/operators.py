@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli import CommandError
 from bot.cli.common import database
 from bot.config import Settings
-from receipts import announce
 from services import announcements, stats
 from services.appeals import Status
 from storage.models import Organization
@@ -97,6 +96,7 @@ async def run_announce(args: argparse.Namespace, settings: Settings) -> int:
                 announcement_id = await _new_announcement(session, args)
 
         from bot.app import create_bot
+        from receipts import announce  # the sender: Telegram's client only for this command
 
         bot = create_bot(settings)
         try:
