@@ -32,7 +32,7 @@ JOB_STOP_GRACE = 10.0
 
 # "module:function" of each feature's scheduling hook.
 JOB_PROVIDERS: tuple[str, ...] = (
-    "handlers.operators:schedule",
+    "bot.appeal_jobs:schedule",
     "bot.reminders:schedule",
     "receipts.push:schedule",
 )

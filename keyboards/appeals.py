@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -10,6 +11,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from keyboards.callbacks import AppealsHistory, NewAppeal
 from keyboards.common import button
 from storage.models import Account, Appeal
+from storage.repo.appeals import Status, Topic
+from texts import fmt
 from texts.ru import appeals as t
 from texts.ru import common as tc
 
@@ -20,14 +23,27 @@ class AppealAccount(CallbackData, prefix="aa"):
     account_id: int
 
 
+class StepAction(StrEnum):
+    NEW = "new"
+    CANCEL = "cancel"
+    DONE = "done"  # photos done / no photos
+    SEND = "send"
+
+
+class ThreadAction(StrEnum):
+    ADD = "add"  # a message to the appeal
+    CLOSE = "close"  # asks to confirm
+    CLOSE_YES = "close_yes"
+
+
 class AppealTopic(CallbackData, prefix="at"):
-    topic: str
+    topic: Topic
 
 
 class AppealStep(CallbackData, prefix="as"):
-    """Buttons of the new-appeal dialogue: photos done / no photos / send / cancel."""
+    """Buttons of the new-appeal dialogue."""
 
-    action: str
+    action: StepAction
 
 
 class AppealView(CallbackData, prefix="av"):
@@ -39,21 +55,19 @@ class AppealView(CallbackData, prefix="av"):
 
 
 class AppealAction(CallbackData, prefix="ax"):
-    """add (a message) / close / close_yes."""
-
-    action: str
+    action: ThreadAction
     appeal_id: int
 
 
 def _cancel_row() -> list[InlineKeyboardButton]:
-    return [button(t.BTN_CANCEL, AppealStep(action="cancel"))]
+    return [button(t.BTN_CANCEL, AppealStep(action=StepAction.CANCEL))]
 
 
 def choose_account(accounts: Sequence[Account], has_appeals: bool) -> InlineKeyboardMarkup:
     rows = [
         [
             button(
-                f"{acc.number} · {acc.apartment.house.address}"[:60],
+                fmt.account_label(acc.number, acc.apartment.house.address, acc.apartment.number),
                 AppealAccount(account_id=acc.id),
             )
         ]
@@ -66,7 +80,7 @@ def choose_account(accounts: Sequence[Account], has_appeals: bool) -> InlineKeyb
 
 
 def choose_topic(has_appeals: bool) -> InlineKeyboardMarkup:
-    rows = [[button(label, AppealTopic(topic=code))] for code, label in t.TOPICS.items()]
+    rows = [[button(t.TOPICS[topic], AppealTopic(topic=topic))] for topic in Topic]
     if has_appeals:
         rows.append([button(t.BTN_MY_APPEALS, AppealsHistory(account_id=0, page=0))])
     rows.append(_cancel_row())
@@ -79,16 +93,16 @@ def text_step() -> InlineKeyboardMarkup:
 
 def photos_step(photos: int) -> InlineKeyboardMarkup:
     first = (
-        button(t.BTN_PHOTOS_DONE, AppealStep(action="done"))
+        button(t.BTN_PHOTOS_DONE, AppealStep(action=StepAction.DONE))
         if photos
-        else button(t.BTN_NO_PHOTOS, AppealStep(action="done"))
+        else button(t.BTN_NO_PHOTOS, AppealStep(action=StepAction.DONE))
     )
     return InlineKeyboardMarkup(inline_keyboard=[[first], _cancel_row()])
 
 
 def confirm() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[button(t.BTN_SEND, AppealStep(action="send"))], _cancel_row()]
+        inline_keyboard=[[button(t.BTN_SEND, AppealStep(action=StepAction.SEND))], _cancel_row()]
     )
 
 
@@ -123,7 +137,7 @@ def appeals_list(
 def _new_appealbutton(account_id: int) -> InlineKeyboardButton:
     if account_id:
         return button(t.BTN_NEW, NewAppeal(account_id=account_id))
-    return button(t.BTN_NEW, AppealStep(action="new"))
+    return button(t.BTN_NEW, AppealStep(action=StepAction.NEW))
 
 
 def no_appeals(account_id: int) -> InlineKeyboardMarkup:
@@ -139,11 +153,13 @@ def thread(appeal: Appeal, page: int, pages: int) -> InlineKeyboardMarkup:
         nav.append(button(t.BTN_NEWER, AppealView(appeal_id=appeal.id, page=page - 1)))
     if nav:
         rows.append(nav)
-    if appeal.status != "closed":
+    if appeal.status != Status.CLOSED:
         rows.append(
             [
-                button(t.BTN_ADD_MESSAGE, AppealAction(action="add", appeal_id=appeal.id)),
-                button(t.BTN_CLOSE, AppealAction(action="close", appeal_id=appeal.id)),
+                button(
+                    t.BTN_ADD_MESSAGE, AppealAction(action=ThreadAction.ADD, appeal_id=appeal.id)
+                ),
+                button(t.BTN_CLOSE, AppealAction(action=ThreadAction.CLOSE, appeal_id=appeal.id)),
             ]
         )
     rows.append([button(t.BTN_TO_LIST, AppealsHistory(account_id=0, page=0))])
@@ -154,7 +170,10 @@ def close_confirm(appeal_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                button(t.BTN_CLOSE_YES, AppealAction(action="close_yes", appeal_id=appeal_id)),
+                button(
+                    t.BTN_CLOSE_YES,
+                    AppealAction(action=ThreadAction.CLOSE_YES, appeal_id=appeal_id),
+                ),
                 button(t.BTN_CLOSE_NO, AppealView(appeal_id=appeal_id)),
             ]
         ]
@@ -165,5 +184,5 @@ def answer_received(appeal_id: int, closed: bool = False) -> InlineKeyboardMarku
     """Under an operator's answer or a status notice in the resident's chat."""
     row = [button(t.BTN_OPEN_THREAD, AppealView(appeal_id=appeal_id, fresh=1))]
     if not closed:
-        row.append(button(t.BTN_REPLY, AppealAction(action="add", appeal_id=appeal_id)))
+        row.append(button(t.BTN_REPLY, AppealAction(action=ThreadAction.ADD, appeal_id=appeal_id)))
     return InlineKeyboardMarkup(inline_keyboard=[row])

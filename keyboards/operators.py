@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 
 from keyboards.common import button
 from storage.models import House, Organization
+from storage.repo.appeals import Status
 from texts.ru import common as tc
 from texts.ru import operators as t
 
 
-class OperatorAppeal(CallbackData, prefix="oa"):
-    """take / close, on the appeal's post in the operators' chat."""
+class PostAction(StrEnum):
+    TAKE = "take"
+    CLOSE = "close"
 
-    action: str
+
+class AnnounceAction(StrEnum):
+    SEND = "send"
+    CANCEL = "cancel"
+
+
+class OperatorAppeal(CallbackData, prefix="oa"):
+    """On the appeal's post in the operators' chat."""
+
+    action: PostAction
     appeal_id: int
 
 
@@ -33,22 +45,22 @@ class AnnounceHousesPage(CallbackData, prefix="op"):
 
 
 class AnnounceStep(CallbackData, prefix="os"):
-    action: str  # send / cancel
+    action: AnnounceAction
 
 
 def appeal_post(appeal_id: int, status: str) -> InlineKeyboardMarkup | None:
-    if status == "closed":
+    if status == Status.CLOSED:
         return None
     row = []
-    if status == "new":
-        row.append(button(t.BTN_TAKE, OperatorAppeal(action="take", appeal_id=appeal_id)))
-    row.append(button(t.BTN_CLOSE, OperatorAppeal(action="close", appeal_id=appeal_id)))
+    if status == Status.NEW:
+        row.append(button(t.BTN_TAKE, OperatorAppeal(action=PostAction.TAKE, appeal_id=appeal_id)))
+    row.append(button(t.BTN_CLOSE, OperatorAppeal(action=PostAction.CLOSE, appeal_id=appeal_id)))
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
 def organizations(orgs: Sequence[Organization]) -> InlineKeyboardMarkup:
     rows = [[button(org.name[:60], AnnounceOrg(organization_id=org.id))] for org in orgs]
-    rows.append([button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))])
+    rows.append([button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action=AnnounceAction.CANCEL))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -62,13 +74,15 @@ def houses(items: Sequence[House], page: int, pages: int) -> InlineKeyboardMarku
         nav.append(button(tc.BTN_NEXT, AnnounceHousesPage(page=page + 1)))
     if nav:
         rows.append(nav)
-    rows.append([button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))])
+    rows.append([button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action=AnnounceAction.CANCEL))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def announce_cancel() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel"))]]
+        inline_keyboard=[
+            [button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action=AnnounceAction.CANCEL))]
+        ]
     )
 
 
@@ -76,8 +90,8 @@ def announce_confirm() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                button(t.BTN_ANNOUNCE_SEND, AnnounceStep(action="send")),
-                button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action="cancel")),
+                button(t.BTN_ANNOUNCE_SEND, AnnounceStep(action=AnnounceAction.SEND)),
+                button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action=AnnounceAction.CANCEL)),
             ]
         ]
     )

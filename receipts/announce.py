@@ -2,7 +2,8 @@
 
 Each recipient gets one `AnnouncementDelivery` row (unique per announcement and resident), written
 right after Telegram's answer; a run that stopped is resumed by running it again (the CLI's
-`announce --resume ID`, or the bot's scheduler at start), and skips whoever has a row. As with the
+`announce --resume ID`, or the bot's scheduler at start), and skips whoever has a row. Choosing
+the recipients and storing a new announcement is `services.announcements`. As with the
 receipt push, the one window no log can close is a crash between Telegram's acceptance and the
 row's commit: that resident may get the announcement twice, nobody is skipped.
 """
@@ -14,26 +15,23 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import Settings
 from receipts.pacing import Pacer
 from storage.models import (
-    Account,
-    AccountLink,
     Announcement,
     AnnouncementDelivery,
-    Apartment,
-    House,
     Organization,
     Resident,
     utcnow,
 )
+from storage.repo import announcements as repo
 from storage.repo import leases
 from storage.repo import residents as residents_repo
 from texts import fmt
@@ -41,16 +39,9 @@ from texts.ru import operators as t
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 3500
 LEASE_TTL = dt.timedelta(minutes=5)
 
 _running: set[int] = set()  # announcements this process is sending now
-
-
-@dataclass(frozen=True)
-class Scope:
-    organization_id: int | None = None
-    house_id: int | None = None
 
 
 @dataclass
@@ -67,67 +58,10 @@ def render(organization_name: str, text: str) -> str:
     return t.ANNOUNCEMENT.format(org=fmt.esc(organization_name), text=fmt.esc(text))
 
 
-def _recipients_query(scope: Scope) -> Any:
-    query = (
-        select(Resident.id, Resident.chat_id)
-        .join(AccountLink, AccountLink.resident_id == Resident.id)
-        .join(Account, Account.id == AccountLink.account_id)
-        .where(Resident.registered_at.is_not(None), Resident.unreachable_at.is_(None))
-    )
-    if scope.house_id is not None:
-        query = query.join(Apartment, Apartment.id == Account.apartment_id).where(
-            Apartment.house_id == scope.house_id
-        )
-    elif scope.organization_id is not None:
-        query = query.where(Account.organization_id == scope.organization_id)
-    else:
-        raise ValueError("an announcement needs an organization or a house")
-    return query.distinct()
-
-
-async def count_recipients(session: AsyncSession, scope: Scope) -> int:
-    inner = _recipients_query(scope).subquery()
-    return await session.scalar(select(func.count()).select_from(inner)) or 0
-
-
-async def create(
-    session: AsyncSession, scope: Scope, text: str, created_by: int | None = None
-) -> Announcement:
-    if not text.strip():
-        raise ValueError("empty announcement")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"announcement longer than {MAX_TEXT} characters")
-    organization_id = scope.organization_id
-    if scope.house_id is not None:
-        house = await session.get(House, scope.house_id)
-        if house is None:
-            raise ValueError(f"no house {scope.house_id}")
-        organization_id = house.organization_id
-    item = Announcement(
-        organization_id=organization_id,
-        house_id=scope.house_id,
-        text=text,
-        status="running",
-        created_by=created_by,
-    )
-    session.add(item)
-    await session.flush()
-    return item
-
-
-async def figures(session: AsyncSession, announcement_id: int) -> dict[str, int]:
-    rows = await session.execute(
-        select(AnnouncementDelivery.status, func.count())
-        .where(AnnouncementDelivery.announcement_id == announcement_id)
-        .group_by(AnnouncementDelivery.status)
-    )
-    return dict(rows.all())
-
-
 async def run(
     bot: Bot,
     session_factory: async_sessionmaker[AsyncSession],
-    settings: Any,
+    settings: Settings,
     announcement_id: int,
     *,
     pacer: Pacer | None = None,
@@ -155,17 +89,11 @@ async def run(
             await session.commit()
 
 
-async def _send_all(
-    bot: Bot,
-    session_factory: async_sessionmaker[AsyncSession],
-    settings: Any,
-    announcement_id: int,
-    owner: str,
-    lease: str,
-    pacer: Pacer | None,
-    progress: Callable[[int, int], None] | None,
-) -> Result:
-    pacer = pacer or Pacer(settings.push_rate_per_second, settings.push_per_chat_interval)
+async def _plan(
+    session_factory: async_sessionmaker[AsyncSession], announcement_id: int
+) -> tuple[str, list[tuple[int, int]], int]:
+    """The text residents see, (resident id, chat id) of those still to get it, and how many
+    recipients there are in all."""
     async with session_factory() as session:
         item = await session.get(Announcement, announcement_id)
         if item is None:
@@ -173,45 +101,69 @@ async def _send_all(
         org = (
             await session.get(Organization, item.organization_id) if item.organization_id else None
         )
-        text = render(org.name if org else "", item.text)
-        scope = Scope(
+        scope = repo.Scope(
             organization_id=None if item.house_id else item.organization_id, house_id=item.house_id
         )
         done = select(AnnouncementDelivery.resident_id).where(
             AnnouncementDelivery.announcement_id == announcement_id
         )
-        todo = (
-            await session.execute(
-                _recipients_query(scope).where(Resident.id.not_in(done)).order_by(Resident.id)
-            )
-        ).all()
+        query = repo.recipients_query(scope).where(Resident.id.not_in(done)).order_by(Resident.id)
+        todo = [(row[0], row[1]) for row in (await session.execute(query)).all()]
         total = len(todo) + len(list(await session.scalars(done)))
+    return render(org.name if org else "", item.text), todo, total
+
+
+async def _deliver(
+    bot: Bot, pacer: Pacer, chat_id: int, text: str, announcement_id: int
+) -> repo.DeliveryStatus:
+    try:
+        await pacer.send(chat_id, lambda: bot.send_message(chat_id, text))
+    except TelegramForbiddenError:
+        return repo.DeliveryStatus.BLOCKED
+    except TelegramAPIError as error:
+        log.warning("announcement %s: a delivery failed: %s", announcement_id, type(error).__name__)
+        return repo.DeliveryStatus.FAILED
+    return repo.DeliveryStatus.SENT
+
+
+async def _record(
+    session: AsyncSession, announcement_id: int, resident_id: int, status: repo.DeliveryStatus
+) -> bool:
+    """One delivery's row (False: the resident deleted the registration meanwhile)."""
+    if status is repo.DeliveryStatus.BLOCKED:
+        await residents_repo.mark_unreachable(session, resident_id)
+    try:
+        await session.execute(
+            insert(AnnouncementDelivery).values(
+                announcement_id=announcement_id,
+                resident_id=resident_id,
+                status=status,
+                sent_at=utcnow(),
+            )
+        )
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
+async def _send_all(
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    announcement_id: int,
+    owner: str,
+    lease: str,
+    pacer: Pacer | None,
+    progress: Callable[[int, int], None] | None,
+) -> Result:
+    pacer = pacer or Pacer(settings.push_rate_per_second, settings.push_per_chat_interval)
+    text, todo, total = await _plan(session_factory, announcement_id)
     last_renew = asyncio.get_running_loop().time()
     for index, (resident_id, chat_id) in enumerate(todo, 1):
-        status = "sent"
-        try:
-            await pacer.send(chat_id, lambda chat_id=chat_id: bot.send_message(chat_id, text))
-        except TelegramForbiddenError:
-            status = "blocked"
-        except TelegramAPIError as error:
-            log.warning(
-                "announcement %s: a delivery failed: %s", announcement_id, type(error).__name__
-            )
-            status = "failed"
+        status = await _deliver(bot, pacer, chat_id, text, announcement_id)
         async with session_factory() as session:
-            if status == "blocked":
-                await residents_repo.mark_unreachable(session, resident_id)
-            try:
-                await session.execute(
-                    insert(AnnouncementDelivery).values(
-                        announcement_id=announcement_id,
-                        resident_id=resident_id,
-                        status=status,
-                        sent_at=utcnow(),
-                    )
-                )
-            except IntegrityError:  # the resident deleted the registration meanwhile
-                await session.rollback()
+            if not await _record(session, announcement_id, resident_id, status):
                 continue
             now = asyncio.get_running_loop().time()
             if now - last_renew > LEASE_TTL.total_seconds() / 3:
@@ -223,30 +175,24 @@ async def _send_all(
     async with session_factory() as session:
         item = await session.get(Announcement, announcement_id)
         if item is not None:
-            item.status = "done"
+            item.status = repo.AnnouncementStatus.DONE
             item.finished_at = utcnow()
-        counts = await figures(session, announcement_id)
+        counts = await repo.figures(session, announcement_id)
         await session.commit()
     return Result(
         total=total,
-        sent=counts.get("sent", 0),
-        blocked=counts.get("blocked", 0),
-        failed=counts.get("failed", 0),
+        sent=counts.get(repo.DeliveryStatus.SENT, 0),
+        blocked=counts.get(repo.DeliveryStatus.BLOCKED, 0),
+        failed=counts.get(repo.DeliveryStatus.FAILED, 0),
     )
 
 
 async def resume_unfinished(
-    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Any
+    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Settings
 ) -> int:
     """Finish announcements a stopped process left running. Returns how many were resumed."""
     async with session_factory() as session:
-        ids = list(
-            await session.scalars(
-                select(Announcement.id)
-                .where(Announcement.status == "running")
-                .order_by(Announcement.id)
-            )
-        )
+        ids = await repo.unfinished(session)
     resumed = 0
     for announcement_id in ids:
         result = await run(bot, session_factory, settings, announcement_id)

@@ -14,6 +14,7 @@ from bot.cli import CommandError
 from bot.cli.operators import run_announce
 from receipts import announce
 from receipts.pacing import Pacer
+from services import announcements
 from storage.models import Account, AnnouncementDelivery, Apartment, Resident
 from tests import factories
 
@@ -87,8 +88,8 @@ async def test_a_house_announcement_reaches_its_registered_residents_once(
 ) -> None:
     _org, house1, _people = await town(session)
     apartment = await session.get(Apartment, house1.apartment_id)
-    item = await announce.create(
-        session, announce.Scope(house_id=apartment.house_id), "Воды не будет <12:00>"
+    item = await announcements.create(
+        session, announcements.Scope(house_id=apartment.house_id), "Воды не будет <12:00>"
     )
     await session.commit()
     clock = FakeClock()
@@ -106,9 +107,14 @@ async def test_a_house_announcement_reaches_its_registered_residents_once(
 
 async def test_an_organization_announcement(bot, session, session_factory, settings) -> None:
     org, _house1, _people = await town(session)
-    item = await announce.create(session, announce.Scope(organization_id=org.id), "Общее собрание")
+    item = await announcements.create(
+        session, announcements.Scope(organization_id=org.id), "Общее собрание"
+    )
     await session.commit()
-    assert await announce.count_recipients(session, announce.Scope(organization_id=org.id)) == 3
+    assert (
+        await announcements.count_recipients(session, announcements.Scope(organization_id=org.id))
+        == 3
+    )
     await announce.run(bot, session_factory, settings, item.id, pacer=pacer(FakeClock()))
     assert sorted(sent_chats(bot)) == [3001, 3002, 3003]
 
@@ -117,7 +123,7 @@ async def test_paced_and_429_honoured_and_403_marked(
     bot, session, session_factory, settings
 ) -> None:
     org, _house1, people = await town(session)
-    item = await announce.create(session, announce.Scope(organization_id=org.id), "Текст")
+    item = await announcements.create(session, announcements.Scope(organization_id=org.id), "Текст")
     await session.commit()
     flooded = {"once": True}
 
@@ -143,14 +149,17 @@ async def test_paced_and_429_honoured_and_403_marked(
     async with session_factory() as s:
         assert (await s.get(Resident, people[3003].id)).unreachable_at is not None
     # the unreachable resident is not tried again by a later announcement
-    assert await announce.count_recipients(session, announce.Scope(organization_id=org.id)) == 2
+    assert (
+        await announcements.count_recipients(session, announcements.Scope(organization_id=org.id))
+        == 2
+    )
 
 
 async def test_an_interrupted_run_resumes_where_it_stopped(
     bot, session, session_factory, settings
 ) -> None:
     org, _house1, _people = await town(session)
-    item = await announce.create(session, announce.Scope(organization_id=org.id), "Текст")
+    item = await announcements.create(session, announcements.Scope(organization_id=org.id), "Текст")
     await session.commit()
     calls = {"n": 0}
 

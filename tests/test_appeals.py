@@ -19,13 +19,15 @@ from aiogram.types import (
 )
 from sqlalchemy import select
 
-from handlers.operators import retry_unposted
+from handlers.appeals.albums import albums
+from handlers.posting import TelegramOperatorsChat
 from keyboards.appeals import AppealAction, AppealView
 from keyboards.callbacks import AppealsHistory, NewAppeal
+from services import appeals as service
 from storage.models import Appeal, AppealMessage, utcnow
 from storage.repo import appeals as repo
 from tests import factories
-from tests.harness import BOT_USER, BotClient, RecordingSession
+from tests.harness import BOT_USER, BotClient, RecordingSession, inline_buttons
 from texts.ru import appeals as t
 from texts.ru import common as tc
 
@@ -266,8 +268,10 @@ async def test_every_step_has_a_hint_and_cancel_works(client, session, session_f
     assert last(client) == t.HINT_TEXT
     await client.send("/nonsense")
     assert last(client) == t.HINT_TEXT  # a command is not the appeal's text
-    await client.send("х" * (t.MAX_TEXT + 1))
-    assert last(client) == t.TEXT_TOO_LONG.format(length=t.MAX_TEXT + 1, limit=t.MAX_TEXT)
+    await client.send("х" * (service.MAX_TEXT + 1))
+    assert last(client) == t.TEXT_TOO_LONG.format(
+        length=service.MAX_TEXT + 1, limit=service.MAX_TEXT
+    )
     await client.send("Показания не приняты")
     await client.send("ещё текст")
     assert last(client) == t.HINT_PHOTOS
@@ -315,11 +319,12 @@ async def test_a_failed_post_is_stored_unposted_and_retried(
     assert (appeal.operators_message_id, appeal.post_attempts) == (None, 1)
 
     # The sweep waits for the backoff, then posts it.
-    assert await retry_unposted(bot, OPS, session_factory) == 0
+    operators = TelegramOperatorsChat(bot, OPS)
+    assert await service.retry_unposted(session_factory, operators) == 0
     del client.session.responses["sendMessage"]
     with time_machine.travel(utcnow().replace(tzinfo=dt.UTC) + dt.timedelta(minutes=5), tick=False):
-        assert await retry_unposted(bot, OPS, session_factory) == 1
-        assert await retry_unposted(bot, OPS, session_factory) == 0  # once
+        assert await service.retry_unposted(session_factory, operators) == 1
+        assert await service.retry_unposted(session_factory, operators) == 0  # once
     [appeal] = await appeals_in_db(session_factory)
     assert appeal.operators_message_id is not None
     [post] = [m for m in sent_to(client.session, OPS) if isinstance(m, SendMessage)][-1:]
@@ -462,7 +467,7 @@ async def test_an_unregistered_user_gets_nothing(client, session, session_factor
 
 async def test_anonymized_appeals_are_shown_to_operators(session) -> None:
     """Deleting a registration keeps the appeal without its author: the post copes."""
-    from handlers.operators import render_post
+    from handlers.posting import render_post
     from storage.repo import residents
 
     person, acc = await resident_with_account(session)
@@ -482,16 +487,25 @@ async def test_an_album_is_kept_whole_and_answered_once(client, session, session
     await session.commit()
     await client.send("/appeals")
     await client.click(t.TOPICS["quality"])
-    before = len(client.replies)
+    before = len(client.session.requests)
     await asyncio.gather(
         client.send_message(photo=photo("a1"), caption="Трещина в стене", media_group_id="g1"),
         client.send_message(photo=photo("a2"), media_group_id="g1"),
         client.send_message(photo=photo("a3"), media_group_id="g1"),
     )
-    answers = [m.text for m in client.replies[before:] if isinstance(m, SendMessage)]
-    assert t.HINT_TEXT not in answers  # the captionless photos are not taken as a wrong answer
-    assert any(t.PHOTO_ADDED.format(n=3, limit=10) in text for text in answers)
-    await client.click(t.BTN_PHOTOS_DONE)
+    await albums.settled()  # the album's answer comes once no part of it came for a moment
+    answers = [
+        m
+        for m in client.session.requests[before:]
+        if isinstance(m, SendMessage) and m.chat_id == client.chat.id
+    ]
+    assert t.HINT_TEXT not in [m.text for m in answers]  # captionless photos are not a wrong answer
+    [answer] = answers  # one album, one answer
+    assert t.PHOTO_ADDED.format(n=3, limit=10) in answer.text
+    # The answer came after the updates were handled: press «Готово» on it.
+    shown = client.session.results[client.session.requests.index(answer)]
+    [done] = [b for b in inline_buttons(shown.reply_markup) if b.text == t.BTN_PHOTOS_DONE]
+    await client.callback(done.callback_data, shown)
     await client.click(t.BTN_SEND)
     [appeal] = await appeals_in_db(session_factory)
     [message] = await messages_in_db(session_factory, appeal.id)
@@ -534,3 +548,25 @@ async def test_a_double_tap_on_send_makes_one_appeal(client, session, session_fa
     # (concurrent feeds overlap in client.replies: count the session's own record)
     alerts = [m.text for m in client.session.requests if m.__api_method__ == "answerCallbackQuery"]
     assert alerts.count(tc.STALE_BUTTON) == 1
+
+
+async def test_out_of_range_appeal_ids_in_buttons_are_not_available(
+    client, session, session_factory
+) -> None:
+    """Forged ids past PostgreSQL's INTEGER or SQLite's 64 bits, or below 1: no such appeal."""
+    person, acc = await resident_with_account(session)
+    await stored_appeal(session, person, acc)
+    await session.commit()
+    for appeal_id in (3_000_000_000, 2**62, 2**63, -1, 0):
+        for data in (
+            f"{AppealView.__prefix__}:{appeal_id}:0:0",
+            f"{AppealAction.__prefix__}:close_yes:{appeal_id}",
+            f"{AppealAction.__prefix__}:add:{appeal_id}",
+        ):
+            await client.callback(data)
+            assert client.alerts()[-1] == t.APPEAL_NOT_AVAILABLE
+        await client.callback(f"{AppealsHistory.__prefix__}:0:{appeal_id}")  # a forged page
+        assert "страница 1 из 1" in last(client)
+    assert tc.ERROR not in client.texts()
+    [appeal] = await appeals_in_db(session_factory)
+    assert appeal.status == "new"

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.methods import TelegramMethod
 from sqlalchemy import select
 
-from handlers import operators as operators_module
-from keyboards.operators import OperatorAppeal
+from handlers.operators import admin as admin_dialogue
+from keyboards.operators import AnnounceHouse, AnnounceOrg, OperatorAppeal
 from storage.models import Announcement, AnnouncementDelivery, Resident
 from storage.repo import appeals as repo
 from tests import factories
@@ -249,7 +248,7 @@ async def test_announce_dialogue(make_client, session, session_factory) -> None:
     preview = admin.texts()[-2]
     assert "Отключение &lt;воды&gt; 5 мая" in preview and "УК &lt;Уют&gt;" in preview
     await admin.click(t.BTN_ANNOUNCE_SEND)
-    await asyncio.gather(*list(operators_module._tasks))
+    await admin_dialogue.announcements_finished()
 
     delivered = [m for m in admin.session.requests if getattr(m, "chat_id", None) == 2001]
     assert len(delivered) == 1 and "Отключение &lt;воды&gt; 5 мая" in delivered[0].text
@@ -270,3 +269,43 @@ async def test_announce_is_for_admins_only(make_client, session, session_factory
     async with session_factory() as s:
         assert list(await s.scalars(select(Announcement))) == []
     assert "Выберите организацию" not in last(resident)
+
+
+# Ids a client can type or forge that name no row: past PostgreSQL's INTEGER, past SQLite's 64-bit
+# integer, and below the first id. They get the ordinary "not found" answers on both databases.
+OUT_OF_RANGE_IDS = (3_000_000_000, 2**62, 2**63, -1, 0)
+
+
+async def test_out_of_range_appeal_ids_are_not_found(dp, bot, session, session_factory) -> None:
+    _person, _acc, _appeal = await arrange(session)
+    op = operators_chat(dp, bot, OPERATOR)
+    op.session.responses["getChatMember"] = members(OPERATOR)
+    for appeal_id in OUT_OF_RANGE_IDS:
+        await op.send(f"/reply {appeal_id} текст")
+        expected = t.REPLY_USAGE if appeal_id < 0 else t.APPEAL_NOT_FOUND.format(id=appeal_id)
+        assert last(op) == expected
+        await op.callback(f"{OperatorAppeal.__prefix__}:close:{appeal_id}", message=post_stub(777))
+        assert op.alerts()[-1] == t.APPEAL_NOT_FOUND.format(id=appeal_id)
+    assert tc.ERROR not in op.texts()
+    [stored] = await appeals_in_db(session_factory)
+    assert stored.status == "new"
+
+
+async def test_out_of_range_ids_in_the_announce_dialogue_are_stale(
+    make_client, session, session_factory
+) -> None:
+    org = await factories.organization(session, name="УК Уют")
+    await factories.account(session, org, address="ул. Мира, д. 1")
+    await session.commit()
+    admin = make_client(ADMIN)
+    await admin.send("/announce")
+    for bad in OUT_OF_RANGE_IDS[:-1]:  # 0 is "the whole organization" for a house
+        await admin.callback(f"{AnnounceOrg.__prefix__}:{bad}")
+        assert admin.alerts()[-1] == tc.STALE_BUTTON
+    await admin.click("УК Уют")
+    for bad in OUT_OF_RANGE_IDS[:-1]:
+        await admin.callback(f"{AnnounceHouse.__prefix__}:{bad}")
+        assert admin.alerts()[-1] == tc.STALE_BUTTON
+    assert tc.ERROR not in admin.texts()
+    async with session_factory() as s:
+        assert list(await s.scalars(select(Announcement))) == []

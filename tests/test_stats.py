@@ -7,9 +7,9 @@ import datetime as dt
 from decimal import Decimal
 
 from bot.cli.operators import run_appeals, run_stats
+from services import stats
 from storage.models import Meter, Push, Reading, ReceiptDelivery, utcnow
 from storage.repo import appeals as appeals_repo
-from storage.repo import stats
 from tests import factories
 from texts.ru import operators as t
 

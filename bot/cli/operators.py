@@ -6,14 +6,15 @@ import argparse
 import sys
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import CommandError
 from bot.cli.common import database
 from bot.config import Settings
-from receipts import announce as announcements
-from storage.models import Announcement, House, Organization
+from services import announcements, stats
+from services.appeals import Status
+from storage.models import Organization
 from storage.repo import appeals as appeals_repo
-from storage.repo import stats as stats_repo
 from texts.ru import appeals as ta
 from texts.ru import operators as t
 
@@ -39,7 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_stats)
 
     parser = sub.add_parser("appeals", help="list appeals with their statuses (unposted flagged)")
-    parser.add_argument("--status", choices=appeals_repo.STATUSES, help="only this status")
+    parser.add_argument(
+        "--status", choices=[status.value for status in Status], help="only this status"
+    )
     parser.add_argument(
         "--unposted", action="store_true", help="only appeals not yet in the operators' chat"
     )
@@ -47,15 +50,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_appeals)
 
 
-async def _organization(session, value: str) -> Organization:  # type: ignore[no-untyped-def]
-    org = None
-    if value.isdigit():
-        org = await session.get(Organization, int(value))
+async def _organization(session: AsyncSession, value: str) -> Organization:
+    org = await announcements.organization(session, int(value)) if value.isdigit() else None
     if org is None:
         org = await session.scalar(select(Organization).where(Organization.code == value))
     if org is None:
         raise CommandError(f"no organization with id or code {value!r}")
     return org
+
+
+async def _new_announcement(session: AsyncSession, args: argparse.Namespace) -> int:
+    """Store the announcement the arguments describe; its id."""
+    text = (args.text or "").strip()
+    if not text:
+        raise CommandError("the announcement text is empty")
+    if len(text) > announcements.MAX_TEXT:
+        raise CommandError(f"the text is {len(text)} characters; at most {announcements.MAX_TEXT}")
+    if args.house is not None:
+        house = await announcements.house(session, args.house)
+        if house is None:
+            raise CommandError(f"no house with id {args.house}")
+        scope = announcements.Scope(house_id=house.id)
+    else:
+        org = await _organization(session, args.org)
+        scope = announcements.Scope(organization_id=org.id)
+    recipients = await announcements.count_recipients(session, scope)
+    if not recipients:
+        raise CommandError("no registered residents there")
+    item = await announcements.create(session, scope, text)
+    print(f"announcement {item.id}: {t.residents(recipients)}", file=sys.stderr)
+    return item.id
 
 
 async def run_announce(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,35 +88,15 @@ async def run_announce(args: argparse.Namespace, settings: Settings) -> int:
     async with database(settings) as (_engine, session_factory):
         async with session_factory() as session:
             if args.resume is not None:
-                item = await session.get(Announcement, args.resume)
+                item = await announcements.get(session, args.resume)
                 if item is None:
                     raise CommandError(f"no announcement {args.resume}")
                 announcement_id = item.id
             else:
-                text = (args.text or "").strip()
-                if not text:
-                    raise CommandError("the announcement text is empty")
-                if len(text) > announcements.MAX_TEXT:
-                    raise CommandError(
-                        f"the text is {len(text)} characters; at most {announcements.MAX_TEXT}"
-                    )
-                if args.house is not None:
-                    house = await session.get(House, args.house)
-                    if house is None:
-                        raise CommandError(f"no house with id {args.house}")
-                    scope = announcements.Scope(house_id=house.id)
-                else:
-                    org = await _organization(session, args.org)
-                    scope = announcements.Scope(organization_id=org.id)
-                recipients = await announcements.count_recipients(session, scope)
-                if not recipients:
-                    raise CommandError("no registered residents there")
-                item = await announcements.create(session, scope, text)
-                await session.commit()
-                announcement_id = item.id
-                print(f"announcement {announcement_id}: {t.residents(recipients)}", file=sys.stderr)
+                announcement_id = await _new_announcement(session, args)
 
         from bot.app import create_bot
+        from receipts import announce  # the sender: Telegram's client only for this command
 
         bot = create_bot(settings)
         try:
@@ -101,7 +105,7 @@ async def run_announce(args: argparse.Namespace, settings: Settings) -> int:
                 if done == total or done % 50 == 0:
                     print(f"  {done}/{total}", file=sys.stderr)
 
-            result = await announcements.run(
+            result = await announce.run(
                 bot, session_factory, settings, announcement_id, progress=progress
             )
         finally:
@@ -119,7 +123,7 @@ async def run_announce(args: argparse.Namespace, settings: Settings) -> int:
 async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
     async with database(settings) as (_engine, session_factory):
         async with session_factory() as session:
-            figures = await stats_repo.collect(session, default_timezone=settings.default_timezone)
+            figures = await stats.collect(session, default_timezone=settings.default_timezone)
     print(t.stats(figures))
     return 0
 

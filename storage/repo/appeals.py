@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from enum import StrEnum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,13 +19,36 @@ from storage.models import (
     Apartment,
     Appeal,
     AppealMessage,
-    Resident,
     utcnow,
 )
+from storage.types import is_valid_id
 
-TOPICS = ("charges", "readings", "quality", "emergency", "other")
-STATUSES = ("new", "in_work", "answered", "closed")
-OPEN_STATUSES = ("new", "in_work", "answered")
+
+class Topic(StrEnum):
+    CHARGES = "charges"
+    READINGS = "readings"
+    QUALITY = "quality"
+    EMERGENCY = "emergency"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    """An appeal's life: new -> in_work (taken, or the resident wrote again) -> answered -> closed."""
+
+    NEW = "new"
+    IN_WORK = "in_work"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class Author(StrEnum):
+    RESIDENT = "resident"
+    OPERATOR = "operator"
+
+
+TOPICS = frozenset(Topic)  # membership of a plain string (`in Topic` needs Python 3.12)
+STATUSES = frozenset(Status)
+
 
 _ACCOUNT_DETAILS = (
     joinedload(Appeal.account).joinedload(Account.organization),
@@ -48,7 +72,7 @@ async def create(
         resident_id=resident_id,
         account_id=account_id,
         topic=topic,
-        status="new",
+        status=Status.NEW,
         created_at=now,
         updated_at=now,
         post_attempts=0,
@@ -58,7 +82,7 @@ async def create(
     session.add(
         AppealMessage(
             appeal_id=appeal.id,
-            author="resident",
+            author=Author.RESIDENT,
             text=text,
             photo_file_ids=list(photo_file_ids),
             created_at=now,
@@ -69,7 +93,10 @@ async def create(
 
 
 async def get_with_details(session: AsyncSession, appeal_id: int) -> Appeal | None:
-    """The appeal with its account, address, organization, resident and thread (no lazy loads)."""
+    """The appeal with its account, address, organization, resident and thread (no lazy loads).
+    An id no row can have (typed or forged: see `is_valid_id`) is None without a query."""
+    if not is_valid_id(appeal_id):
+        return None
     return await session.scalar(
         select(Appeal)
         .where(Appeal.id == appeal_id)
@@ -85,6 +112,8 @@ async def get_for_resident(
 
     Callback data can name any appeal: this is the authorization check for the resident's side.
     """
+    if not is_valid_id(appeal_id):
+        return None
     return await session.scalar(
         select(Appeal)
         .join(
@@ -143,7 +172,7 @@ async def add_message(
     session: AsyncSession,
     appeal: Appeal,
     *,
-    author: str,
+    author: Author,
     text: str,
     photo_file_ids: Sequence[str] = (),
     operator_id: int | None = None,
@@ -167,7 +196,7 @@ async def add_message(
     return item
 
 
-async def set_status(session: AsyncSession, appeal: Appeal, status: str) -> None:
+async def set_status(session: AsyncSession, appeal: Appeal, status: Status) -> None:
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     appeal.status = status
@@ -213,7 +242,7 @@ async def due_for_posting(
     now = now or utcnow()
     candidates = await session.execute(
         select(Appeal.id, Appeal.post_attempts, Appeal.updated_at)
-        .where(Appeal.operators_message_id.is_(None), Appeal.status != "closed")
+        .where(Appeal.operators_message_id.is_(None), Appeal.status != Status.CLOSED)
         .order_by(Appeal.id)
     )
     due = [
@@ -233,7 +262,7 @@ async def unposted_resident_messages(session: AsyncSession, limit: int = 50) -> 
         select(AppealMessage)
         .join(Appeal, Appeal.id == AppealMessage.appeal_id)
         .where(
-            AppealMessage.author == "resident",
+            AppealMessage.author == Author.RESIDENT,
             AppealMessage.operators_message_id.is_(None),
             Appeal.operators_message_id.is_not(None),
         )
@@ -259,7 +288,7 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(Appeal.status, func.count(Appeal.id)).group_by(Appeal.status)
     )
-    counts = dict.fromkeys(STATUSES, 0)
+    counts = dict.fromkeys(Status, 0)
     counts.update({status: n for status, n in rows.all()})
     return counts
 
@@ -268,14 +297,8 @@ async def count_unposted(session: AsyncSession) -> int:
     return (
         await session.scalar(
             select(func.count(Appeal.id)).where(
-                Appeal.operators_message_id.is_(None), Appeal.status != "closed"
+                Appeal.operators_message_id.is_(None), Appeal.status != Status.CLOSED
             )
         )
         or 0
     )
-
-
-async def resident_of(session: AsyncSession, appeal: Appeal) -> Resident | None:
-    if appeal.resident_id is None:
-        return None
-    return await session.get(Resident, appeal.resident_id)

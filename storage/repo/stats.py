@@ -1,15 +1,19 @@
-"""The operators' statistics: residents, links, readings of the current period, appeals, pushes."""
+"""The operators' statistics: residents, links, readings of a period, appeals, pushes.
+
+Which period counts as current is the readings rules' decision (`services.stats` passes it in).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.readings import rules as readings_rules  # TODO(issue 12): stats move to services
 from storage.models import (
     Account,
     AccountLink,
@@ -56,81 +60,69 @@ class Figures:
     last_push: LastPush | None = None
 
 
-def current_period(
-    timezone: str | None, default_timezone: str, now: dt.datetime | None = None
-) -> dt.date:
-    """The month residents send readings for now, where the organization is (the readings
-    feature's own definition)."""
-    return readings_rules.current_period(timezone or default_timezone, now)
+async def _count(session: AsyncSession, query: Select[Any]) -> int:
+    return await session.scalar(query) or 0
 
 
-async def collect(
-    session: AsyncSession,
-    *,
-    default_timezone: str = "Europe/Moscow",
-    now: dt.datetime | None = None,
-) -> Figures:
-    figures = Figures()
-    registered = Resident.registered_at.is_not(None)
-    figures.registered = (
-        await session.scalar(select(func.count(Resident.id)).where(registered)) or 0
+async def org_readings(
+    session: AsyncSession, org: Organization, period: dt.date
+) -> OrgReadings | None:
+    """How many of the organization's live meters have a reading for the period (None: no
+    meters at all)."""
+    live_meters = (
+        select(Meter.id)
+        .join(Account, Account.id == Meter.account_id)
+        .where(
+            Account.organization_id == org.id,
+            Meter.archived.is_(False),
+            Account.closed.is_(False),
+        )
     )
-    figures.unreachable = (
-        await session.scalar(
-            select(func.count(Resident.id)).where(registered, Resident.unreachable_at.is_not(None))
-        )
-        or 0
+    meters = await _count(session, select(func.count()).select_from(live_meters.subquery()))
+    if not meters:
+        return None
+    of_period = (Reading.period == period, Reading.meter_id.in_(live_meters))
+    covered = await _count(
+        session, select(func.count(func.distinct(Reading.meter_id))).where(*of_period)
     )
-    figures.linked_accounts = (
-        await session.scalar(select(func.count(func.distinct(AccountLink.account_id)))) or 0
+    sent = await _count(
+        session, select(func.count(Reading.id)).where(*of_period, Reading.source == "resident")
     )
-    figures.links = await session.scalar(select(func.count(AccountLink.id))) or 0
+    return OrgReadings(org.name, period, meters, covered, sent)
 
-    for org in await session.scalars(select(Organization).order_by(Organization.name)):
-        period = current_period(org.timezone, default_timezone, now)
-        live_meters = (
-            select(Meter.id)
-            .join(Account, Account.id == Meter.account_id)
-            .where(
-                Account.organization_id == org.id,
-                Meter.archived.is_(False),
-                Account.closed.is_(False),
-            )
-        )
-        meters = await session.scalar(select(func.count()).select_from(live_meters.subquery())) or 0
-        if not meters:
-            continue
-        covered = (
-            await session.scalar(
-                select(func.count(func.distinct(Reading.meter_id))).where(
-                    Reading.period == period, Reading.meter_id.in_(live_meters)
-                )
-            )
-            or 0
-        )
-        sent = (
-            await session.scalar(
-                select(func.count(Reading.id)).where(
-                    Reading.period == period,
-                    Reading.source == "resident",
-                    Reading.meter_id.in_(live_meters),
-                )
-            )
-            or 0
-        )
-        figures.readings.append(OrgReadings(org.name, period, meters, covered, sent))
 
-    figures.appeals = await appeals_repo.counts_by_status(session)
-    figures.unposted_appeals = await appeals_repo.count_unposted(session)
-
+async def last_push(session: AsyncSession) -> LastPush | None:
     push = await session.scalar(
         select(Push).order_by(Push.started_at.desc(), Push.id.desc()).limit(1)
     )
-    if push is not None:
-        rows = await session.execute(
-            select(ReceiptDelivery.status, func.count(ReceiptDelivery.id))
-            .where(ReceiptDelivery.period == push.period)
-            .group_by(ReceiptDelivery.status)
-        )
-        figures.last_push = LastPush(push.period, push.status, push.started_at, dict(rows.all()))
+    if push is None:
+        return None
+    rows = await session.execute(
+        select(ReceiptDelivery.status, func.count(ReceiptDelivery.id))
+        .where(ReceiptDelivery.period == push.period)
+        .group_by(ReceiptDelivery.status)
+    )
+    return LastPush(push.period, push.status, push.started_at, dict(rows.all()))
+
+
+async def collect(session: AsyncSession, period_of: Callable[[Organization], dt.date]) -> Figures:
+    """The figures; `period_of(organization)` is the month its readings are counted for."""
+    figures = Figures()
+    registered = Resident.registered_at.is_not(None)
+    figures.registered = await _count(session, select(func.count(Resident.id)).where(registered))
+    figures.unreachable = await _count(
+        session,
+        select(func.count(Resident.id)).where(registered, Resident.unreachable_at.is_not(None)),
+    )
+    figures.linked_accounts = await _count(
+        session, select(func.count(func.distinct(AccountLink.account_id)))
+    )
+    figures.links = await _count(session, select(func.count(AccountLink.id)))
+    for org in await session.scalars(select(Organization).order_by(Organization.name)):
+        readings = await org_readings(session, org, period_of(org))
+        if readings is not None:
+            figures.readings.append(readings)
+    figures.appeals = await appeals_repo.counts_by_status(session)
+    figures.unposted_appeals = await appeals_repo.count_unposted(session)
+    figures.last_push = await last_push(session)
     return figures

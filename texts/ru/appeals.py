@@ -3,9 +3,6 @@
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-MAX_PHOTOS = 10
-MAX_TEXT = 3500  # the post to operators adds a header; Telegram allows 4096 characters
-
 TOPICS = {
     "charges": "Начисления",
     "readings": "Показания",
