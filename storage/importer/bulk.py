@@ -24,6 +24,7 @@ from storage.models import Base
 
 BATCH = 10_000
 
+
 def _plain(model_table: Table) -> TableClause:
     """A model's table as a lightweight `table()` of the stored types: each TypeDecorator
     (`Money`, `Quantity`, `Period`) replaced by its implementation type, so the integers that

@@ -43,40 +43,47 @@ def read_known(conn: Connection, known: Known, kinds: set[str]) -> None:
     o, h, a, acc = t.organizations, t.houses, t.apartments, t.accounts
     for (code,) in conn.execute(select(o.c.code)):
         known.add_org(code)
-    if kinds & {"houses", "apartments", "accounts"}:
+    if kinds & {"houses", "apartments", "accounts", "registry"}:
         rows = conn.execute(
-            select(o.c.code, h.c.code).join_from(h, o, h.c.organization_id == o.c.id)
+            select(o.c.code, h.c.code, h.c.address).join_from(h, o, h.c.organization_id == o.c.id)
         )
-        known.houses.update((org, code) for org, code in rows)
-    if kinds & {"apartments", "accounts"}:
+        for org, code, address in rows:
+            known.houses.add((org, code))
+            if "registry" in kinds:
+                known.add_house_address(org, code, address)
+    if kinds & {"apartments", "accounts", "registry"}:
         rows = conn.execute(
             select(o.c.code, h.c.code, a.c.number)
             .join_from(a, h, a.c.house_id == h.c.id)
             .join(o, h.c.organization_id == o.c.id)
         )
         known.apartments.update((org, house, number) for org, house, number in rows)
-    if kinds & {"accounts", "meters", "charges", "payments", "readings"}:
+    if kinds & {"accounts", "meters", "charges", "payments", "readings", "registry"}:
         rows = conn.execute(
             select(o.c.code, acc.c.number).join_from(acc, o, acc.c.organization_id == o.c.id)
         )
         for org, number in rows:
             known.add_account(org, number)
-    if kinds & {"services", "charges"}:
+    known.stored_accounts = len(known.account_keys)
+    if kinds & {"services", "charges", "registry"}:
         s = t.services
         rows = conn.execute(
-            select(o.c.code, s.c.code).join_from(s, o, s.c.organization_id == o.c.id)
+            select(o.c.code, s.c.code, s.c.name).join_from(s, o, s.c.organization_id == o.c.id)
         )
-        for org, code in rows:
+        for org, code, name in rows:
             known.add_service(org, code)
+            known.add_service_name(org, code, name)
     if kinds & {"meters", "readings"}:
         m = t.meters
         rows = conn.execute(
-            select(o.c.code, acc.c.number, m.c.code)
+            select(o.c.code, acc.c.number, m.c.code, m.c.serial)
             .join_from(m, acc, m.c.account_id == acc.c.id)
             .join(o, acc.c.organization_id == o.c.id)
         )
-        for key in rows:
-            known.add_meter(tuple(key))  # type: ignore[arg-type]
+        for org, number, code, serial in rows:
+            known.add_meter((org, number, code))
+            if serial:
+                known.meter_serials.setdefault((org, number, serial), code)
 
 
 # --- upserts -------------------------------------------------------------------------------------
