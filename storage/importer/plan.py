@@ -10,6 +10,7 @@ are kept as indexes into `Known.*_keys`, resolved to database ids once the refer
 from __future__ import annotations
 
 import csv
+import itertools
 import pickle
 import re
 import tempfile
@@ -415,6 +416,7 @@ class Plan:
             if fitting:
                 header, layout = max(fitting, key=lambda item: len(item[1].positions))
                 source.header, source.header_line = header, line
+                layout = self._second_header_row(source, rows, layout)
                 return layout, v.title_period(" ".join(titles))
             seen.append((line, cells))
             titles.append(" ".join(cells))
@@ -428,6 +430,23 @@ class Plan:
         line, best = max(seen, key=lambda item: sum(1 for cell in item[1] if cell))
         self.problems.add(source.name, line, explain(best))
         return None
+
+    @staticmethod
+    def _second_header_row(source: Source, rows: Iterator[list[str]], layout: Layout) -> Layout:
+        """A header of two rows (merged cells: «Сальдо» over «на начало» | «на конец»): the
+        row after the header joins it when the two read together know more columns; otherwise
+        it is the first data row, kept for the scan."""
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            merged = _merged(source.header, [cell.strip() for cell in row])
+            joined = recognize(merged)
+            if joined is not None and len(joined.positions) > len(layout.positions):
+                source.header, source.header_line = merged, source.line()
+                return joined
+            source.pending = [row]
+            break
+        return layout
 
     def scan(self, opened: list[tuple[Source, Layout]], progress: Progress) -> None:
         if self.org is not None:
@@ -482,8 +501,11 @@ class Plan:
         absent = {}
         if kind.name in ("charges", "payments", "readings", "registry"):
             absent = {c.name: c.default for c in kind.columns if c.name not in layout.positions}
-        spool = {"charges": self.charges, "registry": self.charges}.get(kind.name)
-        spool = spool or {"payments": self.payments, "readings": self.readings}.get(kind.name)
+        spools: dict[str, IntSpool | Spool] = {
+            "charges": self.charges, "registry": self.charges,
+            "payments": self.payments, "readings": self.readings,
+        }  # fmt: skip
+        spool = spools.get(kind.name)
         start = len(spool) if spool is not None else 0
 
         def careful(row: list[str]) -> int:
@@ -530,10 +552,13 @@ class Plan:
             progress.advance(position - reported)
             reported = position
 
+        rows: Iterator[list[str]] = source.rows()
+        if source.pending:  # the row after the header, read to see if it was part of it
+            rows = itertools.chain(source.pending, rows)
         if kind.name == "charges":
-            info.rows = self._fast_charges(layout, width)(source.rows(), careful, tick)
+            info.rows = self._fast_charges(layout, width)(rows, careful, tick)
         else:
-            for seen, row in enumerate(source.rows(), start=1):
+            for seen, row in enumerate(rows, start=1):
                 info.rows += careful(row)
                 if seen % PROGRESS_EVERY == 0:
                     tick()
@@ -671,9 +696,13 @@ class Plan:
         org, account, problem = self._account(values)
         if problem:
             return problem
-        service = self.known.services.get(org, {}).get(values["service"])  # type: ignore[arg-type]
+        codes = self.known.services.get(org, {})  # type: ignore[arg-type]
+        service = codes.get(values["service"])
+        if service is None:  # «Услуга» of an export holds the name
+            code = self.known.service_names.get((org, name_key(values["service"])))  # type: ignore[arg-type]
+            service = codes.get(code) if code is not None else None
         if service is None:
-            return f"услуги с кодом «{values['service']}» нет (организация «{org}»)"
+            return f"услуги «{values['service']}» нет (организация «{org}»)"
         return self._charge(account, values["period"], service, values)  # type: ignore[arg-type]
 
     def _charge(

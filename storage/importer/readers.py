@@ -76,6 +76,7 @@ class Source:
     description: str  # "текст, Windows-1251, разделитель «;»" for the report
     header: list[str] = []  # set once the header is found (plan)
     header_line = 0
+    pending: list[list[str]] = []  # rows read ahead of the header search, to scan first
 
     def rows(self) -> Iterator[list[str]]:
         raise NotImplementedError
