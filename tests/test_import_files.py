@@ -14,6 +14,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal as D
 from pathlib import Path
 
 import openpyxl
@@ -21,6 +22,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from storage.demo import (
+    GOLDEN_GROUP,
+    GOLDEN_HOLDER,
+    GOLDEN_LINES,
+    GOLDEN_NUMBER,
+    GOLDEN_PAYMENT,
+    GOLDEN_PERIOD,
+    GOLDEN_TOTALS,
+    add_golden_account,
+    demo_organization,
+)
 from storage.importer import ImportFailed, import_files
 from storage.models import (
     Account,
@@ -33,6 +45,7 @@ from storage.models import (
     Reading,
     Service,
 )
+from storage.repo import billing
 
 ROOT = Path(__file__).resolve().parent.parent
 NBSP = "\u00a0"
@@ -224,6 +237,12 @@ def cells(line: str) -> list[object]:
         plain = cell.replace(" ", "").replace(",", ".")
         out.append(float(plain) if re.fullmatch(r"-?\d+\.\d+", plain) else cell)
     return out
+
+
+def closing_after_opening(line: str) -> list[object]:
+    """The registry's cells in the order of a header with «Сальдо» over two columns."""
+    row = cells(line)
+    return [*row[:8], row[11], *row[8:11]]
 
 
 PAYMENTS_TITLE = "Реестр платежей за март 2020 г."
@@ -432,11 +451,7 @@ CASES: dict[str, Case] = {
                     ["№ л/с", "ФИО", "Адрес", "Услуга", "Ед. изм.", "Тариф", "Объём", "Сальдо",
                      None, "Начислено", "Перерасчёт", "Оплачено"],
                     [None, None, None, None, None, None, None, "на начало", "на конец"],
-                    *[
-                        [c for i, c in enumerate(cells(line)) if i != 11][:8]
-                        + [cells(line)[11]] + cells(line)[8:11]
-                        for line in REGISTRY_ROWS
-                    ],
+                    *map(closing_after_opening, REGISTRY_ROWS),
                     cells(TOTAL_ROW),
                 ]
             },
@@ -459,7 +474,7 @@ CASES: dict[str, Case] = {
     "xlsx-dimension-understated": Case(
         book(
             "d.xlsx",
-            {"S": [REGISTRY_HEADER.split(";") + ["Период"], *[[*cells(r), "03.2020"] for r in REGISTRY_ROWS]]},
+            {"S": [[*REGISTRY_HEADER.split(";"), "Период"], *[[*cells(r), "03.2020"] for r in REGISTRY_ROWS]]},
             fix=dimension("A1:A1"),
         ),
         changes={"charges": REGISTRY_CHARGES},
@@ -467,7 +482,7 @@ CASES: dict[str, Case] = {
     "xlsx-dimension-whole-sheet": Case(
         book(
             "d.xlsx",
-            {"S": [REGISTRY_HEADER.split(";") + ["Период"], *[[*cells(r), "03.2020"] for r in REGISTRY_ROWS]]},
+            {"S": [[*REGISTRY_HEADER.split(";"), "Период"], *[[*cells(r), "03.2020"] for r in REGISTRY_ROWS]]},
             fix=dimension("A1:XFD1048576"),
         ),
         changes={"charges": REGISTRY_CHARGES},
@@ -523,7 +538,7 @@ CASES: dict[str, Case] = {
         archive("t.zip", {"../../evil.csv": PAYMENTS.encode(), "/abs/x.xlsx": xlsx_bytes([["Лицевой счет", "Дата", "Сумма"], ["00000002", "01.03.2020", 5]])}),
         changes={
             "payments": [
-                PAYMENT_ROW[:4] + ("Сбербанк",),
+                PAYMENT_ROW,
                 ("00000002", 202003, "2020-03-01", "5.00", ""),
             ]
         },
@@ -617,3 +632,79 @@ async def test_file(name: str, engine: AsyncEngine, base: dict, tmp_path: Path) 
         expected["houses"] = after["houses"]  # checked through the accounts' addresses
     assert after == expected
     assert not (tmp_path.parent / "evil.csv").exists()
+
+
+# --- the golden account from the flat registry in samples/ ------------------------------------
+
+GOLDEN_REGISTRY = ROOT / "samples" / "flat" / "реестр_начислений_2020-03.csv"
+
+
+async def golden_month(session: AsyncSession) -> tuple[billing.MonthCharges, billing.Balance]:
+    account = await session.scalar(select(Account).where(Account.number == GOLDEN_NUMBER))
+    assert account is not None
+    month = await billing.month_charges(session, account.id, GOLDEN_PERIOD)
+    balance = await billing.balance(session, account.id)
+    assert month is not None and balance is not None
+    return month, balance
+
+
+def assert_golden(month: billing.MonthCharges, balance: billing.Balance) -> None:
+    (group,) = month.groups
+    assert group.name == GOLDEN_GROUP
+    assert [
+        (line.service, line.unit, line.tariff, line.volume, line.opening, line.charged,
+         line.recalculation, line.paid, line.closing)
+        for line in group.lines
+    ] == [
+        (g.name, g.unit, g.tariff, g.volume, g.opening, g.charged, g.recalculation, g.paid,
+         g.total)
+        for g in GOLDEN_LINES
+    ]  # fmt: skip
+    assert month.totals.opening == GOLDEN_TOTALS["opening"]
+    assert month.totals.charged == GOLDEN_TOTALS["charged"]
+    assert month.totals.recalculation == GOLDEN_TOTALS["recalculation"]
+    assert month.totals.paid == GOLDEN_PAYMENT
+    assert month.totals.closing == balance.closing == GOLDEN_TOTALS["total"] == D("2383.29")
+
+
+async def test_the_golden_month_from_the_flat_registry_is_exact(
+    engine: AsyncEngine, session: AsyncSession
+) -> None:
+    """A new organization's first registry: the account, its house, apartment and services are
+    created from the file, and March 2020 comes out to the kopeck (figure 5)."""
+    assert GOLDEN_REGISTRY.read_bytes().decode("cp1251").count("Итого") == 2
+    session.add(demo_organization())
+    await session.commit()
+    summary, plan = await import_files(engine, [GOLDEN_REGISTRY])
+    assert summary is not None and summary.periods == ["2020-03"]
+    (info,) = plan.files
+    assert (info.kind, info.rows, info.skipped, info.period) == ("registry", 3, 2, 202003)
+    assert info.description == "текст, Windows-1251, разделитель «;»"
+    month, balance = await golden_month(session)
+    assert_golden(month, balance)
+    account = await session.scalar(select(Account).where(Account.number == GOLDEN_NUMBER))
+    apartment = await session.get(Apartment, account.apartment_id)
+    house = await session.get(House, apartment.house_id)
+    assert (house.address, house.street, apartment.number, apartment.area) == (
+        "г. Хабаровск, ул. Ленина, д. 1", "ул. Ленина", "1", D("33.10")
+    )  # fmt: skip
+    assert account.holder_name == GOLDEN_HOLDER
+
+
+async def test_the_flat_registry_over_the_seeded_golden_account_changes_nothing(
+    engine: AsyncEngine, session: AsyncSession
+) -> None:
+    """The known account is matched by number, its services by name: the same figures."""
+    await add_golden_account(session)
+    await session.commit()
+    before = await golden_month(session)
+    accounts = await session.scalar(select(func.count()).select_from(Account))
+    services = await session.scalar(select(func.count()).select_from(Service))
+    summary, _ = await import_files(engine, [GOLDEN_REGISTRY])
+    assert summary is not None and summary.counts["charges"] == {"new": 3, "replaced": 3}
+    session.expire_all()
+    after = await golden_month(session)
+    assert after == before
+    assert_golden(*after)
+    assert await session.scalar(select(func.count()).select_from(Account)) == accounts
+    assert await session.scalar(select(func.count()).select_from(Service)) == services
