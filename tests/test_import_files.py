@@ -439,7 +439,11 @@ CASES: dict[str, Case] = {
     ),
     "readings-unknown-meter": Case(
         text("v.csv", "Л/С;Счетчик;Показание;Период\n00000001;nope;1;2020-03\n"),
-        refused=["v.csv:2: счетчика «nope» у лицевого счета «00000001» нет"],
+        refused=["v.csv:2: счетчика с кодом «nope» у лицевого счета «00000001» нет"],
+    ),
+    "readings-unknown-serial": Case(
+        text("v.csv", "Л/С;Заводской номер;Показание;Период\n00000001;ХВ-999;1;2020-03\n"),
+        refused=["v.csv:2: счетчика № ХВ-999 у лицевого счета «00000001» нет"],
     ),
     # --- XLSX ---
     "xlsx-registry-title-merged-header": Case(

@@ -284,13 +284,17 @@ READINGS = Kind(
                 "счетчик",
                 "пу",
                 "номер_счетчика",
-                "заводской_номер",
-                "номер_пу",
                 "прибор_учета",
             ),
             v.text(64),
             True,
         ),
+        Column(
+            "serial",
+            ("serial", "serial_number", "заводской_номер", "серийный_номер", "номер_пу"),
+            v.text(64),
+            default="",
+        ),  # identifies the meter when there is no meter column
         Column("period", PERIOD.aliases, v.period, default=None),  # the title's, or the date's
         Column(
             "value",
@@ -402,6 +406,10 @@ COLUMN_TITLES = {
 }  # fmt: skip
 
 
+# A required column that another one may stand in for (readings: the meter by its serial number).
+ALTERNATIVES = {"meter": "serial"}
+
+
 def column_title(name: str) -> str:
     return COLUMN_TITLES.get(name, name)
 
@@ -450,7 +458,11 @@ def _fit(kind: Kind, header: list[str]) -> Fit:
             )
         else:
             positions[name] = index
-    missing = [c.name for c in kind.columns if c.in_header and c.name not in positions]
+    missing = [
+        c.name
+        for c in kind.columns
+        if c.in_header and c.name not in positions and ALTERNATIVES.get(c.name) not in positions
+    ]
     return Fit(kind, positions, ignored, clashes, missing)
 
 

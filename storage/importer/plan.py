@@ -500,7 +500,11 @@ class Plan:
         # keep only the columns the file has, so that an update leaves the others alone.
         absent = {}
         if kind.name in ("charges", "payments", "readings", "registry"):
-            absent = {c.name: c.default for c in kind.columns if c.name not in layout.positions}
+            absent = {
+                c.name: None if c.default is REQUIRED else c.default
+                for c in kind.columns
+                if c.name not in layout.positions
+            }
         spools: dict[str, IntSpool | Spool] = {
             "charges": self.charges, "registry": self.charges,
             "payments": self.payments, "readings": self.readings,
@@ -923,13 +927,13 @@ class Plan:
         org, _, problem = self._account(values)
         if problem:
             return problem
-        number, meter_name = values["account"], values["meter"]
-        code = meter_name
-        if (org, number, code) not in self.known.meters:
-            code = self.known.meter_serials.get((org, number, meter_name), meter_name)
+        number, code, serial = values["account"], values.get("meter"), values["serial"]
+        if not code:
+            code = self.known.meter_serials.get((org, number, serial))  # type: ignore[arg-type]
         meter = self.known.meters.get((org, number, code))  # type: ignore[arg-type]
         if meter is None:
-            return f"счетчика «{meter_name}» у лицевого счета «{number}» нет"
+            what = f"с кодом «{values['meter']}»" if values.get("meter") else f"№ {serial}"
+            return f"счетчика {what} у лицевого счета «{number}» нет"
         period = values["period"] or self.title_period
         if period is None and values["date"] is not None:
             period = values["date"].year * 100 + values["date"].month
