@@ -46,6 +46,7 @@ from storage.models import (
     Service,
 )
 from storage.repo import billing
+from tests.test_import import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 NBSP = "\u00a0"
@@ -712,3 +713,57 @@ async def test_the_flat_registry_over_the_seeded_golden_account_changes_nothing(
     assert_golden(*after)
     assert await session.scalar(select(func.count()).select_from(Account)) == accounts
     assert await session.scalar(select(func.count()).select_from(Service)) == services
+
+
+# --- the command line: --dry-run, --org ---------------------------------------------------------
+
+
+def test_cli_dry_run_previews_the_registry_and_org_chooses_the_organization(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text(
+        "code;name;timezone\ndek;АО ДЭК;Asia/Vladivostok\nother;ТСЖ;Europe/Moscow\n",
+        encoding="utf-8",
+    )
+    code, _, err = run_cli(capsys, monkeypatch, db_url, "import", str(orgs))
+    assert code == 0, err
+    # two organizations: a registry without an org column needs --org
+    code, _, err = run_cli(capsys, monkeypatch, db_url, "import", str(GOLDEN_REGISTRY))
+    assert code == 1
+    assert "организаций 2, а столбца «Организация» нет" in err
+    code, _, err = run_cli(
+        capsys, monkeypatch, db_url, "import", "--org", "zzz", str(GOLDEN_REGISTRY)
+    )
+    assert code == 1 and "--org: нет организации с кодом «zzz»" in err
+
+    code, out, err = run_cli(
+        capsys, monkeypatch, db_url, "import", "--dry-run", "--org", "dek", str(GOLDEN_REGISTRY)
+    )
+    assert code == 0, err
+    assert out.startswith("Проверка без загрузки: 3 строки из 1 таблицы — ошибок нет.")
+    assert (
+        f"{GOLDEN_REGISTRY}: реестр начислений, 3 строки (текст, Windows-1251, разделитель «;»)"
+        in out
+    )
+    assert (
+        f"периоды 03.2020; лицевых счетов 1 (новых 1, известных 0); начислено 1{NBSP}460,23, "
+        f"перерасчет 925,98, оплачено 2{NBSP}340,00; пропущено строк «Итого»: 2" in out
+    )
+    assert out.rstrip().endswith("Ничего не изменено (--dry-run).")
+
+    code, out, err = run_cli(
+        capsys, monkeypatch, db_url, "import", "--org", "dek", str(GOLDEN_REGISTRY)
+    )
+    assert code == 0, err
+    assert "Загружено 3 строки из 1 таблицы" in out
+    assert "лицевые счета: новых 1, обновлено 0" in out
+    # the time of the import in the organization's zone
+    assert re.fullmatch(
+        r"Загрузка № 2: \d\d\.\d\d\.\d{4} \d\d:\d\d \(Asia/Vladivostok\)", out.splitlines()[-1]
+    )
+    # and again with --dry-run: now the account is known
+    code, out, _ = run_cli(
+        capsys, monkeypatch, db_url, "import", "--dry-run", "--org", "dek", str(GOLDEN_REGISTRY)
+    )
+    assert code == 0 and "лицевых счетов 1 (новых 0, известных 1)" in out
