@@ -293,6 +293,17 @@ CASES: dict[str, Case] = {
         ),
         refused=["mixed.csv:6: строка не в кодировке файла (UTF-8)"],
     ),
+    "cp1251-letters-only-after-a-megabyte-of-ascii": Case(
+        text(
+            "late.csv",
+            "account;date;amount;source\n" + "00000002;01.03.2020;1;x\n" * 45_000
+            + "00000001;22.03.2020;2 125,38;Сбербанк\n",
+            "cp1251",
+        ),
+        changes={
+            "payments": [PAYMENT_ROW] + [("00000002", 202003, "2020-03-01", "1.00", "x")] * 45_000
+        },
+    ),
     "nul-byte": Case(
         raw("nul.csv", PAYMENTS.encode() + b"00000002;23.03.2020;1\x00;x\n"),
         refused=["nul.csv:3: «Сумма» = «1"],

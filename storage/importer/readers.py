@@ -180,7 +180,13 @@ class TextSource(Source):
         self._raw = path.open("rb")
         try:
             sample = self._raw.read(SAMPLE_BYTES)
-            self.encoding = detect_encoding(sample, complete=len(sample) < SAMPLE_BYTES)
+            complete = len(sample) < SAMPLE_BYTES
+            detect_from = sample
+            while detect_from.isascii() and not complete:
+                # plain ASCII so far: the encoding shows where the first letter beyond it is
+                detect_from = self._raw.read(SAMPLE_BYTES)
+                complete = len(detect_from) < SAMPLE_BYTES
+            self.encoding = detect_encoding(detect_from, complete)
             head = sample[: 64 * 1024].decode(self.encoding, errors="replace").lstrip("\ufeff")
             self.delimiter = sniff_delimiter(head.splitlines()[:SNIFF_LINES])
             self._raw.seek(0)
