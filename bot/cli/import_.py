@@ -23,7 +23,7 @@ from bot.cli.common import database
 from bot.config import Settings
 from storage.importer import ImportFailed, Progress, import_files
 from storage.importer.formats import KINDS_BY_NAME
-from storage.importer.plan import FileInfo, Plan
+from storage.importer.plan import FileInfo, Plan, Problems
 from storage.models import ImportRun, Organization
 from texts import fmt
 
@@ -177,6 +177,19 @@ async def _zone(session_factory: Any, plan: Plan) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("Europe/Moscow")
 
 
+def report_problems(problems: Problems) -> None:
+    for problem in problems.items:
+        print(problem, file=sys.stderr)
+    if problems.count > len(problems.items):
+        print(f"… и ещё {problems.count - len(problems.items)}", file=sys.stderr)
+    files = len(problems.files)
+    print(
+        f"Не загружено: {fmt.count(problems.count, 'ошибка', 'ошибки', 'ошибок')} "
+        f"в {fmt.count(files, 'файле', 'файлах', 'файлах')}; в базе ничего не изменилось.",
+        file=sys.stderr,
+    )
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     paths = expand(args.paths)
     async with database(settings) as (engine, session_factory):
@@ -186,17 +199,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 engine, paths, make_progress(args.progress), org=args.org, dry_run=args.dry_run
             )
         except ImportFailed as failed:
-            problems = failed.problems
-            for problem in problems.items:
-                print(problem, file=sys.stderr)
-            if problems.count > len(problems.items):
-                print(f"… и ещё {problems.count - len(problems.items)}", file=sys.stderr)
-            files = len(problems.files)
-            print(
-                f"Не загружено: {fmt.count(problems.count, 'ошибка', 'ошибки', 'ошибок')} "
-                f"в {fmt.count(files, 'файле', 'файлах', 'файлах')}; в базе ничего не изменилось.",
-                file=sys.stderr,
-            )
+            report_problems(failed.problems)
             return 1
         elapsed = f"{time.monotonic() - started:.1f}".replace(".", ",")
         zone = await _zone(session_factory, plan)

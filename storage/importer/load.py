@@ -44,13 +44,7 @@ def read_known(conn: Connection, known: Known, kinds: set[str]) -> None:
     for (code,) in conn.execute(select(o.c.code)):
         known.add_org(code)
     if kinds & {"houses", "apartments", "accounts", "registry"}:
-        rows = conn.execute(
-            select(o.c.code, h.c.code, h.c.address).join_from(h, o, h.c.organization_id == o.c.id)
-        )
-        for org, code, address in rows:
-            known.houses.add((org, code))
-            if "registry" in kinds:
-                known.add_house_address(org, code, address)
+        _read_houses(conn, known, with_addresses="registry" in kinds)
     if kinds & {"apartments", "accounts", "registry"}:
         rows = conn.execute(
             select(o.c.code, h.c.code, a.c.number)
@@ -84,6 +78,17 @@ def read_known(conn: Connection, known: Known, kinds: set[str]) -> None:
             known.add_meter((org, number, code))
             if serial:
                 known.meter_serials.setdefault((org, number, serial), code)
+
+
+def _read_houses(conn: Connection, known: Known, with_addresses: bool) -> None:
+    o, h = t.organizations, t.houses
+    rows = conn.execute(
+        select(o.c.code, h.c.code, h.c.address).join_from(h, o, h.c.organization_id == o.c.id)
+    )
+    for org, code, address in rows:
+        known.houses.add((org, code))
+        if with_addresses:  # a registry finds a new account's house by its address
+            known.add_house_address(org, code, address)
 
 
 # --- upserts -------------------------------------------------------------------------------------

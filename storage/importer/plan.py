@@ -26,6 +26,7 @@ from storage.importer.bulk import BATCH
 from storage.importer.formats import (
     KINDS,
     REQUIRED,
+    Column,
     Layout,
     explain,
     normalize,
@@ -268,6 +269,27 @@ def _merged(upper: list[str], lower: list[str]) -> list[str]:
     return merged
 
 
+def parse_cells(
+    row: list[str], columns: list[tuple[int, Column]], header: list[str], absent: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """A row's values by column name, and what is wrong with its cells."""
+    values: dict[str, Any] = dict(absent)
+    reasons = []
+    for index, column in columns:
+        raw = row[index].strip() if index < len(row) else ""
+        if not raw:
+            if column.default is REQUIRED:
+                reasons.append(f"«{header[index]}»: пусто")
+            else:
+                values[column.name] = column.default
+            continue
+        try:
+            values[column.name] = column.parse(raw)
+        except ValueError as error:
+            reasons.append(f"«{header[index]}» = «{raw}»: {error}")
+    return values, reasons
+
+
 def is_total(row: list[str]) -> bool:
     """«Итого», «Итого по дому …», «Всего»: the first filled cell starts with such a word."""
     first = next((cell for cell in row if cell.strip()), "")
@@ -468,52 +490,92 @@ class Plan:
 
     def _scan_file(self, source: Source, layout: Layout, progress: Progress) -> None:
         kind = layout.kind
-        name = source.name
-        info = FileInfo(name, kind.name, 0, source.description, layout.ignored)
-        info.period = self._titles.get(id(source))
-        self.title_period = info.period
+        info = FileInfo(source.name, kind.name, 0, source.description, layout.ignored)
+        info.period = self.title_period = self._titles.get(id(source))
         self.files.append(info)
-        if kind.name != "organizations":
-            if self.org is not None:
-                self.default_org = self.org
-            else:
-                orgs = self.known.orgs
-                self.default_org = next(iter(orgs)) if len(orgs) == 1 else None
-            if "org" not in layout.positions and self.default_org is None:
-                count = len(self.known.orgs)
-                reason = (
-                    "нет ни одной организации: загрузите сначала файл организаций"
-                    if not count
-                    else f"организаций {count}, а столбца «Организация» нет: добавьте его "
-                    "или укажите организацию (--org)"
-                )
-                self.problems.add(name, source.header_line, reason)
-                return
-        progress.start(f"проверка {name}", source.size or None, source.unit)
+        if kind.name != "organizations" and not self._choose_org(source, layout):
+            return
+        progress.start(f"проверка {source.name}", source.size or None, source.unit)
+        careful = self._careful(source, layout, info)
+        reported = source.position()
+
+        def tick() -> None:
+            nonlocal reported
+            position = source.position()
+            progress.advance(position - reported)
+            reported = position
+
+        spool = self._spool(kind.name)
+        start = len(spool) if spool is not None else 0
+        rows: Iterator[list[str]] = source.rows()
+        if source.pending:  # the row after the header, read to see if it was part of it
+            rows = itertools.chain(source.pending, rows)
+        if kind.name == "charges":
+            info.rows = self._fast_charges(layout, len(source.header))(rows, careful, tick)
+        else:
+            for seen, row in enumerate(rows, start=1):
+                info.rows += careful(row)
+                if seen % PROGRESS_EVERY == 0:
+                    tick()
+        tick()
+        if spool is not None:
+            info.spooled = (start, len(spool))
+        if not info.rows:
+            self.problems.add(
+                source.name,
+                source.header_line,
+                "в таблице нет ни одной строки данных, только заголовок",
+            )
+
+    def _spool(self, kind: str) -> IntSpool | Spool | None:
+        spools: dict[str, IntSpool | Spool] = {
+            "charges": self.charges, "registry": self.charges,
+            "payments": self.payments, "readings": self.readings,
+        }  # fmt: skip
+        return spools.get(kind)
+
+    def _choose_org(self, source: Source, layout: Layout) -> bool:
+        """The organization of rows without an org column: --org, or the only one."""
+        if self.org is not None:
+            self.default_org = self.org
+        else:
+            orgs = self.known.orgs
+            self.default_org = next(iter(orgs)) if len(orgs) == 1 else None
+        if "org" in layout.positions or self.default_org is not None:
+            return True
+        count = len(self.known.orgs)
+        reason = (
+            "нет ни одной организации: загрузите сначала файл организаций"
+            if not count
+            else f"организаций {count}, а столбца «Организация» нет: добавьте его "
+            "или укажите организацию (--org)"
+        )
+        self.problems.add(source.name, source.header_line, reason)
+        return False
+
+    def _careful(
+        self, source: Source, layout: Layout, info: FileInfo
+    ) -> Callable[[list[str]], int]:
+        """The row parser that says what is wrong: column by column, then the kind's checks."""
+        kind, name, header = layout.kind, source.name, source.header
         handler: Callable[[str, int, dict[str, Any]], str | None] = getattr(self, f"_{kind.name}")
         columns = [
             (layout.positions[c.name], c) for c in kind.columns if c.name in layout.positions
         ]
-        width = len(source.header)
+        width = len(header)
         line_of = source.line
         # Charges, payments and readings get the defaults of absent columns; reference records
         # keep only the columns the file has, so that an update leaves the others alone.
         absent = {}
-        if kind.name in ("charges", "payments", "readings", "registry"):
+        if self._spool(kind.name) is not None:
             absent = {
                 c.name: None if c.default is REQUIRED else c.default
                 for c in kind.columns
                 if c.name not in layout.positions
             }
-        spools: dict[str, IntSpool | Spool] = {
-            "charges": self.charges, "registry": self.charges,
-            "payments": self.payments, "readings": self.readings,
-        }  # fmt: skip
-        spool = spools.get(kind.name)
-        start = len(spool) if spool is not None else 0
 
         def careful(row: list[str]) -> int:
-            """Parse one row column by column and report what is wrong; 1 if it is a row."""
+            """1 if the row is a row (checked, good or reported), 0 if blank or a total."""
             line = line_of()
             if not any(cell.strip() for cell in row):
                 return 0  # blank lines are not rows
@@ -525,21 +587,7 @@ class Plan:
                     name, line, f"в строке на {len(row) - width} ячеек больше, чем в заголовке"
                 )
                 return 1
-            values: dict[str, Any] = dict(absent)
-            reasons = []
-            for index, column in columns:
-                raw = row[index].strip() if index < len(row) else ""
-                title = source.header[index]
-                if not raw:
-                    if column.default is REQUIRED:
-                        reasons.append(f"«{title}»: пусто")
-                    else:
-                        values[column.name] = column.default
-                    continue
-                try:
-                    values[column.name] = column.parse(raw)
-                except ValueError as error:
-                    reasons.append(f"«{title}» = «{raw}»: {error}")
+            values, reasons = parse_cells(row, columns, header, absent)
             if not reasons:
                 reason = handler(name, line, values)
                 if reason:
@@ -548,31 +596,7 @@ class Plan:
                 self.problems.add(name, line, "; ".join(reasons))
             return 1
 
-        reported = source.position()
-
-        def tick() -> None:
-            nonlocal reported
-            position = source.position()
-            progress.advance(position - reported)
-            reported = position
-
-        rows: Iterator[list[str]] = source.rows()
-        if source.pending:  # the row after the header, read to see if it was part of it
-            rows = itertools.chain(source.pending, rows)
-        if kind.name == "charges":
-            info.rows = self._fast_charges(layout, width)(rows, careful, tick)
-        else:
-            for seen, row in enumerate(rows, start=1):
-                info.rows += careful(row)
-                if seen % PROGRESS_EVERY == 0:
-                    tick()
-        tick()
-        if spool is not None:
-            info.spooled = (start, len(spool))
-        if not info.rows:
-            self.problems.add(
-                name, source.header_line, "в таблице нет ни одной строки данных, только заголовок"
-            )
+        return careful
 
     # --- references ---------------------------------------------------------------------------
 
