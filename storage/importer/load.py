@@ -214,7 +214,7 @@ def apply(conn: Connection, plan: Plan, progress: Progress) -> Summary:
         )
     )
     summary.import_run_id = run.inserted_primary_key[0]
-    progress.start("load", plan.rows, "rows")
+    progress.start("загрузка", plan.rows, "rows")
     counts = summary.counts
     records = plan.records
 
