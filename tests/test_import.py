@@ -628,8 +628,8 @@ async def test_an_import_killed_midway_leaves_the_database_as_it_was(
     killed_at = None
     while line := (await process.stderr.readline()).decode():
         seen.append(line)
-        # "load: N/T rows" is printed after each batch is written inside the open transaction
-        if line.startswith("load: ") and "/" in line:
+        # "загрузка: N/T rows" is printed after each batch is written inside the open transaction
+        if line.startswith("загрузка: ") and "/" in line:
             done = int(line.split()[1].split("/")[0])
             if done >= 2 * BATCH:
                 process.kill()  # SIGKILL: no clean-up of any kind
