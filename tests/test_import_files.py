@@ -222,6 +222,16 @@ def archive(name: str, members: dict[str, bytes]) -> Callable[[Path], list[Path]
     return build
 
 
+def damaged_zip(path: Path) -> Path:
+    """A stored member whose bytes no longer match its checksum."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as out:
+        out.writestr("p.csv", PAYMENTS.encode())
+    data = bytearray(path.read_bytes())
+    data[data.index(b"00000001")] ^= 1
+    path.write_bytes(bytes(data))
+    return path
+
+
 def xlsx_bytes(rows: list[list[object]]) -> bytes:
     workbook = openpyxl.Workbook()
     for row in rows:
@@ -562,6 +572,10 @@ CASES: dict[str, Case] = {
     "zip-too-many-members": Case(
         archive("many.zip", {f"{i}.csv": PAYMENTS.encode() for i in range(201)}),
         refused=["many.zip: в архиве 201 файлов, допустимо не больше 200"],
+    ),
+    "zip-member-damaged": Case(
+        lambda d: [damaged_zip(d / "bad.zip")],
+        refused=["bad.zip/p.csv: файл в архиве повреждён"],
     ),
     "zip-nested": Case(
         archive("outer.zip", {"inner.zip": b"PK\x05\x06" + b"\0" * 18}),

@@ -317,7 +317,8 @@ class Plan:
         self._registry_accounts: dict[tuple[str, str], tuple[str, str, str, int]] = {}
         self._new_services: dict[tuple[str, str], str] = {}
         self.default_org: str | None = None
-        self.title_period: int | None = None
+        self.title_period: int | None = None  # of the table being scanned
+        self._titles: dict[int, int | None] = {}  # id(source) → the period in its title rows
         self._workdir = tempfile.TemporaryDirectory(prefix="import-")
         self._closers: list[Any] = []
 

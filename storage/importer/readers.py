@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
@@ -288,10 +289,14 @@ def _extract(archive: zipfile.ZipFile, display: str, workdir: Path) -> list[tupl
         if member.is_dir() or name.startswith("__MACOSX/") or name.rsplit("/", 1)[-1][:1] in ".":
             continue
         target = workdir / _safe_name(index, name)
-        with archive.open(member) as source, target.open("wb") as out:
-            while chunk := source.read(1 << 20):
-                out.write(chunk)
-        files.append((target, f"{display}/{_display(name)}"))
+        shown = f"{display}/{_display(name)}"
+        try:
+            with archive.open(member) as source, target.open("wb") as out:
+                while chunk := source.read(1 << 20):
+                    out.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+            raise ReadError("файл в архиве повреждён: пришлите архив заново", name=shown) from None
+        files.append((target, shown))
     return files
 
 
