@@ -205,19 +205,73 @@ def apply(conn: Connection, plan: Plan, progress: Progress) -> Summary:
     summary.periods = [format_period(int_to_period(p)) for p in plan.charge_periods]
     # The first statement writes: on SQLite that takes the write lock at once, so the reads
     # below see the state the whole load is based on.
-    run = conn.execute(
-        insert(ImportRun.__table__).values(
-            files=", ".join(f.name for f in plan.files),
-            rows=plan.rows,
-            periods=summary.periods,
-            created_at=utcnow(),
-        )
-    )
-    summary.import_run_id = run.inserted_primary_key[0]
+    summary.import_run_id = _record_run(conn, plan, summary.periods)
     progress.start("загрузка", plan.rows, "rows")
     counts = summary.counts
     records = plan.records
 
+    org_ids = _load_places(conn, records, counts, progress)
+
+    service_rows = []
+    for r in records["services"]:
+        row = {k: r[k] for k in r if k != "org"}
+        row["organization_id"] = org_ids[r["org"]]
+        service_rows.append(row)
+    counts["services"] = _upsert(
+        conn, t.services, ("organization_id", "code"), _service_ids(conn), service_rows,
+        _defaults("services", organization_id=None),
+    )  # fmt: skip
+    progress.advance(len(service_rows))
+
+    # Indexes of pass one → database ids.
+    known = plan.known
+    used_orgs = {org for org, _ in known.account_keys}
+    account_map = _account_ids(conn, [org_ids[o] for o in used_orgs if o in org_ids])
+    account_ids = [account_map.get((org_ids[o], n), 0) for o, n in known.account_keys]
+    service_map = _service_ids(conn)
+    service_ids = [service_map.get((org_ids[o], c), 0) for o, c in known.service_keys]
+
+    meter_rows = []
+    for r in records["meters"]:
+        row = {k: r[k] for k in r if k not in ("org", "account")}
+        row["account_id"] = account_map[(org_ids[r["org"]], r["account"])]
+        meter_rows.append(row)
+    meter_accounts = {r["account_id"] for r in meter_rows}
+    if known.meter_keys:
+        meter_accounts |= {account_map[(org_ids[o], a)] for o, a, _ in known.meter_keys}
+    counts["meters"] = _upsert(
+        conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts), meter_rows,
+        _defaults("meters", account_id=None),
+    )  # fmt: skip
+    progress.advance(len(meter_rows))
+    meter_ids: list[int] = []
+    if len(plan.readings):
+        meter_map = _meter_ids(conn, meter_accounts)
+        meter_ids = [meter_map[(account_map[(org_ids[o], a)], c)] for o, a, c in known.meter_keys]
+
+    counts["charges"] = _load_charges(conn, plan, account_ids, service_ids, progress)
+    counts["payments"] = _load_payments(conn, plan, account_ids, progress)
+    counts["readings"] = _load_readings(conn, plan, meter_ids, progress)
+    progress.finish()
+    return summary
+
+
+def _record_run(conn: Connection, plan: Plan, periods: list[str]) -> int:
+    run = conn.execute(
+        insert(ImportRun.__table__).values(
+            files=", ".join(f.name for f in plan.files),
+            rows=plan.rows,
+            periods=periods,
+            created_at=utcnow(),
+        )
+    )
+    return run.inserted_primary_key[0]
+
+
+def _load_places(
+    conn: Connection, records: dict[str, list[dict[str, Any]]], counts: dict, progress: Progress
+) -> dict[str, int]:
+    """Organizations, houses, apartments and accounts; the organizations' ids by code."""
     existing = _org_ids(conn)
     org_rows = records["organizations"]
     counts["organizations"] = _upsert(
@@ -269,49 +323,7 @@ def apply(conn: Connection, plan: Plan, progress: Progress) -> Summary:
         _defaults("accounts", drop=["house", "apartment"], organization_id=None, apartment_id=None),
     )  # fmt: skip
     progress.advance(len(account_rows))
-
-    service_rows = []
-    for r in records["services"]:
-        row = {k: r[k] for k in r if k != "org"}
-        row["organization_id"] = org_ids[r["org"]]
-        service_rows.append(row)
-    counts["services"] = _upsert(
-        conn, t.services, ("organization_id", "code"), _service_ids(conn), service_rows,
-        _defaults("services", organization_id=None),
-    )  # fmt: skip
-    progress.advance(len(service_rows))
-
-    # Indexes of pass one → database ids.
-    known = plan.known
-    used_orgs = {org for org, _ in known.account_keys}
-    account_map = _account_ids(conn, [org_ids[o] for o in used_orgs if o in org_ids])
-    account_ids = [account_map.get((org_ids[o], n), 0) for o, n in known.account_keys]
-    service_map = _service_ids(conn)
-    service_ids = [service_map.get((org_ids[o], c), 0) for o, c in known.service_keys]
-
-    meter_rows = []
-    for r in records["meters"]:
-        row = {k: r[k] for k in r if k not in ("org", "account")}
-        row["account_id"] = account_map[(org_ids[r["org"]], r["account"])]
-        meter_rows.append(row)
-    meter_accounts = {r["account_id"] for r in meter_rows}
-    if known.meter_keys:
-        meter_accounts |= {account_map[(org_ids[o], a)] for o, a, _ in known.meter_keys}
-    counts["meters"] = _upsert(
-        conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts), meter_rows,
-        _defaults("meters", account_id=None),
-    )  # fmt: skip
-    progress.advance(len(meter_rows))
-    meter_ids: list[int] = []
-    if len(plan.readings):
-        meter_map = _meter_ids(conn, meter_accounts)
-        meter_ids = [meter_map[(account_map[(org_ids[o], a)], c)] for o, a, c in known.meter_keys]
-
-    counts["charges"] = _load_charges(conn, plan, account_ids, service_ids, progress)
-    counts["payments"] = _load_payments(conn, plan, account_ids, progress)
-    counts["readings"] = _load_readings(conn, plan, meter_ids, progress)
-    progress.finish()
-    return summary
+    return org_ids
 
 
 def _replace(conn: Connection, target: TableClause, pairs: Iterable[tuple[int, int]]) -> int:

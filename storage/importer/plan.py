@@ -37,7 +37,14 @@ from storage.importer.readers import ReadError, SheetSource, Source, open_source
 MAX_PROBLEMS = 100_000
 PROGRESS_EVERY = 4096
 HEADER_SEARCH_ROWS = 30  # title rows above the header: at most this many non-empty rows
+FAST_CHARGE_COLUMNS = (
+    "org", "account", "period", "service", "tariff", "volume",
+    "opening", "charged", "recalculation", "paid", "closing",
+)  # fmt: skip
 TOTAL_WORDS = ("итого", "всего", "итог")  # «Итого», «Итого по дому …», «Всего»
+
+
+Careful = Callable[[list[str]], int]  # the row parser that says what is wrong
 
 
 class Progress:
@@ -867,24 +874,16 @@ class Plan:
 
     def _fast_charges(self, layout: Layout, width: int) -> Callable[..., int]:
         """The common well-formed charge row without per-column dispatch; raises otherwise."""
-        names = (
-            "org", "account", "period", "service", "tariff", "volume",
-            "opening", "charged", "recalculation", "paid", "closing",
-        )  # fmt: skip
-        get = itemgetter(*(layout.positions.get(name, width) for name in names))
-        pad = any(name not in layout.positions for name in names)
+        get = itemgetter(*(layout.positions.get(name, width) for name in FAST_CHARGE_COLUMNS))
+        pad = any(name not in layout.positions for name in FAST_CHARGE_COLUMNS)
         accounts, services, periods = self.known.accounts, self.known.services, self._periods
-        default = self.default_org
-        default_accounts = accounts.get(default, {}) if default else {}
-        default_services = services.get(default, {}) if default else {}
+        defaults = (accounts.get(self.default_org, {}), services.get(self.default_org, {}))
         keys, spool = self._charge_keys, self.charges
         keys_add, pairs_add = keys.add, self.charge_pairs.add
         full = BATCH * spool.width
         money, qty, parse_period = v.fast_money, v.fast_quantity, v.period
 
-        def loop(
-            rows: Iterator[list[str]], careful: Callable[[list[str]], int], tick: Callable[[], None]
-        ) -> int:
+        def loop(rows: Iterator[list[str]], careful: Careful, tick: Callable[[], None]) -> int:
             count = 0
             buffer = spool.buffer
             extend = buffer.extend
@@ -898,15 +897,11 @@ class Plan:
                         raise IndexError
                     if pad:
                         row.append("")
-                    org, acc, per, svc, tariff, volume, opening, charged, recalc, paid, closing = (
-                        get(row)
+                    org, acc, per, svc, tariff, volume, opening, charged, recalc, paid, end = get(
+                        row
                     )
-                    if org:
-                        account = accounts[org][acc]
-                        service = services[org][svc]
-                    else:
-                        account = default_accounts[acc]
-                        service = default_services[svc]
+                    by_account, by_service = (accounts[org], services[org]) if org else defaults
+                    account, service = by_account[acc], by_service[svc]
                     period = periods.get(per)
                     if period is None:
                         period = periods[per] = parse_period(per)
@@ -914,7 +909,7 @@ class Plan:
                         raise ValueError
                     o, c, r, p = money(opening), money(charged), money(recalc), money(paid)
                     total = o + c + r - p
-                    if closing and money(closing) != total:
+                    if end and money(end) != total:
                         raise ValueError
                     tariff_q, volume_q = qty(tariff), qty(volume)
                     # last: nothing may fail once the key is in the set
