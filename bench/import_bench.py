@@ -63,7 +63,12 @@ def generate(directory: Path, rows: int) -> int:
             out.writerow(header)
             out.writerows(body)
 
-    write("organizations.csv", ["code", "name"], [["bench", "ООО Бенчмарк"]])
+    # `code;name` alone would fit services too: the header alone decides the kind
+    write(
+        "organizations.csv",
+        ["code", "name", "timezone"],
+        [["bench", "ООО Бенчмарк", "Europe/Moscow"]],
+    )
     houses = max(1, accounts // 100)
     write(
         "houses.csv",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import CommandError, build_parser
+from bot.cli.readings import HEADER, HEADER_RU
 from bot.config import Settings
 from storage.models import Meter, Organization, Reading
 from tests import factories
@@ -52,9 +54,14 @@ async def export(settings: Settings, *args: str) -> int:
     return await parsed.func(parsed, settings)
 
 
+RU_TO_EN = dict(zip(HEADER_RU, HEADER, strict=True))
+
+
 def read(path: Path) -> list[dict[str, str]]:
-    text = path.read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    """The rows by the English column names, whichever header the file has."""
+    text = path.read_text(encoding="utf-8-sig")
+    rows = csv.DictReader(io.StringIO(text), delimiter=";")
+    return [{RU_TO_EN.get(key, key): value for key, value in row.items()} for row in rows]
 
 
 async def test_exports_the_latest_version_with_review_flag(
@@ -75,11 +82,15 @@ async def test_exports_the_latest_version_with_review_flag(
         "resident",
     )
     assert (cold["review"], hot["review"], hot["review_reason"]) == ("0", "1", "spike")
-    assert (
-        out.read_text(encoding="utf-8")
-        .splitlines()[0]
-        .startswith("org;account;meter;period;value;date;source;review")
-    )
+    # for Excel: UTF-8 with a BOM and a Russian header
+    raw = out.read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)
+    assert raw[3:].decode().startswith("Организация;Лицевой счет;Код ПУ;Период;Показание;Дата")
+    english = tmp_path / "en.csv"
+    args = ("--period", "2020-04", "--org", "dek", "--header", "en", "--no-bom", "-o", str(english))
+    assert await export(settings, *args) == 0
+    assert english.read_text(encoding="utf-8").startswith("org;account;meter;period;value;date")
+    assert read(english) == rows
 
 
 async def test_all_organizations_by_default_and_by_id(
@@ -107,14 +118,18 @@ async def test_operator_errors_are_one_clear_line(
 async def test_the_export_loads_back_with_import(
     settings: Settings, data: dict[str, object], session: AsyncSession, tmp_path: Path
 ) -> None:
-    """Same layout as the import's readings file: importing it back changes nothing."""
-    out = tmp_path / "readings.csv"
-    await export(settings, "--period", "2020-04", "-o", str(out))
+    """Same layout as the import's readings file: importing it back (either header) changes
+    nothing."""
+    ru, en = tmp_path / "readings.csv", tmp_path / "readings_en.csv"
+    await export(settings, "--period", "2020-04", "-o", str(ru))
+    await export(settings, "--period", "2020-04", "--header", "en", "-o", str(en))
     before = await session.scalar(select(func.count()).select_from(Reading))
-    result = run_cli(
-        "import", str(out), "--progress", "none", env={"DATABASE_URL": settings.database_url}
-    )
-    assert result.returncode == 0, result.stderr
+    for out in (ru, en):
+        result = run_cli(
+            "import", str(out), "--progress", "none", env={"DATABASE_URL": settings.database_url}
+        )
+        assert result.returncode == 0, result.stderr
+        assert "показания, 3 строки" in result.stdout
     assert await session.scalar(select(func.count()).select_from(Reading)) == before
 
 
@@ -125,4 +140,4 @@ def test_cli_process_writes_the_file(tmp_path: Path, db_url: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "exported 0 readings of 2020-04" in result.stderr
-    assert out.read_text(encoding="utf-8").startswith("org;account;meter;period;value")
+    assert out.read_text(encoding="utf-8-sig").startswith("Организация;Лицевой счет;Код ПУ")

@@ -24,7 +24,7 @@ from bot.cli.import_ import BarProgress, make_progress
 from storage.importer import ImportFailed, import_files
 from storage.importer import values as v
 from storage.importer.bulk import BATCH
-from storage.importer.formats import normalize, recognize
+from storage.importer.formats import explain, normalize, recognize
 from storage.models import (
     Account,
     Apartment,
@@ -323,10 +323,10 @@ async def test_samples_import_cleanly(engine: AsyncEngine) -> None:
     described = {p.name: p for p in paths}
     assert any(p.suffix == ".xlsx" for p in paths)
     summary, plan = await import_files(engine, paths)
-    descriptions = {info.path.name: info.description for info in plan.files}
-    assert descriptions["07_charges_2020-02_2020-03.csv"] == "CSV, cp1251, ';'"
-    assert descriptions["01_organizations.csv"] == "CSV, UTF-8 with BOM, ';'"
-    assert set(descriptions) == set(described)
+    descriptions = {Path(info.name).name: info.description for info in plan.files}
+    assert descriptions["07_charges_2020-02_2020-03.csv"] == "текст, Windows-1251, разделитель «;»"
+    assert descriptions["01_organizations.csv"] == "текст, UTF-8 с BOM, разделитель «;»"
+    assert set(descriptions) == set(described) - {"06_meters.xlsx"} | {"06_meters.xlsx!ПУ"}
     assert summary.periods == ["2020-02", "2020-03"]
     snap = await snapshot(engine)
     # a heating line written `2 756,37` / `2 025,38` in the cp1251 file
@@ -338,19 +338,23 @@ async def test_samples_import_cleanly(engine: AsyncEngine) -> None:
     assert after["accounts"] == 6 and after["meters"] == 24 and after["charges"] == 84
 
 
-def test_file_kind_is_recognized_by_header_or_name() -> None:
-    layout, _ = recognize(Path("x.csv"), ["Л/С", "Период", "Услуга", "Начислено"])
+def test_file_kind_is_recognized_by_the_header_alone() -> None:
+    layout = recognize(["Л/С", "Период", "Услуга", "Начислено"])
     assert layout is not None and layout.kind.name == "charges"
-    layout, _ = recognize(Path("export.csv"), ["org", "code", "address"])
+    layout = recognize(["Л/С", "Адрес", "Услуга", "Начислено"])
+    assert layout is not None and layout.kind.name == "registry"
+    layout = recognize(["Л/С", "Услуга", "Начислено"])  # the period in the title
+    assert layout is not None and layout.kind.name == "registry"
+    layout = recognize(["org", "code", "address"])
     assert layout is not None and layout.kind.name == "houses"
-    layout, problems = recognize(Path("export.csv"), ["code", "name"])
-    assert layout is None and "organizations or services" in problems[0]
-    layout, _ = recognize(Path("услуги.csv"), ["code", "name"])
-    assert layout is not None and layout.kind.name == "services"
-    layout, problems = recognize(Path("charges_2020.csv"), ["account", "period", "charged"])
-    assert layout is None and problems == ["charges file: missing column 'service'"]
-    layout, problems = recognize(Path("data.csv"), ["a", "b"])
-    assert layout is None and "cannot tell what this file holds" in problems[0]
+    layout = recognize(["account", "house", "apartment", "holder"])
+    assert layout is not None and layout.kind.name == "accounts"
+    assert recognize(["code", "name"]) is None
+    assert "«организации» и «услуги»" in explain(["code", "name"])
+    assert recognize(["account", "period", "charged"]) is None
+    assert "начисления — не хватает «Услуга»" in explain(["account", "period", "charged"])
+    assert recognize(["a", "b"]) is None
+    assert "найдены столбцы «a», «b»" in explain(["a", "b"])
     assert normalize("\ufeffЛицевой счёт") == "лицевой_счет"
 
 
@@ -442,23 +446,26 @@ async def test_bad_rows_are_all_reported_and_nothing_is_applied(
     messages = [str(p) for p in caught.value.problems.items]
     a, c = str(bad / "accounts.csv"), str(bad / "charges.csv")
     expected = [
-        f"{a}:3: unknown apartment '1' of house 'k99'",
-        f"{a}:4: phone '12': not a valid phone number",
-        f"{c}:3: unknown account '99999999' (organization 'amur')",
-        f"{c}:4: unknown service 'gas' (organization 'amur')",
-        f"{c}:5: period '13.2020': no such month",
-        f"{c}:6: charged 'abc': not a number",
-        f"{c}:7: closing 16.00 ≠ opening + charged + recalculation − paid = 15.00",
-        f"{c}:8: duplicate charge: the same account, period and service are on an earlier row",
-        f"{c}:10: charged: empty",
-        f"{c}:11: 1 more cells than the header has",
-        f"{c}:12: volume '1,2,3': not a number",
-        f"{bad / 'payments.csv'}:2: date '31.02.2020': no such date",
-        f"{bad / 'readings.csv'}:1: readings file: missing column 'period'",
+        f"{a}:3: помещения «1» в доме «k99» нет: загрузите его файлом помещений "
+        "(лицевые счета помещений не создают)",
+        f"{a}:4: «phone» = «12»: такого номера телефона не бывает",
+        f"{c}:3: лицевого счета «99999999» нет (организация «amur»)",
+        f"{c}:4: услуги «gas» нет (организация «amur»)",
+        f"{c}:5: «period» = «13.2020»: такого месяца нет",
+        f"{c}:6: «charged» = «abc»: не число",
+        f"{c}:7: сальдо на конец 16,00 ≠ сальдо на начало + начислено + перерасчет − оплачено "
+        "= 15,00",
+        f"{c}:8: начисление повторяется: тот же лицевой счет, период и услуга уже были выше",
+        f"{c}:10: «charged»: пусто",
+        f"{c}:11: в строке на 1 ячеек больше, чем в заголовке",
+        f"{c}:12: «volume» = «1,2,3»: не число",
+        f"{bad / 'payments.csv'}:2: «date» = «31.02.2020»: такой даты нет",
+        f"{bad / 'readings.csv'}:2: не указан период: нет ни столбца «Период», ни даты, "
+        "ни месяца в заголовке",
     ]
     for message in expected:
         assert message in messages, (message, messages)
-    assert any(m.startswith(f"{bad / 'notes.csv'}:1: cannot tell") for m in messages)
+    assert any(m.startswith(f"{bad / 'notes.csv'}:1: не понятно") for m in messages)
     assert caught.value.problems.count == len(messages) == len(expected) + 1
     assert await counts(engine) == before
     assert await snapshot(engine) == before_snapshot
@@ -468,14 +475,14 @@ async def test_org_column_is_needed_only_with_several_organizations(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     await import_files(engine, write_set(tmp_path / "base", VARIANTS["semicolon-utf8-comma"]))
-    second = write(tmp_path / "organizations.csv", "code;name\nother;ТСЖ Другое\n")
+    second = write(tmp_path / "organizations.csv", "code;name;inn\nother;ТСЖ Другое;\n")
     await import_files(engine, [second])
     charges = write(
         tmp_path / "charges.csv", "account;period;service;charged\n20010001;2020-04;hvs;1,00\n"
     )
     with pytest.raises(ImportFailed) as caught:
         await import_files(engine, [charges])
-    assert "no 'org' column, and there are 2 organizations" in str(caught.value.problems.items[0])
+    assert "организаций 2, а столбца «Организация» нет" in str(caught.value.problems.items[0])
 
 
 # --- replace and idempotence --------------------------------------------------------------------
@@ -621,8 +628,8 @@ async def test_an_import_killed_midway_leaves_the_database_as_it_was(
     killed_at = None
     while line := (await process.stderr.readline()).decode():
         seen.append(line)
-        # "load: N/T rows" is printed after each batch is written inside the open transaction
-        if line.startswith("load: ") and "/" in line:
+        # "загрузка: N/T rows" is printed after each batch is written inside the open transaction
+        if line.startswith("загрузка: ") and "/" in line:
             done = int(line.split()[1].split("/")[0])
             if done >= 2 * BATCH:
                 process.kill()  # SIGKILL: no clean-up of any kind
@@ -656,9 +663,14 @@ async def test_an_import_killed_midway_leaves_the_database_as_it_was(
 def test_cli_imports_the_samples_and_reports(capsys, monkeypatch, db_url: str) -> None:
     code, out, err = run_cli(capsys, monkeypatch, db_url, "import", str(SAMPLES))
     assert code == 0, err
-    assert "Imported 184 rows from 9 files" in out
-    assert "07_charges_2020-02_2020-03.csv: charges, 84 rows (CSV, cp1251, ';')" in out
-    assert "charge periods: 2020-02, 2020-03" in out
+    assert "Загружено 184 строки из 9 таблиц" in out
+    assert (
+        "07_charges_2020-02_2020-03.csv: начисления, 84 строки "
+        "(текст, Windows-1251, разделитель «;»)" in out
+    )
+    assert "периоды начислений: 2020-02, 2020-03" in out
+    # the organization's local time (Asia/Vladivostok), not UTC
+    assert "(Asia/Vladivostok)" in out.splitlines()[-1]
     assert "Traceback" not in err
 
 
@@ -669,10 +681,10 @@ def test_cli_lists_every_bad_row_and_exits_1(
     code, out, err = run_cli(capsys, monkeypatch, db_url, "import", str(path))
     assert code == 1
     lines = err.strip().splitlines()
-    assert f"{path}:2: inn '12': must be 10 or 12 digits" in lines
-    assert f"{path}:3: name: empty" in lines
-    assert lines[-1] == "Import failed: 2 bad rows in 1 file; nothing was imported."
-    assert "Imported" not in out
+    assert f"{path}:2: «inn» = «12»: нужно 10 или 12 цифр" in lines
+    assert f"{path}:3: «name»: пусто" in lines
+    assert lines[-1] == "Не загружено: 2 ошибки в 1 файле; в базе ничего не изменилось."
+    assert "Загружено" not in out
 
 
 def test_cli_missing_path_is_one_clear_line(
@@ -681,7 +693,8 @@ def test_cli_missing_path_is_one_clear_line(
     code, _, err = run_cli(capsys, monkeypatch, db_url, "import", str(tmp_path / "nope.csv"))
     assert code == 2
     assert (
-        err.strip().splitlines()[-1] == f"Error: {tmp_path / 'nope.csv'}: no such file or directory"
+        err.strip().splitlines()[-1]
+        == f"Error: {tmp_path / 'nope.csv'}: нет такого файла или каталога"
     )
 
 

@@ -1,8 +1,9 @@
 """`python -m bot export-readings --period 2020-04 [--org CODE|ID] -o readings.csv`
 
 The current (latest version) reading of every meter for a period, for the billing system, in the
-layout of the import's readings file (docs/import-format.md): `;`-separated UTF-8, decimal comma,
-so the same file loads back with `import`. Extra columns tell the billing system more: `review`
+layout of the import's readings file (docs/import-format.md): `;`-separated UTF-8 with a BOM and a
+Russian header by default (so that Excel opens it as it is; `--header en` for the English one),
+decimal comma, so the same file loads back with `import`. Extra columns tell the billing system more: `review`
 (1 when the reading awaits the operators' check: a spike or a meter rollover), its reason, the
 meter's serial and resource, and the version (corrections made within the window).
 """
@@ -23,6 +24,21 @@ from bot.config import Settings
 from storage.periods import format_period, parse_period
 from storage.repo import readings as repo
 
+HEADER_RU = (
+    "Организация",
+    "Лицевой счет",
+    "Код ПУ",
+    "Период",
+    "Показание",
+    "Дата",
+    "Источник",
+    "На проверку",
+    "Причина проверки",
+    "Заводской номер",
+    "Ресурс",
+    "Зона",
+    "Версия",
+)
 HEADER = (
     "org",
     "account",
@@ -53,6 +69,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-o", "--output", required=True, help="the CSV file to write ('-' for standard output)"
     )
+    parser.add_argument(
+        "--header",
+        choices=("ru", "en"),
+        default="ru",
+        help="column names: Russian (default) or English; the import reads both",
+    )
+    parser.add_argument(
+        "--no-bom", action="store_true", help="UTF-8 without the BOM (for programs, not Excel)"
+    )
     parser.set_defaults(func=export_readings)
 
 
@@ -61,10 +86,10 @@ def _number(value: Decimal) -> str:
     return text.replace(".", ",")
 
 
-def render_csv(rows: list[repo.ExportRow]) -> str:
+def render_csv(rows: list[repo.ExportRow], header: tuple[str, ...] = HEADER_RU) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\n")
-    writer.writerow(HEADER)
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
     for row in rows:
         writer.writerow(
             (
@@ -99,13 +124,14 @@ async def export_readings(args: argparse.Namespace, settings: Settings) -> int:
                 raise CommandError(f"--org {args.org!r}: no such organization (code or id)")
             organization_id = org.id
         rows = await repo.export_rows(session, period, organization_id)
-    text = render_csv(rows)
+    text = render_csv(rows, HEADER_RU if args.header == "ru" else HEADER)
     if args.output == "-":
         sys.stdout.write(text)
     else:
         path = Path(args.output)
         try:
-            await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+            encoding = "utf-8" if args.no_bom else "utf-8-sig"
+            await asyncio.to_thread(path.write_text, text, encoding=encoding, newline="")
         except OSError as error:
             raise CommandError(f"cannot write {path}: {error.strerror}") from None
     review = sum(1 for row in rows if row.needs_review)

@@ -24,25 +24,38 @@ class ImportFailed(Exception):
     """Bad rows were found; nothing was applied."""
 
     def __init__(self, problems: Problems, plan: Plan) -> None:
-        super().__init__(f"{problems.count} bad rows")
+        super().__init__(f"{problems.count} problems")
         self.problems = problems
         self.plan = plan
 
 
 async def import_files(
-    engine: AsyncEngine, paths: Sequence[Path], progress: Progress | None = None
-) -> tuple[Summary, Plan]:
-    """Validate all files, then load them in one transaction. Raises `ImportFailed`."""
+    engine: AsyncEngine,
+    paths: Sequence[Path],
+    progress: Progress | None = None,
+    *,
+    org: str | None = None,
+    dry_run: bool = False,
+) -> tuple[Summary | None, Plan]:
+    """Validate all files, then (unless `dry_run`) load them in one transaction.
+
+    `org`: the organization (code) of tables without an org column; by default the only one.
+    Raises `ImportFailed`; a dry run returns `(None, plan)` with the plan's `preview()`."""
     progress = progress or Progress()
-    plan = Plan()
+    plan = Plan(org)
     try:
-        opened = plan.open(list(paths))
+        opened = await asyncio.to_thread(plan.open, list(paths))
         kinds = {layout.kind.name for _, layout in opened}
         async with engine.connect() as conn:
             await conn.run_sync(read_known, plan.known, kinds)
         await asyncio.to_thread(plan.scan, opened, progress)
+        if not plan.problems and not plan.files:
+            plan.problems.add(", ".join(str(p) for p in paths), 0, "нет ни одной таблицы")
         if plan.problems:
             raise ImportFailed(plan.problems, plan)
+        if dry_run:
+            plan.preview()
+            return None, plan
         async with engine.connect() as conn:
             await prepare_bulk(conn)
             try:

@@ -1,8 +1,8 @@
 """Bulk writes shared by the import and the demo generator.
 
-The tables here are `sqlalchemy.table()` constructs with plain column types: money, quantities
-and periods arrive already as the stored integers (`storage.types`), so no TypeDecorator runs per
-row. `insert_rows` compiles a Core `insert()` once for the connection's dialect and hands the
+The tables here are `sqlalchemy.table()` constructs derived from `storage.models`' metadata with
+the TypeDecorators replaced by their stored types: money, quantities and periods arrive already as
+the stored integers (`storage.types`), so no TypeDecorator runs per row. `insert_rows` compiles a Core `insert()` once for the connection's dialect and hands the
 batches of tuples to the driver's `executemany`; for a driver with named parameters it falls back
 to SQLAlchemy's own executemany of dictionaries. SQLAlchemy's per-row parameter handling costs
 about 3 µs a row, three times sqlite3's insert itself, hence the positional path.
@@ -15,70 +15,46 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, column, insert, table
+from sqlalchemy import Table, column, insert, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
+from sqlalchemy.types import TypeDecorator
+
+from storage.models import Base
 
 BATCH = 10_000
 
-organizations = table(
-    "organizations",
-    column("id", Integer),
-    column("code", String), column("name", String), column("inn", String),
-    column("kpp", String), column("address", String), column("phone", String),
-    column("branch", String), column("bank_name", String), column("bic", String),
-    column("corr_account", String), column("settlement_account", String),
-    column("timezone", String), column("readings_day_from", Integer),
-    column("readings_day_to", Integer),
-)  # fmt: skip
-houses = table(
-    "houses",
-    column("id", Integer), column("organization_id", Integer), column("code", String),
-    column("address", String), column("street", String), column("search_text", String),
-)  # fmt: skip
-apartments = table(
-    "apartments",
-    column("id", Integer), column("house_id", Integer), column("number", String),
-    column("sort_key", Integer), column("area", Integer), column("ownership_type", String),
-)  # fmt: skip
-accounts = table(
-    "accounts",
-    column("id", Integer), column("organization_id", Integer), column("apartment_id", Integer),
-    column("number", String), column("holder_name", String), column("phone", String),
-    column("closed", Boolean),
-)  # fmt: skip
-services = table(
-    "services",
-    column("id", Integer), column("organization_id", Integer), column("code", String),
-    column("name", String), column("unit", String), column("group_name", String),
-    column("resource", String), column("is_common", Boolean), column("sort_order", Integer),
-)  # fmt: skip
-charges = table(
-    "charges",
-    column("id", Integer), column("account_id", Integer), column("period", Integer),
-    column("service_id", Integer), column("tariff", Integer), column("volume", Integer),
-    column("opening", Integer), column("charged", Integer), column("recalculation", Integer),
-    column("paid", Integer), column("closing", Integer),
-)  # fmt: skip
-payments = table(
-    "payments",
-    column("id", Integer), column("account_id", Integer), column("period", Integer),
-    column("paid_on", Date), column("amount", Integer), column("source", String),
-)  # fmt: skip
-meters = table(
-    "meters",
-    column("id", Integer), column("account_id", Integer), column("code", String),
-    column("resource", String), column("serial", String), column("zone", String),
-    column("digits", Integer), column("decimals", Integer), column("verification_due", Date),
-    column("archived", Boolean),
-)  # fmt: skip
-readings = table(
-    "readings",
-    column("id", Integer), column("meter_id", Integer), column("period", Integer),
-    column("value", Integer), column("taken_on", Date), column("source", String),
-    column("version", Integer), column("created_at", DateTime), column("needs_review", Boolean),
-    column("review_reason", String),
-)  # fmt: skip
+
+def _plain(model_table: Table) -> TableClause:
+    """A model's table as a lightweight `table()` of the stored types: each TypeDecorator
+    (`Money`, `Quantity`, `Period`) replaced by its implementation type, so the integers that
+    pass one produced go to the driver as they are."""
+    columns = []
+    for col in model_table.columns:
+        kind = col.type
+        if isinstance(kind, TypeDecorator):
+            kind = kind.impl_instance
+        columns.append(column(col.name, kind))
+    return table(model_table.name, *columns)
+
+
+# The import writes these tables; the schema is `storage.models`, once.
+TABLES = {
+    name: _plain(Base.metadata.tables[name])
+    for name in (
+        "organizations", "houses", "apartments", "accounts", "services",
+        "charges", "payments", "meters", "readings",
+    )
+}  # fmt: skip
+organizations = TABLES["organizations"]
+houses = TABLES["houses"]
+apartments = TABLES["apartments"]
+accounts = TABLES["accounts"]
+services = TABLES["services"]
+charges = TABLES["charges"]
+payments = TABLES["payments"]
+meters = TABLES["meters"]
+readings = TABLES["readings"]
 
 CHARGE_COLUMNS = (
     "account_id", "period", "service_id", "tariff", "volume",

@@ -1,4 +1,7 @@
-"""The file formats: one file per kind of record, recognized by its header (or its name).
+"""The file formats: one table per kind of record, recognized by its header alone.
+
+Our own multi-file format (organizations … readings) and the flat registry of charges as billing
+systems export it (`REGISTRY`: one row per account and service, with the address).
 
 `docs/import-format.md` documents every column listed here; keep the two in step.
 """
@@ -8,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from storage.importer import values as v
@@ -34,7 +36,7 @@ class Column:
 @dataclass(frozen=True)
 class Kind:
     name: str
-    hints: tuple[str, ...]  # file-name words that name the kind
+    title: str  # Russian, for the report
     columns: tuple[Column, ...]
 
     def column(self, name: str) -> Column:
@@ -65,7 +67,7 @@ PERIOD = Column(
 
 ORGANIZATIONS = Kind(
     "organizations",
-    ("organizations", "organization", "orgs", "организации", "организация", "поставщики"),
+    "организации",
     (
         Column("code", ("code", "org_code", "код", "код_организации"), v.text(64), True),
         Column("name", ("name", "наименование", "название"), v.text(300), True),
@@ -106,7 +108,7 @@ ORGANIZATIONS = Kind(
 
 HOUSES = Kind(
     "houses",
-    ("houses", "house", "дома", "дом"),
+    "дома",
     (
         ORG,
         Column("code", ("code", "house_code", "house", "код", "код_дома"), v.text(64), True),
@@ -117,7 +119,7 @@ HOUSES = Kind(
 
 APARTMENTS = Kind(
     "apartments",
-    ("apartments", "apartment", "flats", "помещения", "квартиры"),
+    "помещения",
     (
         ORG,
         Column("house", ("house", "house_code", "дом", "код_дома"), v.text(64), True),
@@ -139,7 +141,7 @@ APARTMENTS = Kind(
 
 ACCOUNTS = Kind(
     "accounts",
-    ("accounts", "лицевые_счета", "счета", "лс"),
+    "лицевые счета",
     (
         ORG,
         Column("number", (*ACCOUNT_ALIASES, "number"), v.text(32), True),
@@ -158,7 +160,7 @@ ACCOUNTS = Kind(
 
 SERVICES = Kind(
     "services",
-    ("services", "услуги"),
+    "услуги",
     (
         ORG,
         Column("code", ("code", "service_code", "код", "код_услуги"), v.text(64), True),
@@ -173,7 +175,7 @@ SERVICES = Kind(
 
 CHARGES = Kind(
     "charges",
-    ("charges", "начисления"),
+    "начисления",
     (
         ORG,
         ACCOUNT,
@@ -216,12 +218,14 @@ CHARGES = Kind(
 
 PAYMENTS = Kind(
     "payments",
-    ("payments", "оплаты", "платежи"),
+    "оплаты",
     (
         ORG,
         ACCOUNT,
         Column("date", ("date", "paid_on", "дата", "дата_оплаты", "дата_платежа"), v.date, True),
-        Column("amount", ("amount", "sum", "сумма", "сумма_оплаты"), v.money, True),
+        Column(
+            "amount", ("amount", "sum", "сумма", "сумма_оплаты", "сумма_платежа"), v.money, True
+        ),
         Column("period", PERIOD.aliases, v.period, default=None),  # default: the date's month
         Column(
             "source",
@@ -234,7 +238,7 @@ PAYMENTS = Kind(
 
 METERS = Kind(
     "meters",
-    ("meters", "счетчики", "пу", "приборы_учета"),
+    "счётчики",
     (
         ORG,
         ACCOUNT,
@@ -266,17 +270,32 @@ METERS = Kind(
 
 READINGS = Kind(
     "readings",
-    ("readings", "показания"),
+    "показания",
     (
         ORG,
         ACCOUNT,
         Column(
             "meter",
-            ("meter", "meter_code", "код_пу", "код_счетчика", "счетчик", "пу"),
+            (
+                "meter",
+                "meter_code",
+                "код_пу",
+                "код_счетчика",
+                "счетчик",
+                "пу",
+                "номер_счетчика",
+                "прибор_учета",
+            ),
             v.text(64),
             True,
         ),
-        PERIOD,
+        Column(
+            "serial",
+            ("serial", "serial_number", "заводской_номер", "серийный_номер", "номер_пу"),
+            v.text(64),
+            default="",
+        ),  # identifies the meter when there is no meter column
+        Column("period", PERIOD.aliases, v.period, default=None),  # the title's, or the date's
         Column(
             "value",
             ("value", "reading", "показание", "показания", "значение"),
@@ -288,25 +307,143 @@ READINGS = Kind(
     ),
 )
 
-# The order of loading: every kind refers only to kinds before it.
-KINDS = (ORGANIZATIONS, HOUSES, APARTMENTS, ACCOUNTS, SERVICES, METERS, CHARGES, PAYMENTS, READINGS)
+REGISTRY = Kind(
+    "registry",
+    "реестр начислений",
+    (
+        ORG,
+        ACCOUNT,
+        Column(
+            "holder_name",
+            ("фио", "плательщик", "абонент", "владелец", "собственник", "наниматель", "holder"),
+            v.text(300),
+            default="",
+        ),
+        Column("address", ("адрес", "адрес_помещения", "address"), v.text(500), default=""),
+        Column("house", ("дом", "номер_дома", "код_дома", "house"), v.text(64), default=""),
+        Column(
+            "apartment",
+            ("кв", "квартира", "помещение", "номер_квартиры", "apartment", "flat"),
+            v.text(32),
+            default="",
+        ),
+        Column("area", ("площадь", "общая_площадь", "area"), v.area, default=None),
+        Column(
+            "service",
+            ("услуга", "наименование_услуги", "вид_услуги", "service"),
+            v.text(200),
+            True,
+        ),
+        Column("group_name", ("группа", "группа_услуг", "group"), v.text(200), default=""),
+        Column(
+            "unit", ("ед_изм", "ед", "единица_измерения", "единица", "unit"), v.text(32), default=""
+        ),
+        Column("tariff", ("тариф", "tariff"), v.quantity, default=0),
+        Column("volume", ("объем", "количество", "потребление", "volume"), v.quantity, default=0),
+        Column(
+            "opening",
+            (
+                "сальдо_на_начало",
+                "долг_на_начало",
+                "входящее_сальдо",
+                "на_начало",
+                "сальдо_начальное",
+                "задолженность_на_начало",
+                "opening",
+            ),
+            v.money,
+            default=0,
+        ),
+        Column("charged", ("начислено", "charged"), v.money, True),
+        Column(
+            "recalculation",
+            ("перерасчет", "перерасчеты", "корректировка", "recalculation"),
+            v.money,
+            default=0,
+        ),
+        Column("paid", ("оплачено", "поступило", "оплата", "paid"), v.money, default=0),
+        Column(
+            "closing",
+            (
+                "сальдо_на_конец",
+                "к_оплате",
+                "исходящее_сальдо",
+                "на_конец",
+                "долг_на_конец",
+                "итого_к_оплате",
+                "сальдо_конечное",
+                "closing",
+            ),
+            v.money,
+            default=None,
+        ),
+        Column("period", PERIOD.aliases, v.period, default=None),  # or the title's
+    ),
+)
+# Columns only a registry has: with one of them (or without a period column, the period then
+# being in the title) a charges header is a registry.
+REGISTRY_ONLY = frozenset(
+    {"holder_name", "address", "house", "apartment", "area", "group_name", "unit"}
+)
+
+# The order of loading: every kind refers only to kinds before it (a registry creates houses,
+# apartments, accounts and services, loaded with those kinds).
+KINDS = (
+    ORGANIZATIONS, HOUSES, APARTMENTS, ACCOUNTS, SERVICES, METERS, REGISTRY, CHARGES, PAYMENTS,
+    READINGS,
+)  # fmt: skip
 KINDS_BY_NAME = {kind.name: kind for kind in KINDS}
+
+COLUMN_TITLES = {
+    "org": "Организация", "account": "Лицевой счет", "number": "Номер", "code": "Код",
+    "name": "Наименование", "house": "Дом", "apartment": "Кв.", "address": "Адрес",
+    "period": "Период", "service": "Услуга", "charged": "Начислено", "date": "Дата",
+    "amount": "Сумма", "meter": "Счетчик", "value": "Показание", "resource": "Ресурс",
+    "holder_name": "ФИО", "area": "Площадь", "tariff": "Тариф", "volume": "Объем",
+    "opening": "Сальдо на начало", "recalculation": "Перерасчет", "paid": "Оплачено",
+    "closing": "Сальдо на конец", "group_name": "Группа", "unit": "Ед. изм.",
+    "source": "Источник", "street": "Улица", "phone": "Телефон",
+}  # fmt: skip
+
+
+# A required column that another one may stand in for (readings: the meter by its serial number).
+ALTERNATIVES = {"meter": "serial"}
+
+
+def column_title(name: str) -> str:
+    return COLUMN_TITLES.get(name, name)
 
 
 @dataclass
 class Layout:
-    """A file's kind and where each of its columns is (index into the row)."""
+    """A table's kind and where each of its columns is (index into the row)."""
 
     kind: Kind
     positions: dict[str, int]
     ignored: list[str]
 
 
-def _map_header(kind: Kind, header: list[str]) -> tuple[dict[str, int], list[str], list[str]]:
-    """(positions, ignored headers, problems)."""
+@dataclass
+class Fit:
+    kind: Kind
+    positions: dict[str, int]
+    ignored: list[str]
+    clashes: list[str]
+    missing: list[str]
+
+    @property
+    def complete(self) -> bool:
+        if self.missing or self.clashes:
+            return False
+        if self.kind is REGISTRY:
+            return "period" not in self.positions or bool(REGISTRY_ONLY & set(self.positions))
+        return True
+
+
+def _fit(kind: Kind, header: list[str]) -> Fit:
     positions: dict[str, int] = {}
     ignored: list[str] = []
-    problems: list[str] = []
+    clashes: list[str] = []
     lookup = {alias: column.name for column in kind.columns for alias in column.aliases}
     for index, title in enumerate(header):
         name = lookup.get(normalize(title))
@@ -315,45 +452,66 @@ def _map_header(kind: Kind, header: list[str]) -> tuple[dict[str, int], list[str
                 ignored.append(title.strip())
         elif name in positions:
             first = header[positions[name]].strip()
-            problems.append(f"columns {first!r} and {title.strip()!r} both mean {name!r}")
+            clashes.append(
+                f"столбцы «{first}» и «{title.strip()}» означают одно и то же "
+                f"({column_title(name)}): оставьте один"
+            )
         else:
             positions[name] = index
-    return positions, ignored, problems
+    missing = [
+        c.name
+        for c in kind.columns
+        if c.in_header and c.name not in positions and ALTERNATIVES.get(c.name) not in positions
+    ]
+    return Fit(kind, positions, ignored, clashes, missing)
 
 
-def _hinted_kind(path: Path) -> Kind | None:
-    words = set(normalize(path.stem).split("_"))
-    stem = normalize(path.stem)
-    for kind in KINDS:
-        if any(hint in words or stem.startswith(hint) for hint in kind.hints):
-            return kind
-    return None
-
-
-def recognize(path: Path, header: list[str]) -> tuple[Layout | None, list[str]]:
-    """The kind of a file by its header, the file name deciding ties; or the problems."""
-    hinted = _hinted_kind(path)
-    candidates = []
-    for kind in KINDS:
-        positions, ignored, problems = _map_header(kind, header)
-        missing = [c.name for c in kind.columns if c.in_header and c.name not in positions]
-        candidates.append((kind, positions, ignored, problems, missing))
-    if hinted is not None:
-        kind, positions, ignored, problems, missing = next(c for c in candidates if c[0] is hinted)
-        problems = problems + [f"missing column {name!r}" for name in missing]
-        if problems:
-            return None, [f"{kind.name} file: {p}" for p in problems]
-        return Layout(kind, positions, ignored), []
-    complete = [c for c in candidates if not c[4] and not c[3]]
+def recognize(header: list[str]) -> Layout | None:
+    """The kind whose columns the header has, or None. Only the header decides: of the kinds
+    whose required columns are all there, the one that knows most of the columns; a charges
+    header that a registry also fits is ours (the registry differs by its own columns)."""
+    fits = [_fit(kind, header) for kind in KINDS]
+    complete = sorted((f for f in fits if f.complete), key=lambda f: len(f.positions), reverse=True)
     if not complete:
-        return None, [
-            "cannot tell what this file holds: name it after its kind "
-            "(organizations, houses, apartments, accounts, services, meters, charges, payments, "
-            "readings) or use the headers of docs/import-format.md"
-        ]
-    complete.sort(key=lambda c: len(c[1]), reverse=True)
-    if len(complete) > 1 and len(complete[0][1]) == len(complete[1][1]):
-        names = " or ".join(c[0].name for c in complete[:2])
-        return None, [f"the header fits both {names}: put the kind in the file name"]
-    kind, positions, ignored, _, _ = complete[0]
-    return Layout(kind, positions, ignored), []
+        return None
+    best = complete[0]
+    if len(complete) > 1 and len(complete[1].positions) == len(best.positions):
+        pair = {best.kind.name, complete[1].kind.name}
+        if pair != {"charges", "registry"}:
+            return None
+        best = next(f for f in complete[:2] if f.kind is CHARGES)
+    return Layout(best.kind, best.positions, best.ignored)
+
+
+def explain(header: list[str]) -> str:
+    """Why a header fits no kind: the columns found and the closest kinds (Russian)."""
+    fits = [_fit(kind, header) for kind in KINDS]
+    found = [cell.strip() for cell in header if cell.strip()]
+    shown = ", ".join(f"«{cell}»" for cell in found[:12]) + (" …" if len(found) > 12 else "")
+    complete = [f for f in fits if f.complete]
+    if len(complete) > 1:
+        names = " и ".join(f"«{f.kind.title}»" for f in complete[:2])
+        return (
+            f"по заголовку ({shown}) подходят сразу {names}: добавьте столбцы, которые их "
+            "различают (см. docs/import-format.md)"
+        )
+    for fit in fits:
+        if fit.clashes:
+            return f"{fit.kind.title}: {fit.clashes[0]}"
+
+    def closeness(fit: Fit) -> tuple[int, int]:
+        return (len(fit.positions) - len(fit.missing), len(fit.positions))
+
+    closest = sorted((f for f in fits if f.positions), key=closeness, reverse=True)[:2]
+    if not closest:
+        return (
+            f"не понятно, что в таблице: найдены столбцы {shown or '(пусто)'}, и ни один не "
+            "похож на столбцы начислений, оплат, показаний или справочников "
+            "(см. docs/import-format.md)"
+        )
+    hints = "; ".join(
+        f"{f.kind.title} — не хватает "
+        + ", ".join(f"«{column_title(name)}»" for name in f.missing or ["period"])
+        for f in closest
+    )
+    return f"не понятно, что в таблице: найдены столбцы {shown}; ближе всего: {hints}"

@@ -43,40 +43,52 @@ def read_known(conn: Connection, known: Known, kinds: set[str]) -> None:
     o, h, a, acc = t.organizations, t.houses, t.apartments, t.accounts
     for (code,) in conn.execute(select(o.c.code)):
         known.add_org(code)
-    if kinds & {"houses", "apartments", "accounts"}:
-        rows = conn.execute(
-            select(o.c.code, h.c.code).join_from(h, o, h.c.organization_id == o.c.id)
-        )
-        known.houses.update((org, code) for org, code in rows)
-    if kinds & {"apartments", "accounts"}:
+    if kinds & {"houses", "apartments", "accounts", "registry"}:
+        _read_houses(conn, known, with_addresses="registry" in kinds)
+    if kinds & {"apartments", "accounts", "registry"}:
         rows = conn.execute(
             select(o.c.code, h.c.code, a.c.number)
             .join_from(a, h, a.c.house_id == h.c.id)
             .join(o, h.c.organization_id == o.c.id)
         )
         known.apartments.update((org, house, number) for org, house, number in rows)
-    if kinds & {"accounts", "meters", "charges", "payments", "readings"}:
+    if kinds & {"accounts", "meters", "charges", "payments", "readings", "registry"}:
         rows = conn.execute(
             select(o.c.code, acc.c.number).join_from(acc, o, acc.c.organization_id == o.c.id)
         )
         for org, number in rows:
             known.add_account(org, number)
-    if kinds & {"services", "charges"}:
+    known.stored_accounts = len(known.account_keys)
+    if kinds & {"services", "charges", "registry"}:
         s = t.services
         rows = conn.execute(
-            select(o.c.code, s.c.code).join_from(s, o, s.c.organization_id == o.c.id)
+            select(o.c.code, s.c.code, s.c.name).join_from(s, o, s.c.organization_id == o.c.id)
         )
-        for org, code in rows:
+        for org, code, name in rows:
             known.add_service(org, code)
+            known.add_service_name(org, code, name)
     if kinds & {"meters", "readings"}:
         m = t.meters
         rows = conn.execute(
-            select(o.c.code, acc.c.number, m.c.code)
+            select(o.c.code, acc.c.number, m.c.code, m.c.serial)
             .join_from(m, acc, m.c.account_id == acc.c.id)
             .join(o, acc.c.organization_id == o.c.id)
         )
-        for key in rows:
-            known.add_meter(tuple(key))  # type: ignore[arg-type]
+        for org, number, code, serial in rows:
+            known.add_meter((org, number, code))
+            if serial:
+                known.meter_serials.setdefault((org, number, serial), code)
+
+
+def _read_houses(conn: Connection, known: Known, with_addresses: bool) -> None:
+    o, h = t.organizations, t.houses
+    rows = conn.execute(
+        select(o.c.code, h.c.code, h.c.address).join_from(h, o, h.c.organization_id == o.c.id)
+    )
+    for org, code, address in rows:
+        known.houses.add((org, code))
+        if with_addresses:  # a registry finds a new account's house by its address
+            known.add_house_address(org, code, address)
 
 
 # --- upserts -------------------------------------------------------------------------------------
@@ -193,19 +205,73 @@ def apply(conn: Connection, plan: Plan, progress: Progress) -> Summary:
     summary.periods = [format_period(int_to_period(p)) for p in plan.charge_periods]
     # The first statement writes: on SQLite that takes the write lock at once, so the reads
     # below see the state the whole load is based on.
+    summary.import_run_id = _record_run(conn, plan, summary.periods)
+    progress.start("загрузка", plan.rows, "rows")
+    counts = summary.counts
+    records = plan.records
+
+    org_ids = _load_places(conn, records, counts, progress)
+
+    service_rows = []
+    for r in records["services"]:
+        row = {k: r[k] for k in r if k != "org"}
+        row["organization_id"] = org_ids[r["org"]]
+        service_rows.append(row)
+    counts["services"] = _upsert(
+        conn, t.services, ("organization_id", "code"), _service_ids(conn), service_rows,
+        _defaults("services", organization_id=None),
+    )  # fmt: skip
+    progress.advance(len(service_rows))
+
+    # Indexes of pass one → database ids.
+    known = plan.known
+    used_orgs = {org for org, _ in known.account_keys}
+    account_map = _account_ids(conn, [org_ids[o] for o in used_orgs if o in org_ids])
+    account_ids = [account_map.get((org_ids[o], n), 0) for o, n in known.account_keys]
+    service_map = _service_ids(conn)
+    service_ids = [service_map.get((org_ids[o], c), 0) for o, c in known.service_keys]
+
+    meter_rows = []
+    for r in records["meters"]:
+        row = {k: r[k] for k in r if k not in ("org", "account")}
+        row["account_id"] = account_map[(org_ids[r["org"]], r["account"])]
+        meter_rows.append(row)
+    meter_accounts = {r["account_id"] for r in meter_rows}
+    if known.meter_keys:
+        meter_accounts |= {account_map[(org_ids[o], a)] for o, a, _ in known.meter_keys}
+    counts["meters"] = _upsert(
+        conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts), meter_rows,
+        _defaults("meters", account_id=None),
+    )  # fmt: skip
+    progress.advance(len(meter_rows))
+    meter_ids: list[int] = []
+    if len(plan.readings):
+        meter_map = _meter_ids(conn, meter_accounts)
+        meter_ids = [meter_map[(account_map[(org_ids[o], a)], c)] for o, a, c in known.meter_keys]
+
+    counts["charges"] = _load_charges(conn, plan, account_ids, service_ids, progress)
+    counts["payments"] = _load_payments(conn, plan, account_ids, progress)
+    counts["readings"] = _load_readings(conn, plan, meter_ids, progress)
+    progress.finish()
+    return summary
+
+
+def _record_run(conn: Connection, plan: Plan, periods: list[str]) -> int:
     run = conn.execute(
         insert(ImportRun.__table__).values(
             files=", ".join(f.name for f in plan.files),
             rows=plan.rows,
-            periods=summary.periods,
+            periods=periods,
             created_at=utcnow(),
         )
     )
-    summary.import_run_id = run.inserted_primary_key[0]
-    progress.start("load", plan.rows, "rows")
-    counts = summary.counts
-    records = plan.records
+    return run.inserted_primary_key[0]
 
+
+def _load_places(
+    conn: Connection, records: dict[str, list[dict[str, Any]]], counts: dict, progress: Progress
+) -> dict[str, int]:
+    """Organizations, houses, apartments and accounts; the organizations' ids by code."""
     existing = _org_ids(conn)
     org_rows = records["organizations"]
     counts["organizations"] = _upsert(
@@ -257,49 +323,7 @@ def apply(conn: Connection, plan: Plan, progress: Progress) -> Summary:
         _defaults("accounts", drop=["house", "apartment"], organization_id=None, apartment_id=None),
     )  # fmt: skip
     progress.advance(len(account_rows))
-
-    service_rows = []
-    for r in records["services"]:
-        row = {k: r[k] for k in r if k != "org"}
-        row["organization_id"] = org_ids[r["org"]]
-        service_rows.append(row)
-    counts["services"] = _upsert(
-        conn, t.services, ("organization_id", "code"), _service_ids(conn), service_rows,
-        _defaults("services", organization_id=None),
-    )  # fmt: skip
-    progress.advance(len(service_rows))
-
-    # Indexes of pass one → database ids.
-    known = plan.known
-    used_orgs = {org for org, _ in known.account_keys}
-    account_map = _account_ids(conn, [org_ids[o] for o in used_orgs if o in org_ids])
-    account_ids = [account_map.get((org_ids[o], n), 0) for o, n in known.account_keys]
-    service_map = _service_ids(conn)
-    service_ids = [service_map.get((org_ids[o], c), 0) for o, c in known.service_keys]
-
-    meter_rows = []
-    for r in records["meters"]:
-        row = {k: r[k] for k in r if k not in ("org", "account")}
-        row["account_id"] = account_map[(org_ids[r["org"]], r["account"])]
-        meter_rows.append(row)
-    meter_accounts = {r["account_id"] for r in meter_rows}
-    if known.meter_keys:
-        meter_accounts |= {account_map[(org_ids[o], a)] for o, a, _ in known.meter_keys}
-    counts["meters"] = _upsert(
-        conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts), meter_rows,
-        _defaults("meters", account_id=None),
-    )  # fmt: skip
-    progress.advance(len(meter_rows))
-    meter_ids: list[int] = []
-    if len(plan.readings):
-        meter_map = _meter_ids(conn, meter_accounts)
-        meter_ids = [meter_map[(account_map[(org_ids[o], a)], c)] for o, a, c in known.meter_keys]
-
-    counts["charges"] = _load_charges(conn, plan, account_ids, service_ids, progress)
-    counts["payments"] = _load_payments(conn, plan, account_ids, progress)
-    counts["readings"] = _load_readings(conn, plan, meter_ids, progress)
-    progress.finish()
-    return summary
+    return org_ids
 
 
 def _replace(conn: Connection, target: TableClause, pairs: Iterable[tuple[int, int]]) -> int:

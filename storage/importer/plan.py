@@ -10,7 +10,9 @@ are kept as indexes into `Known.*_keys`, resolved to database ids once the refer
 from __future__ import annotations
 
 import csv
+import itertools
 import pickle
+import re
 import tempfile
 from array import array
 from collections.abc import Callable, Iterator
@@ -21,11 +23,28 @@ from typing import Any
 
 from storage.importer import values as v
 from storage.importer.bulk import BATCH
-from storage.importer.formats import KINDS, REQUIRED, Layout, recognize
-from storage.importer.readers import ReadError, Source, open_source
+from storage.importer.formats import (
+    KINDS,
+    REQUIRED,
+    Column,
+    Layout,
+    explain,
+    normalize,
+    recognize,
+)
+from storage.importer.readers import ReadError, SheetSource, Source, open_sources
 
 MAX_PROBLEMS = 100_000
 PROGRESS_EVERY = 4096
+HEADER_SEARCH_ROWS = 30  # title rows above the header: at most this many non-empty rows
+FAST_CHARGE_COLUMNS = (
+    "org", "account", "period", "service", "tariff", "volume",
+    "opening", "charged", "recalculation", "paid", "closing",
+)  # fmt: skip
+TOTAL_WORDS = ("итого", "всего", "итог")  # «Итого», «Итого по дому …», «Всего»
+
+
+Careful = Callable[[list[str]], int]  # the row parser that says what is wrong
 
 
 class Progress:
@@ -162,6 +181,22 @@ class Known:
     service_keys: list[tuple[str, str]] = field(default_factory=list)
     meters: dict[tuple[str, str, str], int] = field(default_factory=dict)
     meter_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    # for the flat files: (org, street key, house key) → house code; (org, name key) → code;
+    # (org, account, serial) → meter code
+    house_addresses: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    service_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    meter_serials: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    stored_accounts: int = 0  # account indexes below this were in the database
+
+    def add_house_address(self, org: str, code: str, address: str) -> None:
+        try:
+            parsed = v.parse_address(address)
+        except ValueError:
+            return
+        self.house_addresses.setdefault((org, *parsed.house_key), code)
+
+    def add_service_name(self, org: str, code: str, name: str) -> None:
+        self.service_names.setdefault((org, name_key(name)), code)
 
     def add_org(self, code: str) -> None:
         self.orgs.add(code)
@@ -192,20 +227,87 @@ class Known:
         return index
 
 
+def _rub(kopecks: int) -> str:
+    """`2 383,29` as a Russian accountant writes it."""
+    sign = "−" if kopecks < 0 else ""
+    rubles, cents = divmod(abs(kopecks), 100)
+    return f"{sign}{rubles:,}".replace(",", "\u00a0") + f",{cents:02d}"
+
+
+def name_key(name: str) -> str:
+    """Service names compare without case, `ё`, spaces and punctuation: `ГВС (т/н)` = `гвс т/н`."""
+    return normalize(name)
+
+
 @dataclass
 class FileInfo:
-    path: Path
     name: str
     kind: str
     rows: int
     description: str
     ignored: list[str]
+    spooled: tuple[int, int] = (0, 0)  # the range of its rows in the kind's spool
+    period: int | None = None  # the title's period, when the table has one
+    skipped: int = 0  # «Итого» and subtotal rows
+    # the preview (`Plan.preview`): periods, account indexes, sums in kopecks
+    periods: set[int] = field(default_factory=set)
+    accounts: set[int] = field(default_factory=set)
+    charged: int = 0
+    recalculated: int = 0
+    paid: int = 0
+
+
+def _merged(upper: list[str], lower: list[str]) -> list[str]:
+    """Two header rows read as one, as merged cells show them: a cell merged across columns
+    above (only its first cell has the text) heads each filled cell below it («Сальдо» over
+    «на начало» and «на конец»); a cell merged down (empty below) keeps its own text."""
+    width = max(len(upper), len(lower))
+    upper = upper + [""] * (width - len(upper))
+    lower = lower + [""] * (width - len(lower))
+    merged, spanning = [], ""
+    for top, bottom in zip(upper, lower, strict=True):
+        if top:
+            spanning = top
+        if bottom:
+            merged.append(f"{spanning} {bottom}".strip() if spanning != bottom else bottom)
+        else:
+            merged.append(top)
+            spanning = top
+    return merged
+
+
+def parse_cells(
+    row: list[str], columns: list[tuple[int, Column]], header: list[str], absent: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """A row's values by column name, and what is wrong with its cells."""
+    values: dict[str, Any] = dict(absent)
+    reasons = []
+    for index, column in columns:
+        raw = row[index].strip() if index < len(row) else ""
+        if not raw:
+            if column.default is REQUIRED:
+                reasons.append(f"«{header[index]}»: пусто")
+            else:
+                values[column.name] = column.default
+            continue
+        try:
+            values[column.name] = column.parse(raw)
+        except ValueError as error:
+            reasons.append(f"«{header[index]}» = «{raw}»: {error}")
+    return values, reasons
+
+
+def is_total(row: list[str]) -> bool:
+    """«Итого», «Итого по дому …», «Всего»: the first filled cell starts with such a word."""
+    first = next((cell for cell in row if cell.strip()), "")
+    return normalize(first).startswith(TOTAL_WORDS)
 
 
 class Plan:
     """Everything the load needs, or the problems that stop it."""
 
-    def __init__(self) -> None:
+    def __init__(self, org: str | None = None) -> None:
+        self.org = org  # the CLI's --org: the organization of tables without an org column
         self.known = Known()
         self.problems = Problems()
         self.files: list[FileInfo] = []
@@ -219,7 +321,13 @@ class Plan:
         self._charge_keys: set[int] = set()
         self._reading_keys: set[tuple[int, int]] = set()
         self._periods: dict[str, int] = {}
+        self._registry_accounts: dict[tuple[str, str], tuple[str, str, str, int]] = {}
+        self._new_services: dict[tuple[str, str], str] = {}
         self.default_org: str | None = None
+        self.title_period: int | None = None  # of the table being scanned
+        self._titles: dict[int, int | None] = {}  # id(source) → the period in its title rows
+        self._workdir = tempfile.TemporaryDirectory(prefix="import-")
+        self._closers: list[Any] = []
 
     @property
     def rows(self) -> int:
@@ -232,105 +340,171 @@ class Plan:
     def close(self) -> None:
         for spool in (self.charges, self.payments, self.readings):
             spool.close()
+        for item in self._closers:
+            item.close()
+        self._closers.clear()
+        self._workdir.cleanup()
+
+    def preview(self) -> None:
+        """Per table: its periods, accounts and sums (charged, recalculated, paid), read back
+        from the spools, so that the hot loop does not pay for them."""
+        width = self.charges.width
+        charge_files = [f for f in self.files if f.kind in ("charges", "registry")]
+        offset = 0
+        for batch in self.charges.batches():
+            rows = len(batch) // width
+            for info in charge_files:
+                low, high = max(info.spooled[0], offset), min(info.spooled[1], offset + rows)
+                if low < high:
+                    part = batch[(low - offset) * width : (high - offset) * width]
+                    info.accounts.update(part[0::width])
+                    info.periods.update(part[1::width])
+                    info.charged += sum(part[6::width])
+                    info.recalculated += sum(part[7::width])
+                    info.paid += sum(part[8::width])
+            offset += rows
+        for spool, kind in ((self.payments, "payments"), (self.readings, "readings")):
+            files = [f for f in self.files if f.kind == kind]
+            offset = 0
+            for batch in spool.batches():
+                for info in files:
+                    low, high = (
+                        max(info.spooled[0], offset),
+                        min(info.spooled[1], offset + len(batch)),
+                    )
+                    for row in batch[low - offset : high - offset]:
+                        info.periods.add(row[1])
+                        if kind == "payments":
+                            info.accounts.add(row[0])
+                            info.paid += row[3]
+                offset += len(batch)
+
+    def is_new_account(self, index: int) -> bool:
+        return index >= self.known.stored_accounts
 
     # --- pass one ---------------------------------------------------------------------------
 
     def open(self, paths: list[Path]) -> list[tuple[Source, Layout]]:
-        """Open every file and recognize its kind; the files in loading order."""
-        opened: list[tuple[Source, Layout]] = []
+        """Open every file (a text, a book's sheets, an archive's files), find each table's
+        header and kind; the tables in loading order."""
+        opened: list[tuple[Source, Layout, int | None]] = []
+        workdir = Path(self._workdir.name)
         for path in paths:
             name = str(path)
+            errors: list[ReadError] = []
             try:
-                source = open_source(path)
+                sources = open_sources(path, name, workdir, self._closers, errors)
             except ReadError as error:
-                self.problems.add(name, 0, str(error))
+                self.problems.add(error.name or name, error.line, error.reason)
                 continue
             except OSError as error:
-                self.problems.add(name, 0, f"cannot open: {error.strerror or error}")
+                self.problems.add(name, 0, f"не удалось открыть файл: {error.strerror or error}")
                 continue
-            if not source.header:
-                self.problems.add(name, 0, "the file is empty")
-                source.close()
-                continue
-            layout, problems = recognize(path, source.header)
-            if layout is None:
-                for problem in problems:
-                    self.problems.add(name, source.header_line, problem)
-                source.close()
-                continue
-            opened.append((source, layout))
+            for error in errors:
+                self.problems.add(error.name or name, error.line, error.reason)
+            tables = []
+            for source in sources:
+                try:
+                    found = self._header(source)
+                except UnicodeDecodeError:
+                    error = source.decode_error()
+                    self.problems.add(source.name, error.line, error.reason)
+                    continue
+                except (ReadError, csv.Error) as error:
+                    line = getattr(error, "line", 0) or source.line()
+                    self.problems.add(source.name, line, getattr(error, "reason", str(error)))
+                    continue
+                if found is not None:
+                    tables.append((source, *found))
+            if sources and all(isinstance(source, SheetSource) for source in sources):
+                if not tables and not any(p.file.startswith(name) for p in self.problems.items):
+                    self.problems.add(name, 0, "в книге нет ни одной таблицы: все листы пусты")
+            opened.extend(tables)
         order = {kind.name: i for i, kind in enumerate(KINDS)}
         opened.sort(key=lambda item: order[item[1].kind.name])
-        return opened
+        self._titles = {id(source): period for source, _, period in opened}
+        return [(source, layout) for source, layout, _ in opened]
+
+    def _header(self, source: Source) -> tuple[Layout, int | None] | None:
+        """Read up to the header: title rows (the period may be there), then the first row (or
+        two rows, for headers with merged cells) that fits a kind. None when refused, or an
+        empty sheet of a book."""
+        rows = source.rows()
+        seen: list[tuple[int, list[str]]] = []
+        titles: list[str] = []
+        previous: list[str] | None = None
+        for row in rows:
+            cells = [cell.replace("\ufeff", "").strip() for cell in row]
+            if not any(cells):
+                continue
+            line = source.line()
+            candidates = [cells]
+            if previous is not None:
+                candidates.append(_merged(previous, cells))
+            layouts = [(c, recognize(c)) for c in candidates]
+            fitting = [(c, layout) for c, layout in layouts if layout is not None]
+            if fitting:
+                header, layout = max(fitting, key=lambda item: len(item[1].positions))
+                source.header, source.header_line = header, line
+                layout = self._second_header_row(source, rows, layout)
+                return layout, v.title_period(" ".join(titles))
+            seen.append((line, cells))
+            titles.append(" ".join(cells))
+            previous = cells
+            if len(seen) >= HEADER_SEARCH_ROWS:
+                break
+        if not seen:
+            if not isinstance(source, SheetSource):  # an empty sheet of a book is no table
+                self.problems.add(source.name, 0, "файл пуст: в нём нет ни заголовка, ни строк")
+            return None
+        line, best = max(seen, key=lambda item: sum(1 for cell in item[1] if cell))
+        self.problems.add(source.name, line, explain(best))
+        return None
+
+    @staticmethod
+    def _second_header_row(source: Source, rows: Iterator[list[str]], layout: Layout) -> Layout:
+        """A header of two rows (merged cells: «Сальдо» over «на начало» | «на конец»): the
+        row after the header joins it when the two read together know more columns; otherwise
+        it is the first data row, kept for the scan."""
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            merged = _merged(source.header, [cell.strip() for cell in row])
+            joined = recognize(merged)
+            if joined is not None and len(joined.positions) > len(layout.positions):
+                source.header, source.header_line = merged, source.line()
+                return joined
+            source.pending = [row]
+            break
+        return layout
 
     def scan(self, opened: list[tuple[Source, Layout]], progress: Progress) -> None:
+        if self.org is not None:
+            if self.org not in self.known.orgs:
+                self.problems.add("--org", 0, f"нет организации с кодом «{self.org}»")
+                return
         for source, layout in opened:
             try:
                 self._scan_file(source, layout, progress)
+            except UnicodeDecodeError:
+                error = source.decode_error()
+                self.problems.add(source.name, error.line, error.reason)
             except ReadError as error:
-                self.problems.add(str(source.path), 0, str(error))
+                self.problems.add(source.name, error.line or source.line(), error.reason)
+            except csv.Error as error:
+                self.problems.add(source.name, source.line(), f"строка не разбирается: {error}")
             finally:
-                source.close()
                 progress.finish()
 
     def _scan_file(self, source: Source, layout: Layout, progress: Progress) -> None:
         kind = layout.kind
-        name = str(source.path)
-        info = FileInfo(source.path, name, kind.name, 0, source.description, layout.ignored)
+        info = FileInfo(source.name, kind.name, 0, source.description, layout.ignored)
+        info.period = self.title_period = self._titles.get(id(source))
         self.files.append(info)
-        if kind.name != "organizations":
-            self.default_org = next(iter(self.known.orgs)) if len(self.known.orgs) == 1 else None
-            if "org" not in layout.positions and self.default_org is None:
-                count = len(self.known.orgs)
-                self.problems.add(
-                    name,
-                    source.header_line,
-                    f"no 'org' column, and there are {count} organizations: add the column",
-                )
-                return
-        progress.start(f"check {source.path.name}", source.size or None, source.unit)
-        handler: Callable[[str, int, dict[str, Any]], str | None] = getattr(self, f"_{kind.name}")
-        columns = [
-            (layout.positions[c.name], c) for c in kind.columns if c.name in layout.positions
-        ]
-        width = len(source.header)
-        line_of = source.line
-        # Charges, payments and readings get the defaults of absent columns; reference records
-        # keep only the columns the file has, so that an update leaves the others alone.
-        absent = {}
-        if kind.name in ("charges", "payments", "readings"):
-            absent = {c.name: c.default for c in kind.columns if c.name not in layout.positions}
-
-        def careful(row: list[str]) -> int:
-            """Parse one row column by column and report what is wrong; 1 if it is a row."""
-            line = line_of()
-            if not any(cell.strip() for cell in row):
-                return 0  # blank lines are not rows
-            if len(row) > width and any(cell.strip() for cell in row[width:]):
-                self.problems.add(name, line, f"{len(row) - width} more cells than the header has")
-                return 1
-            values: dict[str, Any] = dict(absent)
-            reasons = []
-            for index, column in columns:
-                raw = row[index].strip() if index < len(row) else ""
-                if not raw:
-                    if column.default is REQUIRED:
-                        reasons.append(f"{column.name}: empty")
-                    else:
-                        values[column.name] = column.default
-                    continue
-                try:
-                    values[column.name] = column.parse(raw)
-                except ValueError as error:
-                    reasons.append(f"{column.name} {raw!r}: {error}")
-            if not reasons:
-                reason = handler(name, line, values)
-                if reason:
-                    reasons.append(reason)
-            if reasons:
-                self.problems.add(name, line, "; ".join(reasons))
-            return 1
-
+        if kind.name != "organizations" and not self._choose_org(source, layout):
+            return
+        progress.start(f"проверка {source.name}", source.size or None, source.unit)
+        careful = self._careful(source, layout, info)
         reported = source.position()
 
         def tick() -> None:
@@ -339,22 +513,98 @@ class Plan:
             progress.advance(position - reported)
             reported = position
 
-        try:
-            if kind.name == "charges":
-                info.rows = self._fast_charges(layout, width)(source.cells(), careful, tick)
-            else:
-                for seen, row in enumerate(source.cells(), start=1):
-                    info.rows += careful(row)
-                    if seen % PROGRESS_EVERY == 0:
-                        tick()
-        except UnicodeDecodeError:
-            raise ReadError(
-                f"line {source.line() + 1}: not valid text in the detected encoding "
-                "(save the file as UTF-8 or cp1251)"
-            ) from None
-        except csv.Error as error:
-            raise ReadError(f"line {source.line()}: {error}") from None
+        spool = self._spool(kind.name)
+        start = len(spool) if spool is not None else 0
+        rows: Iterator[list[str]] = source.rows()
+        if source.pending:  # the row after the header, read to see if it was part of it
+            rows = itertools.chain(source.pending, rows)
+        if kind.name == "charges":
+            info.rows = self._fast_charges(layout, len(source.header))(rows, careful, tick)
+        else:
+            for seen, row in enumerate(rows, start=1):
+                info.rows += careful(row)
+                if seen % PROGRESS_EVERY == 0:
+                    tick()
         tick()
+        if spool is not None:
+            info.spooled = (start, len(spool))
+        if not info.rows:
+            self.problems.add(
+                source.name,
+                source.header_line,
+                "в таблице нет ни одной строки данных, только заголовок",
+            )
+
+    def _spool(self, kind: str) -> IntSpool | Spool | None:
+        spools: dict[str, IntSpool | Spool] = {
+            "charges": self.charges, "registry": self.charges,
+            "payments": self.payments, "readings": self.readings,
+        }  # fmt: skip
+        return spools.get(kind)
+
+    def _choose_org(self, source: Source, layout: Layout) -> bool:
+        """The organization of rows without an org column: --org, or the only one."""
+        if self.org is not None:
+            self.default_org = self.org
+        else:
+            orgs = self.known.orgs
+            self.default_org = next(iter(orgs)) if len(orgs) == 1 else None
+        if "org" in layout.positions or self.default_org is not None:
+            return True
+        count = len(self.known.orgs)
+        reason = (
+            "нет ни одной организации: загрузите сначала файл организаций"
+            if not count
+            else f"организаций {count}, а столбца «Организация» нет: добавьте его "
+            "или укажите организацию (--org)"
+        )
+        self.problems.add(source.name, source.header_line, reason)
+        return False
+
+    def _careful(
+        self, source: Source, layout: Layout, info: FileInfo
+    ) -> Callable[[list[str]], int]:
+        """The row parser that says what is wrong: column by column, then the kind's checks."""
+        kind, name, header = layout.kind, source.name, source.header
+        handler: Callable[[str, int, dict[str, Any]], str | None] = getattr(self, f"_{kind.name}")
+        columns = [
+            (layout.positions[c.name], c) for c in kind.columns if c.name in layout.positions
+        ]
+        width = len(header)
+        line_of = source.line
+        # Charges, payments and readings get the defaults of absent columns; reference records
+        # keep only the columns the file has, so that an update leaves the others alone.
+        absent = {}
+        if self._spool(kind.name) is not None:
+            absent = {
+                c.name: None if c.default is REQUIRED else c.default
+                for c in kind.columns
+                if c.name not in layout.positions
+            }
+
+        def careful(row: list[str]) -> int:
+            """1 if the row is a row (checked, good or reported), 0 if blank or a total."""
+            line = line_of()
+            if not any(cell.strip() for cell in row):
+                return 0  # blank lines are not rows
+            if is_total(row):
+                info.skipped += 1
+                return 0
+            if len(row) > width and any(cell.strip() for cell in row[width:]):
+                self.problems.add(
+                    name, line, f"в строке на {len(row) - width} ячеек больше, чем в заголовке"
+                )
+                return 1
+            values, reasons = parse_cells(row, columns, header, absent)
+            if not reasons:
+                reason = handler(name, line, values)
+                if reason:
+                    reasons.append(reason)
+            if reasons:
+                self.problems.add(name, line, "; ".join(reasons))
+            return 1
+
+        return careful
 
     # --- references ---------------------------------------------------------------------------
 
@@ -362,9 +612,9 @@ class Plan:
         """(org code, problem)."""
         org = values.get("org") or self.default_org
         if org is None:
-            return None, "org: empty, and there are several organizations"
+            return None, "«Организация»: пусто, а организаций несколько"
         if org not in self.known.orgs:
-            return None, f"unknown organization {org!r}"
+            return None, f"нет организации с кодом «{org}»"
         return org, None
 
     def _account(self, values: dict[str, Any]) -> tuple[str | None, int | None, str | None]:
@@ -373,25 +623,25 @@ class Plan:
             return None, None, problem
         index = self.known.accounts.get(org, {}).get(values["account"])
         if index is None:
-            return org, None, f"unknown account {values['account']!r} (organization {org!r})"
+            return org, None, f"лицевого счета «{values['account']}» нет (организация «{org}»)"
         return org, index, None
 
     def _duplicate(self, kind: str, key: tuple, file: str, line: int, what: str) -> str | None:
         first = self._first_seen.setdefault((kind, *key), (file, line))
         if first != (file, line):
-            where = f"line {first[1]}" if first[0] == file else f"{first[0]}:{first[1]}"
-            return f"duplicate {what}: already at {where}"
+            where = f"строке {first[1]}" if first[0] == file else f"{first[0]}:{first[1]}"
+            return f"{what} повторяется: уже был в {where}"
         return None
 
     # --- one handler per kind: the row's cross checks; the reason it's bad, or None -----------
 
     def _organizations(self, file: str, line: int, values: dict[str, Any]) -> str | None:
         code = values["code"]
-        duplicate = self._duplicate("org", (code,), file, line, f"organization {code!r}")
+        duplicate = self._duplicate("org", (code,), file, line, f"код организации «{code}»")
         if duplicate:
             return duplicate
         if values.get("readings_day_from", 1) > values.get("readings_day_to", 31):
-            return "readings_day_from is after readings_day_to"
+            return "день начала приёма показаний позже дня окончания"
         self.known.add_org(code)
         self.records["organizations"].append(values)
         return None
@@ -401,11 +651,12 @@ class Plan:
         if org is None:
             return problem
         key = (org, values["code"])
-        duplicate = self._duplicate("house", key, file, line, f"house {values['code']!r}")
+        duplicate = self._duplicate("house", key, file, line, f"код дома «{values['code']}»")
         if duplicate:
             return duplicate
         values["org"] = org
         self.known.houses.add(key)
+        self.known.add_house_address(org, values["code"], values["address"])
         self.records["houses"].append(values)
         return None
 
@@ -414,9 +665,9 @@ class Plan:
         if org is None:
             return problem
         if (org, values["house"]) not in self.known.houses:
-            return f"unknown house {values['house']!r} (organization {org!r})"
+            return f"дома с кодом «{values['house']}» нет (организация «{org}»)"
         key = (org, values["house"], values["number"])
-        what = f"apartment {values['number']!r} of house {values['house']!r}"
+        what = f"помещение «{values['number']}» дома «{values['house']}»"
         duplicate = self._duplicate("apartment", key, file, line, what)
         if duplicate:
             return duplicate
@@ -430,9 +681,14 @@ class Plan:
         if org is None:
             return problem
         if (org, values["house"], values["apartment"]) not in self.known.apartments:
-            return f"unknown apartment {values['apartment']!r} of house {values['house']!r}"
+            return (
+                f"помещения «{values['apartment']}» в доме «{values['house']}» нет: "
+                "загрузите его файлом помещений (лицевые счета помещений не создают)"
+            )
         key = (org, values["number"])
-        duplicate = self._duplicate("account", key, file, line, f"account {values['number']!r}")
+        duplicate = self._duplicate(
+            "account", key, file, line, f"лицевой счет «{values['number']}»"
+        )
         if duplicate:
             return duplicate
         values["org"] = org
@@ -445,11 +701,12 @@ class Plan:
         if org is None:
             return problem
         key = (org, values["code"])
-        duplicate = self._duplicate("service", key, file, line, f"service {values['code']!r}")
+        duplicate = self._duplicate("service", key, file, line, f"код услуги «{values['code']}»")
         if duplicate:
             return duplicate
         values["org"] = org
         self.known.add_service(org, values["code"])
+        self.known.add_service_name(org, values["code"], values["name"])
         self.records["services"].append(values)
         return None
 
@@ -458,12 +715,16 @@ class Plan:
         if problem:
             return problem
         key = (org, values["account"], values["code"])
-        what = f"meter {values['code']!r} of account {values['account']!r}"
+        what = f"счетчик «{values['code']}» лицевого счета «{values['account']}»"
         duplicate = self._duplicate("meter", key, file, line, what)
         if duplicate:
             return duplicate
         values["org"] = org
         self.known.add_meter(key)  # type: ignore[arg-type]
+        if values.get("serial"):
+            self.known.meter_serials.setdefault(
+                (org, values["account"], values["serial"]), values["code"]
+            )
         self.records["meters"].append(values)
         return None
 
@@ -471,9 +732,18 @@ class Plan:
         org, account, problem = self._account(values)
         if problem:
             return problem
-        service = self.known.services.get(org, {}).get(values["service"])  # type: ignore[arg-type]
+        codes = self.known.services.get(org, {})  # type: ignore[arg-type]
+        service = codes.get(values["service"])
+        if service is None:  # «Услуга» of an export holds the name
+            code = self.known.service_names.get((org, name_key(values["service"])))  # type: ignore[arg-type]
+            service = codes.get(code) if code is not None else None
         if service is None:
-            return f"unknown service {values['service']!r} (organization {org!r})"
+            return f"услуги «{values['service']}» нет (организация «{org}»)"
+        return self._charge(account, values["period"], service, values)  # type: ignore[arg-type]
+
+    def _charge(
+        self, account: int, period: int, service: int, values: dict[str, Any]
+    ) -> str | None:
         opening, charged = values["opening"], values["charged"]
         recalculation, paid = values["recalculation"], values["paid"]
         computed = opening + charged + recalculation - paid
@@ -482,17 +752,120 @@ class Plan:
             closing = computed
         elif closing != computed:
             return (
-                f"closing {closing / 100:.2f} ≠ opening + charged + recalculation − paid "
-                f"= {computed / 100:.2f}"
+                f"сальдо на конец {_rub(closing)} ≠ сальдо на начало + начислено + перерасчет "
+                f"− оплачено = {_rub(computed)}"
             )
-        period = values["period"]
-        if (account << 40) | (period << 20) | service in self._charge_keys:  # type: ignore[operator]
-            return "duplicate charge: the same account, period and service are on an earlier row"
+        if (account << 40) | (period << 20) | service in self._charge_keys:
+            return "начисление повторяется: тот же лицевой счет, период и услуга уже были выше"
         self._add_charge(
-            account, period, service, values["tariff"], values["volume"],  # type: ignore[arg-type]
+            account, period, service, values["tariff"], values["volume"],
             opening, charged, recalculation, paid, closing,
         )  # fmt: skip
         return None
+
+    # --- the flat registry: creates what a new account needs -----------------------------------
+
+    def _registry(self, file: str, line: int, values: dict[str, Any]) -> str | None:
+        org, problem = self._org(values)
+        if org is None:
+            return problem
+        period = values["period"] or self.title_period
+        if period is None:
+            return (
+                "не указан период: нет ни столбца «Период», ни месяца в заголовке "
+                "(«… за март 2020 г.»)"
+            )
+        number = values["account"]
+        account = self.known.accounts.get(org, {}).get(number)
+        if account is None or (org, number) in self._registry_accounts:
+            problem = self._registry_account(org, values, file, line)
+            if problem:
+                return problem
+            account = self.known.add_account(org, number)
+        service = self._registry_service(org, values)
+        return self._charge(account, period, service, values)
+
+    def _place(self, org: str, values: dict[str, Any]) -> tuple[str, str, v.Address | None]:
+        """(house code, apartment, the parsed address when the house may be new); ValueError."""
+        house, apartment, address = values["house"], values["apartment"], values["address"]
+        if house and (org, house) in self.known.houses and apartment:
+            return house, apartment, None
+        parts = [address]
+        if house:
+            parts.append(f"д. {house}" if re.fullmatch(r"\d+\S*", house) else house)
+        if apartment:
+            parts.append(f"кв. {apartment}")
+        text = ", ".join(part for part in parts if part)
+        if not text:
+            raise ValueError("нет адреса: нужны столбцы «Адрес» или «Дом» и «Кв.»")
+        try:
+            parsed = v.parse_address(text)
+        except ValueError as error:
+            raise ValueError(f"адрес «{text}»: {error}") from None
+        if not parsed.apartment:
+            raise ValueError(f"адрес «{text}»: нет номера квартиры")
+        code = self.known.house_addresses.get((org, *parsed.house_key))
+        if code is None:
+            code = " ".join(parsed.house_key)[:64]
+        return code, parsed.apartment, parsed
+
+    def _registry_account(
+        self, org: str, values: dict[str, Any], file: str, line: int
+    ) -> str | None:
+        """A new account (or a later row of one): its house and apartment, created if new."""
+        number = values["account"]
+        try:
+            house, apartment, parsed = self._place(org, values)
+        except ValueError as error:
+            return f"новый лицевой счет «{number}»: {error}"
+        first = self._registry_accounts.get((org, number))
+        if first is not None:
+            if first[:2] != (house, apartment):
+                return f"лицевой счет «{number}» указан с другим адресом, чем в строке {first[3]}"
+            return None
+        self._registry_accounts[(org, number)] = (house, apartment, file, line)
+        if (org, house) not in self.known.houses:
+            assert parsed is not None
+            self.known.houses.add((org, house))
+            self.known.house_addresses[(org, *parsed.house_key)] = house
+            self.records["houses"].append(
+                {"org": org, "code": house, "address": parsed.house_address[:500],
+                 "street": parsed.street[:300]}
+            )  # fmt: skip
+        if (org, house, apartment) not in self.known.apartments:
+            self.known.apartments.add((org, house, apartment))
+            record = {"org": org, "house": house, "number": apartment}
+            if values["area"] is not None:
+                record["area"] = values["area"]
+            self.records["apartments"].append(record)
+        self.records["accounts"].append(
+            {"org": org, "number": number, "house": house, "apartment": apartment,
+             "holder_name": values["holder_name"]}
+        )  # fmt: skip
+        return None
+
+    def _registry_service(self, org: str, values: dict[str, Any]) -> int:
+        """A service by its name (or code); a new name becomes a new service."""
+        name = values["service"]
+        key = name_key(name)
+        codes = self.known.services.setdefault(org, {})
+        code = self.known.service_names.get((org, key))
+        if code is None and name in codes:
+            code = name
+        if code is None:
+            code = name[:64]
+            self.known.service_names[(org, key)] = code
+            try:
+                resource = v.service_resource(name)
+            except ValueError:
+                resource = ""
+            common = bool(re.search(r"\b(?:одн|сои)\b", name.lower()))
+            self.records["services"].append(
+                {"org": org, "code": code, "name": name, "unit": values["unit"],
+                 "group_name": values["group_name"], "resource": resource, "is_common": common,
+                 "sort_order": len(self.records["services"])}
+            )  # fmt: skip
+        return self.known.add_service(org, code)
 
     def _add_charge(self, account: int, period: int, service: int, *amounts: int) -> None:
         self._charge_keys.add((account << 40) | (period << 20) | service)
@@ -501,24 +874,16 @@ class Plan:
 
     def _fast_charges(self, layout: Layout, width: int) -> Callable[..., int]:
         """The common well-formed charge row without per-column dispatch; raises otherwise."""
-        names = (
-            "org", "account", "period", "service", "tariff", "volume",
-            "opening", "charged", "recalculation", "paid", "closing",
-        )  # fmt: skip
-        get = itemgetter(*(layout.positions.get(name, width) for name in names))
-        pad = any(name not in layout.positions for name in names)
+        get = itemgetter(*(layout.positions.get(name, width) for name in FAST_CHARGE_COLUMNS))
+        pad = any(name not in layout.positions for name in FAST_CHARGE_COLUMNS)
         accounts, services, periods = self.known.accounts, self.known.services, self._periods
-        default = self.default_org
-        default_accounts = accounts.get(default, {}) if default else {}
-        default_services = services.get(default, {}) if default else {}
+        defaults = (accounts.get(self.default_org, {}), services.get(self.default_org, {}))
         keys, spool = self._charge_keys, self.charges
         keys_add, pairs_add = keys.add, self.charge_pairs.add
         full = BATCH * spool.width
         money, qty, parse_period = v.fast_money, v.fast_quantity, v.period
 
-        def loop(
-            rows: Iterator[list[str]], careful: Callable[[list[str]], int], tick: Callable[[], None]
-        ) -> int:
+        def loop(rows: Iterator[list[str]], careful: Careful, tick: Callable[[], None]) -> int:
             count = 0
             buffer = spool.buffer
             extend = buffer.extend
@@ -532,15 +897,11 @@ class Plan:
                         raise IndexError
                     if pad:
                         row.append("")
-                    org, acc, per, svc, tariff, volume, opening, charged, recalc, paid, closing = (
-                        get(row)
+                    org, acc, per, svc, tariff, volume, opening, charged, recalc, paid, end = get(
+                        row
                     )
-                    if org:
-                        account = accounts[org][acc]
-                        service = services[org][svc]
-                    else:
-                        account = default_accounts[acc]
-                        service = default_services[svc]
+                    by_account, by_service = (accounts[org], services[org]) if org else defaults
+                    account, service = by_account[acc], by_service[svc]
                     period = periods.get(per)
                     if period is None:
                         period = periods[per] = parse_period(per)
@@ -548,7 +909,7 @@ class Plan:
                         raise ValueError
                     o, c, r, p = money(opening), money(charged), money(recalc), money(paid)
                     total = o + c + r - p
-                    if closing and money(closing) != total:
+                    if end and money(end) != total:
                         raise ValueError
                     tariff_q, volume_q = qty(tariff), qty(volume)
                     # last: nothing may fail once the key is in the set
@@ -586,14 +947,21 @@ class Plan:
         org, _, problem = self._account(values)
         if problem:
             return problem
-        meter = self.known.meters.get((org, values["account"], values["meter"]))  # type: ignore[arg-type]
+        number, code, serial = values["account"], values.get("meter"), values["serial"]
+        if not code:
+            code = self.known.meter_serials.get((org, number, serial))  # type: ignore[arg-type]
+        meter = self.known.meters.get((org, number, code))  # type: ignore[arg-type]
         if meter is None:
-            return f"unknown meter {values['meter']!r} of account {values['account']!r}"
-        key = (meter, values["period"])
+            what = f"с кодом «{values['meter']}»" if values.get("meter") else f"№ {serial}"
+            return f"счетчика {what} у лицевого счета «{number}» нет"
+        period = values["period"] or self.title_period
+        if period is None and values["date"] is not None:
+            period = values["date"].year * 100 + values["date"].month
+        if period is None:
+            return "не указан период: нет ни столбца «Период», ни даты, ни месяца в заголовке"
+        key = (meter, period)
         if key in self._reading_keys:
-            return "duplicate reading: the same meter and period are on an earlier row"
+            return "показание повторяется: тот же счетчик и период уже были выше"
         self._reading_keys.add(key)
-        self.readings.add(
-            (meter, values["period"], values["value"], values["date"], values["source"])
-        )
+        self.readings.add((meter, period, values["value"], values["date"], values["source"]))
         return None

@@ -1,7 +1,7 @@
 """Cell parsers: billing-export text → the values we store (ints for money, periods, quantities).
 
 Every parser takes the stripped cell text and returns the stored form or raises `ValueError` with
-a short English reason. Money comes back as integer kopecks and quantities as integer
+a short Russian reason an accountant understands. Money comes back as integer kopecks and quantities as integer
 ten-thousandths (the stored integers of `storage.types`), so the bulk load needs no further
 conversion. The `fast_*` variants handle the common shapes without a regular expression and fall
 back to the strict parser for anything else.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from typing import NamedTuple
 
 import phonenumbers
 
@@ -31,19 +32,19 @@ _EMPTY_AMOUNT = frozenset({"", "-", "—", "–"})
 def _scaled(text: str, scale: int, *, round_extra: bool) -> int:
     match = _DECIMAL_RE.fullmatch(text.translate(_SPACES))
     if match is None:
-        raise ValueError("not a number")
+        raise ValueError("не число")
     sign, whole, fraction = match.groups()
     fraction = fraction or ""
     if len(fraction) > scale:
         if not round_extra:
-            raise ValueError(f"more than {scale} decimal places")
+            raise ValueError(f"больше {scale} знаков после запятой")
         # Quantities are stored with four decimals, as the storage type rounds them: half up.
         carry = 1 if fraction[scale] >= "5" else 0
         value = int(whole) * 10**scale + int(fraction[:scale]) + carry
     else:
         value = int(whole) * 10**scale + int(fraction.ljust(scale, "0") or "0")
     if value >= LIMIT:
-        raise ValueError("too large")
+        raise ValueError("слишком большое число")
     return -value if sign in ("-", "−") else value
 
 
@@ -85,7 +86,7 @@ def fast_quantity(text: str) -> int:
 def nonnegative_quantity(text: str) -> int:
     value = quantity(text)
     if value < 0:
-        raise ValueError("must not be negative")
+        raise ValueError("не может быть отрицательным")
     return value
 
 
@@ -93,25 +94,34 @@ def area(text: str) -> int:
     """Apartment area in m², stored like money (two decimals)."""
     value = _scaled(text, MONEY_SCALE, round_extra=True)
     if value <= 0:
-        raise ValueError("must be positive")
+        raise ValueError("должна быть больше нуля")
     return value
 
 
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_SERIAL_RE = re.compile(r"\d{5}(?:[.,]\d+)?")
+
+
 def date(text: str) -> dt.date:
-    """`31.03.2020` or `2020-03-31` (a time part after a space or `T` is ignored)."""
+    """`31.03.2020` or `2020-03-31` (a time part after a space or `T` is ignored), or a date
+    that a spreadsheet kept as its serial number (`43921` = 31.03.2020)."""
     head = text.split(" ", 1)[0].split("T", 1)[0]
+    if _SERIAL_RE.fullmatch(head):
+        value = EXCEL_EPOCH + dt.timedelta(days=int(head.replace(",", ".").split(".")[0]))
+        _check_year(value.year)
+        return value
     match = _DATE_RU_RE.fullmatch(head)
     if match:
         day, month, year = match.groups()
     else:
         match = _DATE_ISO_RE.fullmatch(head)
         if match is None:
-            raise ValueError("not a date (expected DD.MM.YYYY or YYYY-MM-DD)")
+            raise ValueError("не дата (нужно ДД.ММ.ГГГГ)")
         year, month, day = match.groups()
     try:
         value = dt.date(int(year), int(month), int(day))
     except ValueError:
-        raise ValueError("no such date") from None
+        raise ValueError("такой даты нет") from None
     _check_year(value.year)
     return value
 
@@ -123,25 +133,25 @@ def period(text: str) -> int:
         try:
             day = date(text)
         except ValueError:
-            raise ValueError("not a period (expected YYYY-MM or MM.YYYY)") from None
+            raise ValueError("не период (нужно ММ.ГГГГ, например 03.2020)") from None
         return day.year * 100 + day.month
     year, month = (match.group(1), match.group(2)) if match.group(1) else match.group(4, 3)
     year_value, month_value = int(year), int(month)
     if not 1 <= month_value <= 12:
-        raise ValueError("no such month")
+        raise ValueError("такого месяца нет")
     _check_year(year_value)
     return year_value * 100 + month_value
 
 
 def _check_year(year: int) -> None:
     if not 1990 <= year <= 2200:
-        raise ValueError("year out of range")
+        raise ValueError("год вне 1990–2200")
 
 
 def text(limit: int):
     def parse(value: str) -> str:
         if len(value) > limit:
-            raise ValueError(f"longer than {limit} characters")
+            raise ValueError(f"длиннее {limit} символов")
         return value
 
     return parse
@@ -152,8 +162,8 @@ def digits(*lengths: int):
 
     def parse(value: str) -> str:
         if not (value.isascii() and value.isdigit()) or len(value) not in lengths:
-            wanted = " or ".join(str(n) for n in lengths)
-            raise ValueError(f"must be {wanted} digits")
+            wanted = " или ".join(str(n) for n in lengths)
+            raise ValueError(f"нужно {wanted} цифр")
         return value
 
     return parse
@@ -164,9 +174,9 @@ def integer(low: int, high: int):
         try:
             number = int(value.translate(_SPACES))
         except ValueError:
-            raise ValueError("not a whole number") from None
+            raise ValueError("не целое число") from None
         if not low <= number <= high:
-            raise ValueError(f"must be from {low} to {high}")
+            raise ValueError(f"нужно число от {low} до {high}")
         return number
 
     return parse
@@ -182,7 +192,7 @@ def boolean(value: str) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ValueError("expected 1/0 or да/нет")
+    raise ValueError("нужно «да» или «нет» (1 или 0)")
 
 
 def phone(value: str) -> str:
@@ -190,9 +200,9 @@ def phone(value: str) -> str:
     try:
         parsed = phonenumbers.parse(value, "RU")
     except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number") from None
+        raise ValueError("не номер телефона") from None
     if not phonenumbers.is_valid_number(parsed):
-        raise ValueError("not a valid phone number")
+        raise ValueError("такого номера телефона не бывает")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -200,7 +210,7 @@ def timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError("unknown time zone (expected e.g. Asia/Vladivostok)") from None
+        raise ValueError("неизвестный часовой пояс (нужно, например, Asia/Vladivostok)") from None
     return value
 
 
@@ -213,7 +223,7 @@ def choice(mapping: dict[str, str], what: str):
         try:
             return lowered[value.lower()]
         except KeyError:
-            raise ValueError(f"unknown {what} (expected one of: {allowed})") from None
+            raise ValueError(f"{what}: неизвестное значение (можно: {allowed})") from None
 
     return parse
 
@@ -239,7 +249,118 @@ READING_SOURCES = {
     "resident": "resident", "абонент": "resident", "житель": "resident",
 }  # fmt: skip
 
-resource = choice(RESOURCES, "resource")
-service_resource = choice({**RESOURCES, "": ""}, "resource")
-zone = choice(ZONES, "tariff zone")
-reading_source = choice(READING_SOURCES, "reading source")
+resource = choice(RESOURCES, "ресурс")
+service_resource = choice({**RESOURCES, "": ""}, "ресурс")
+zone = choice(ZONES, "тарифная зона")
+reading_source = choice(READING_SOURCES, "источник")
+
+
+# --- the period in a title row: «Оборотно-сальдовая ведомость за март 2020 г.» -------------------
+
+MONTH_STEMS = (
+    "январ", "феврал", "март", "апрел", "ма[йя]", "июн", "июл", "август", "сентябр", "октябр",
+    "ноябр", "декабр",
+)  # fmt: skip
+_TITLE_MONTH_RE = re.compile(
+    r"(?<![а-я])(" + "|".join(MONTH_STEMS) + r")[а-я]*\s+(\d{4})(?!\d)", re.IGNORECASE
+)
+_TITLE_NUMERIC_RE = re.compile(r"(?<![\d.])(\d{1,2})[./](\d{4})(?![\d.])")
+_TITLE_DATE_RE = re.compile(r"(?<![\d.])\d{1,2}\.(\d{1,2})\.(\d{4})(?![\d.])")
+
+
+def title_period(text: str) -> int | None:
+    """The one billing month a title names, or None (none, or more than one)."""
+    found = set()
+    for match in _TITLE_MONTH_RE.finditer(text):
+        stem = match.group(1).lower()
+        month = next(i for i, s in enumerate(MONTH_STEMS, start=1) if re.fullmatch(s, stem))
+        found.add(int(match.group(2)) * 100 + month)
+    for match in _TITLE_NUMERIC_RE.finditer(text):
+        month, year = int(match.group(1)), int(match.group(2))
+        if 1 <= month <= 12:
+            found.add(year * 100 + month)
+    dates = {int(y) * 100 + int(m) for m, y in _TITLE_DATE_RE.findall(text) if 1 <= int(m) <= 12}
+    if not found and len(dates) == 1:  # «с 01.03.2020 по 31.03.2020»
+        found = dates
+    found = {p for p in found if 1990 <= p // 100 <= 2200}
+    return found.pop() if len(found) == 1 else None
+
+
+# --- addresses: «ул. Ленина, д. 1, кв. 1», «Ленина 1-1», «Ленина д.1 кв.1» ------------------------
+
+_NUMBER = r"\d+\s?[а-яa-z]?(?:/\d+[а-яa-z]?)?"
+_BUILDING = r"(?:\s*,?\s*(?:корпус|корп|к|строение|стр)\.?\s*\d+[а-яa-z]?)?"
+_APARTMENT_RE = re.compile(
+    r"[,\s]*(?:кв|квартира|пом|помещение|комн|комната)\.?\s*№?\s*(\d+[а-яa-z]?(?:[/-]\d+[а-яa-z]?)?)\s*$",
+    re.IGNORECASE,
+)
+_HOUSE_RE = re.compile(
+    r"(?:^|[,\s])(?:д|дом)\.?\s*№?\s*(" + _NUMBER + _BUILDING + r")\s*$", re.IGNORECASE
+)
+_TRAILING_NUMBER_RE = re.compile(r"^(.*?\D)[,\s]+(" + _NUMBER + _BUILDING + r")\s*$", re.IGNORECASE)
+_DASH_RE = re.compile(
+    r"^(.*?\D)[,\s]+(" + _NUMBER + _BUILDING + r")\s*-\s*(\d+[а-яa-z]?)\s*$", re.IGNORECASE
+)
+_STREET_TYPES = frozenset(
+    "ул улица пр пр-т просп проспект пер переулок ш шоссе б-р бульв бульвар пл площадь наб "
+    "набережная проезд пр-д мкр микрорайон тупик туп аллея".split()
+)
+_NOT_STREET_RE = re.compile(
+    r"^(?:\d{6}|г|город|пос|поселок|пгт|с|село|д\.?\s|дер|деревня)\b|край|обл|район|р-н|россия",
+    re.IGNORECASE,
+)
+
+
+class Address(NamedTuple):
+    street: str  # as written: «ул. Ленина»
+    house: str  # «1», «5к2», «12/3»
+    apartment: str | None
+    house_address: str  # the house's address as written, without the apartment
+
+    @property
+    def house_key(self) -> tuple[str, str]:
+        return street_key(self.street), house_key(self.house)
+
+
+def street_key(street: str) -> str:
+    """`ул. Ленина` = `Ленина ул` = `улица ЛЕНИНА`."""
+    words = re.findall(r"[0-9a-zа-я]+(?:-[0-9a-zа-я]+)?", street.lower().replace("ё", "е"))
+    return " ".join(w for w in words if w not in _STREET_TYPES)
+
+
+def house_key(house: str) -> str:
+    text = house.lower().replace("ё", "е")
+    text = re.sub(r"(?:корпус|корп|к)\.?", "к", text)
+    text = re.sub(r"(?:строение|стр)\.?", "с", text)
+    return re.sub(r"[\s,.]", "", text)
+
+
+def parse_address(text: str) -> Address:
+    """Street, house and apartment from the common forms; `ValueError` when not sure."""
+    clean = " ".join(text.replace("\u00a0", " ").split())
+    apartment = None
+    match = _APARTMENT_RE.search(clean)
+    if match:
+        apartment, rest = match.group(1), clean[: match.start()].rstrip(" ,")
+    else:
+        rest = clean
+    house_match = _HOUSE_RE.search(rest)
+    if house_match:
+        street_part, house = rest[: house_match.start()], house_match.group(1)
+        house_address = rest
+    elif apartment is None and (dash := _DASH_RE.match(rest)):
+        street_part, house, apartment = dash.groups()
+        house_address = ""
+    elif apartment is not None and (tail := _TRAILING_NUMBER_RE.match(rest)):
+        street_part, house = tail.groups()
+        house_address = ""
+    else:
+        raise ValueError("не удалось разобрать адрес: нужно, например, «ул. Ленина, д. 1, кв. 1»")
+    parts = [p.strip() for p in street_part.split(",")]
+    streets = [p for p in parts if p and not _NOT_STREET_RE.search(p)]
+    if len(streets) != 1 or not street_key(streets[0]):
+        raise ValueError(
+            "не удалось найти в адресе улицу: нужно, например, «ул. Ленина, д. 1, кв. 1»"
+        )
+    street, house = streets[0], " ".join(house.split())
+    return Address(street, house, apartment, house_address or f"{street}, д. {house}")
