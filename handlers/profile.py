@@ -29,9 +29,10 @@ from keyboards.registration import EmailStep
 from receipts.mail import SettingsLike as Settings
 from receipts.mail import mail_enabled
 from services.phones import display_phone
+from services import profile as profile_service
 from storage.models import Resident, utcnow
 from storage.repo import accounts as account_repo
-from storage.repo import linking, residents
+from storage.repo import linking
 from texts import fmt
 from texts.ru import common as tc
 from texts.ru import profile as t
@@ -164,8 +165,7 @@ def router() -> Router:
                 await callback.answer()
                 await state.clear()
                 await drop_buttons(callback)
-                await residents.erase(session, resident)
-                log.info("a registration was deleted")
+                await profile_service.delete_registration(session, resident)
                 await say(callback, t.DELETED, ReplyKeyboardRemove())
                 return
             case _:
