@@ -28,8 +28,8 @@ from keyboards.profile import ProfileAction
 from keyboards.registration import EmailStep
 from receipts.mail import SettingsLike as Settings
 from receipts.mail import mail_enabled
-from services.phones import display_phone
 from services import profile as profile_service
+from services.phones import display_phone
 from storage.models import Resident, utcnow
 from storage.repo import accounts as account_repo
 from storage.repo import linking
