@@ -106,9 +106,8 @@ async def accounts_screen(session: AsyncSession, apartment: Apartment, page: int
         page_fields={"apartment_id": apartment.id},
         back=LinkApartments(house_id=apartment.house_id),
     )  # fmt: skip
-    text = t.CHOOSE_ACCOUNT.format(
-        address=fmt.esc(apartment.house.address), apartment=fmt.esc(apartment.number)
-    )
+    address = fmt.address(apartment.house.address, apartment.number)
+    text = t.CHOOSE_ACCOUNT.format(address=fmt.esc(address))
     return text + _page_note(found), markup
 
 

@@ -21,11 +21,8 @@ from texts.ru import accounts as t
 
 
 def _proof_text(account: Account) -> str:
-    return t.PROOF_ASK.format(
-        number=fmt.esc(account.number),
-        address=fmt.esc(account.apartment.house.address),
-        apartment=fmt.esc(account.apartment.number),
-    )
+    address = fmt.address(account.apartment.house.address, account.apartment.number)
+    return t.PROOF_ASK.format(number=fmt.esc(account.number), address=fmt.esc(address))
 
 
 def _back(account: Account) -> LinkAccounts:
