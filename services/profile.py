@@ -6,7 +6,6 @@ The e-mail change goes through `services.verification` like the registration's e
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,16 +16,6 @@ from storage.repo import accounts as account_repo
 from storage.repo import linking, residents
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Profile:
-    resident: Resident
-    accounts: list[Account]
-
-
-async def profile(session: AsyncSession, resident: Resident) -> Profile:
-    return Profile(resident, await account_repo.linked_accounts(session, resident.id))
 
 
 async def linked_accounts(session: AsyncSession, resident: Resident) -> list[Account]:

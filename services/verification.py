@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from receipts.mail import MailError, send_mail
+from receipts.mail import mail_enabled as mail_enabled  # the handlers' question, answered here
 from services.phones import normalize_phone
 from storage.models import Resident
 from storage.repo import email as emails
@@ -81,10 +82,6 @@ class SendResult:
     outcome: CodeSent
     address: str = ""
     retry_at: dt.datetime | None = None  # naive UTC, for TOO_MANY
-
-
-def mail_enabled(settings: Settings) -> bool:
-    return bool(settings.smtp_host)
 
 
 def _secret(settings: Settings) -> bytes:
