@@ -7,7 +7,6 @@ or unlinked id is refused there and the handler never runs.
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -18,7 +17,7 @@ from bot.config import Settings
 from handlers import verification as steps
 from handlers.access import registered_only
 from handlers.filters import TextIs
-from handlers.ui import PlainText, StepInput, drop_buttons, edit_or_send, say
+from handlers.ui import PlainText, StepInput, drop_buttons, edit_or_send, leave_dialogue, say
 from keyboards import profile as kb
 from keyboards import registration as kb_reg
 from keyboards.menu import MENU_BUTTONS, main_menu
@@ -266,19 +265,13 @@ async def on_stale_button(callback: CallbackQuery) -> None:
     await callback.answer(tc.STALE_BUTTON, show_alert=True)
 
 
-async def on_menu_button(message: Message, state: FSMContext) -> None:
-    """A main-menu button leaves the dialogue; the button's own feature answers it."""
-    await state.clear()
-    raise SkipHandler
-
-
 def _pressed(*actions: Act):
     return ProfileAction.filter(F.action.in_(actions))
 
 
 def router() -> Router:
     r = registered_only(Router(name="profile"))
-    r.message.register(on_menu_button, StateFilter(ProfileEdit), TextIs(*MENU_BUTTONS))
+    r.message.register(leave_dialogue, StateFilter(ProfileEdit), TextIs(*MENU_BUTTONS))
     r.message.register(on_profile, TextIs(tc.BTN_PROFILE))
     r.message.register(on_profile, Command("profile"))
     r.callback_query.register(on_show, _pressed(Act.SHOW))

@@ -11,7 +11,7 @@ from handlers.access import registered_only
 from handlers.accounts import browse, proof
 from handlers.accounts.dialogue import Linking
 from handlers.filters import TextIs
-from handlers.ui import PlainText, StepInput
+from handlers.ui import PlainText, StepInput, leave_dialogue
 from keyboards.accounts import (
     LinkAccounts,
     LinkApartments,
@@ -27,7 +27,7 @@ from keyboards.menu import MENU_BUTTONS
 
 def router() -> Router:
     r = registered_only(Router(name="accounts"), linked_accounts=False)
-    r.message.register(browse.on_menu_button, StateFilter(Linking), TextIs(*MENU_BUTTONS))
+    r.message.register(leave_dialogue, StateFilter(Linking), TextIs(*MENU_BUTTONS))
     r.message.register(browse.start, Command("link"))
     r.callback_query.register(browse.on_start_button, LinkStart.filter())
     r.callback_query.register(browse.on_orgs, LinkOrgs.filter())

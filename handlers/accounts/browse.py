@@ -6,7 +6,6 @@ path taken (forged or stale) gets an alert and changes nothing.
 
 from __future__ import annotations
 
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -235,12 +234,6 @@ async def on_accounts(
     await save(state, Linking.account, step)
     text, markup = await accounts_screen(session, apartment, callback_data.page)
     await edit_or_send(callback, text, markup)
-
-
-async def on_menu_button(message: Message, state: FSMContext) -> None:
-    """A main-menu button leaves the dialogue; the button's own feature answers it."""
-    await state.clear()
-    raise SkipHandler
 
 
 async def on_other(message: Message, state: FSMContext) -> None:
