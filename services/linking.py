@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import captcha
 from storage.models import Account, Apartment, House, Organization, Resident
 from storage.repo import linking
-from storage.repo.linking import Page, TypedTotal, parse_total
+from storage.repo.linking import Page as Page  # the directory's pages, as the repository gives them
 
 log = logging.getLogger(__name__)
-
-__all__ = ["Page", "TypedTotal", "parse_total"]
 
 MAX_SEARCH = 100  # characters of a street search
 MAX_APARTMENT = 16  # characters of an apartment number
@@ -89,6 +89,53 @@ async def account_of(session: AsyncSession, account_id: int, apartment_id: int) 
 # --- proofs ---------------------------------------------------------------------------------------
 
 
+def phone_matches(account: Account, verified_phone: str | None) -> bool:
+    return bool(verified_phone) and bool(account.phone) and account.phone == verified_phone
+
+
+_AMOUNT = re.compile(r"^([+-]?)(\d+)(?:[.,](\d{1,2}))?$")
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
+_CURRENCY = re.compile(r"(₽|руб(?:лей|ля|ль)?\.?|р\.?)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TypedTotal:
+    """A total typed by a resident: `2383,29`, `2383.29`, `2 383,29` or rubles only (`2383`)."""
+
+    value: Decimal
+    rubles_only: bool
+
+    def matches(self, total: Decimal) -> bool:
+        if self.rubles_only:
+            # Rubles only: the integer part must match (2383 matches 2 383,29; so does -150 for
+            # an overpayment of -150,40). Kopecks, when typed, must match exactly.
+            return int(total) == int(self.value)
+        return total == self.value
+
+
+def parse_total(text: str) -> TypedTotal | None:
+    """None when the text is not an amount at all (that is a hint, not a failed proof)."""
+    cleaned = _SPACES.sub("", text.strip())
+    cleaned = _CURRENCY.sub("", cleaned)
+    if len(cleaned) > 20:
+        return None
+    match = _AMOUNT.match(cleaned)
+    if match is None:
+        return None
+    sign, rubles, kopecks = match.groups()
+    try:
+        value = Decimal(f"{sign}{rubles}.{(kopecks or '0').ljust(2, '0')}")
+    except InvalidOperation:  # pragma: no cover - the pattern admits digits only
+        return None
+    return TypedTotal(value, kopecks is None)
+
+
+async def total_matches(session: AsyncSession, account: Account, typed: TypedTotal) -> bool:
+    """The typed total is that of one of the account's last receipts."""
+    totals = await linking.recent_totals(session, account.id)
+    return any(typed.matches(total) for _, total in totals)
+
+
 class Outcome(StrEnum):
     LINKED_BY_PHONE = "linked_by_phone"
     LINKED = "linked"
@@ -128,7 +175,7 @@ async def pick(session: AsyncSession, resident: Resident, account: Account) -> P
     """The resident chose an account: linked at once by phone, or what proof comes next."""
     if await linking.is_linked(session, resident.id, account.id):
         return Proof(Outcome.ALREADY_LINKED)
-    if linking.phone_matches(account, resident.phone):
+    if phone_matches(account, resident.phone):
         await _link(session, resident, account, linking.METHOD_PHONE)
         return Proof(Outcome.LINKED_BY_PHONE)
     if not await linking.recent_totals(session, account.id):
@@ -149,7 +196,7 @@ async def prove_total(
     check = await _limits_check(session, resident)
     if check is not None and (check.outcome is Outcome.BLOCKED or not captcha_passed):
         return check
-    if await linking.total_matches(session, account.id, typed):
+    if await total_matches(session, account, typed):
         await _link(session, resident, account, linking.METHOD_TOTAL)
         return Proof(Outcome.LINKED)
     return await _failed(session, resident, account, linking.METHOD_TOTAL)
