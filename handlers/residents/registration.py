@@ -3,7 +3,7 @@
 Nothing about a person is stored before both the agreement and the consent are accepted: the
 answers wait in the dialogue state (which a decline clears) and `services.registration` stores the
 person with the verified phone. The phone and e-mail steps are shared with the profile
-(`handlers.verification`).
+(`handlers.residents.steps`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from handlers import verification as steps
+from handlers.residents import steps
 from handlers.ui import PlainText, StepInput, drop_buttons, say
 from keyboards import registration as kb
 from keyboards.accounts import start_button

@@ -14,9 +14,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from handlers import verification as steps
 from handlers.access import registered_only
 from handlers.filters import TextIs
+from handlers.residents import steps
 from handlers.ui import PlainText, StepInput, drop_buttons, edit_or_send, leave_dialogue, say
 from keyboards import profile as kb
 from keyboards import registration as kb_reg
