@@ -11,11 +11,10 @@ from handlers import (
     common,
     history,
     operators,
-    profile,
     readings,
     receipts,
-    registration,
 )
+from handlers.residents import profile, registration
 
 
 def get_routers() -> list[Router]:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
     ForceReply,
@@ -68,6 +70,13 @@ class HasContact(Filter):
 class HasPhoto(Filter):
     async def __call__(self, message: Message) -> bool:
         return bool(message.photo)
+
+
+async def leave_dialogue(message: Message, state: FSMContext) -> None:
+    """A main-menu button pressed inside a dialogue: the dialogue ends and the button's own
+    feature answers it (register with the dialogue's `StateFilter` and `TextIs(*MENU_BUTTONS)`)."""
+    await state.clear()
+    raise SkipHandler
 
 
 def is_not_modified(error: TelegramBadRequest) -> bool:

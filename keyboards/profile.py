@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -9,16 +11,29 @@ from keyboards.accounts import LinkStart
 from texts.ru import accounts as ta
 from texts.ru import profile as t
 
-# Actions: show, tg, em, rem (toggles), email, phone, unlink (list), unlink_ask, unlink_do,
-# delete, delete_do. `account_id` only for the unlink steps; authorized by the handler.
+
+class Act(StrEnum):
+    SHOW = "show"
+    PUSH_TELEGRAM = "tg"  # the switches
+    PUSH_EMAIL = "em"
+    REMINDERS = "rem"
+    EMAIL = "email"
+    PHONE = "phone"
+    UNLINK = "unlink"  # the list of linked accounts
+    UNLINK_ASK = "unlink_ask"
+    UNLINK_DO = "unlink_do"
+    DELETE = "delete"
+    DELETE_DO = "delete_do"
 
 
 class ProfileAction(CallbackData, prefix="p"):
-    action: str
+    """`account_id` only for the unlink steps (authorized by the account gate; 0 elsewhere)."""
+
+    action: Act
     account_id: int = 0
 
 
-def _button(text: str, action: str, account_id: int = 0) -> InlineKeyboardButton:
+def _button(text: str, action: Act, account_id: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=text, callback_data=ProfileAction(action=action, account_id=account_id).pack()
     )
@@ -37,31 +52,31 @@ def profile(
     email_available: bool,
     has_accounts: bool,
 ) -> InlineKeyboardMarkup:
-    rows = [[_button(t.BTN_PUSH_TELEGRAM.format(mark=_mark(push_telegram)), "tg")]]
+    rows = [[_button(t.BTN_PUSH_TELEGRAM.format(mark=_mark(push_telegram)), Act.PUSH_TELEGRAM)]]
     if has_email:
-        rows.append([_button(t.BTN_PUSH_EMAIL.format(mark=_mark(push_email)), "em")])
-    rows.append([_button(t.BTN_REMINDERS.format(mark=_mark(reminders)), "rem")])
+        rows.append([_button(t.BTN_PUSH_EMAIL.format(mark=_mark(push_email)), Act.PUSH_EMAIL)])
+    rows.append([_button(t.BTN_REMINDERS.format(mark=_mark(reminders)), Act.REMINDERS)])
     if email_available:
-        rows.append([_button(t.BTN_CHANGE_EMAIL if has_email else t.BTN_ADD_EMAIL, "email")])
-    rows.append([_button(t.BTN_PHONE, "phone")])
+        rows.append([_button(t.BTN_CHANGE_EMAIL if has_email else t.BTN_ADD_EMAIL, Act.EMAIL)])
+    rows.append([_button(t.BTN_PHONE, Act.PHONE)])
     rows.append([InlineKeyboardButton(text=ta.BTN_ADD_ACCOUNT, callback_data=LinkStart().pack())])
     if has_accounts:
-        rows.append([_button(t.BTN_UNLINK, "unlink")])
-    rows.append([_button(t.BTN_DELETE, "delete")])
+        rows.append([_button(t.BTN_UNLINK, Act.UNLINK)])
+    rows.append([_button(t.BTN_DELETE, Act.DELETE)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def unlink_choice(accounts: list[tuple[int, str]]) -> InlineKeyboardMarkup:
-    rows = [[_button(label, "unlink_ask", account_id)] for account_id, label in accounts]
-    rows.append([_button(t.BTN_BACK_TO_PROFILE, "show")])
+    rows = [[_button(label, Act.UNLINK_ASK, account_id)] for account_id, label in accounts]
+    rows.append([_button(t.BTN_BACK_TO_PROFILE, Act.SHOW)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def unlink_confirm(account_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(t.BTN_UNLINK_YES, "unlink_do", account_id)],
-            [_button(t.BTN_BACK_TO_PROFILE, "show")],
+            [_button(t.BTN_UNLINK_YES, Act.UNLINK_DO, account_id)],
+            [_button(t.BTN_BACK_TO_PROFILE, Act.SHOW)],
         ]
     )
 
@@ -69,7 +84,7 @@ def unlink_confirm(account_id: int) -> InlineKeyboardMarkup:
 def delete_confirm() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(t.BTN_DELETE_YES, "delete_do")],
-            [_button(t.BTN_DELETE_NO, "show")],
+            [_button(t.BTN_DELETE_YES, Act.DELETE_DO)],
+            [_button(t.BTN_DELETE_NO, Act.SHOW)],
         ]
     )

@@ -1,5 +1,7 @@
 """Registration keyboards and callbacks (prefix "g")."""
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     InlineKeyboardMarkup,
@@ -11,31 +13,44 @@ from keyboards.common import button
 from texts.ru import registration as t
 
 
-class RegStep(CallbackData, prefix="g"):
-    """agree, read_agreement, decline, consent, read_consent, no_consent."""
+class RegAction(StrEnum):
+    AGREE = "agree"
+    READ_AGREEMENT = "read_agreement"
+    DECLINE = "decline"
+    CONSENT = "consent"
+    READ_CONSENT = "read_consent"
+    NO_CONSENT = "no_consent"
 
-    action: str
+
+class RegStep(CallbackData, prefix="g"):
+    action: RegAction
+
+
+class EmailAction(StrEnum):
+    SKIP = "skip"  # registration only: no e-mail
+    RESEND = "resend"
+    OTHER = "other"  # another address
 
 
 class EmailStep(CallbackData, prefix="ge"):
-    """skip, resend, other: the e-mail step of registration and of the profile."""
+    """The e-mail step of registration and of the profile."""
 
-    action: str
+    action: EmailAction
 
 
 def agreement(*, with_read: bool = True) -> InlineKeyboardMarkup:
-    rows = [[button(t.BTN_ACCEPT, RegStep(action="agree"))]]
+    rows = [[button(t.BTN_ACCEPT, RegStep(action=RegAction.AGREE))]]
     if with_read:
-        rows.append([button(t.BTN_READ_AGREEMENT, RegStep(action="read_agreement"))])
-    rows.append([button(t.BTN_DECLINE, RegStep(action="decline"))])
+        rows.append([button(t.BTN_READ_AGREEMENT, RegStep(action=RegAction.READ_AGREEMENT))])
+    rows.append([button(t.BTN_DECLINE, RegStep(action=RegAction.DECLINE))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def consent(*, with_read: bool = True) -> InlineKeyboardMarkup:
-    rows = [[button(t.BTN_CONSENT, RegStep(action="consent"))]]
+    rows = [[button(t.BTN_CONSENT, RegStep(action=RegAction.CONSENT))]]
     if with_read:
-        rows.append([button(t.BTN_READ_CONSENT, RegStep(action="read_consent"))])
-    rows.append([button(t.BTN_NO_CONSENT, RegStep(action="no_consent"))])
+        rows.append([button(t.BTN_READ_CONSENT, RegStep(action=RegAction.READ_CONSENT))])
+    rows.append([button(t.BTN_NO_CONSENT, RegStep(action=RegAction.NO_CONSENT))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -50,14 +65,16 @@ def share_phone() -> ReplyKeyboardMarkup:
 def email_ask(*, skippable: bool) -> InlineKeyboardMarkup | None:
     if not skippable:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[[button(t.BTN_SKIP, EmailStep(action="skip"))]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(t.BTN_SKIP, EmailStep(action=EmailAction.SKIP))]]
+    )
 
 
 def email_code(*, skippable: bool) -> InlineKeyboardMarkup:
     rows = [
-        [button(t.BTN_RESEND, EmailStep(action="resend"))],
-        [button(t.BTN_OTHER_EMAIL, EmailStep(action="other"))],
+        [button(t.BTN_RESEND, EmailStep(action=EmailAction.RESEND))],
+        [button(t.BTN_OTHER_EMAIL, EmailStep(action=EmailAction.OTHER))],
     ]
     if skippable:
-        rows.append([button(t.BTN_SKIP, EmailStep(action="skip"))])
+        rows.append([button(t.BTN_SKIP, EmailStep(action=EmailAction.SKIP))])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -10,9 +10,10 @@ import logging
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Protocol
 
 import aiosmtplib
+
+from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -23,24 +24,7 @@ class MailError(Exception):
     """The message could not be handed to the SMTP server."""
 
 
-class _SmtpSettings(Protocol):
-    smtp_host: str | None
-    smtp_port: int
-    smtp_username: str | None
-    smtp_password: object  # SecretStr | None
-    smtp_sender: str
-    smtp_starttls: bool
-    smtp_use_tls: bool
-
-
-class SettingsLike(_SmtpSettings, Protocol):
-    """What the residents' handlers read of `bot.config.Settings` (handlers do not import bot)."""
-
-    bot_token: object  # SecretStr | None
-    default_timezone: str
-
-
-def mail_enabled(settings: _SmtpSettings) -> bool:
+def mail_enabled(settings: Settings) -> bool:
     return bool(settings.smtp_host)
 
 
@@ -63,7 +47,7 @@ def build_message(
 
 
 async def send_mail(
-    settings: _SmtpSettings,
+    settings: Settings,
     to: str,
     subject: str,
     text: str,
@@ -74,8 +58,7 @@ async def send_mail(
     """Send one message. `attachments`: `[(filename, bytes, mime), ...]`."""
     if not settings.smtp_host:
         raise MailError("SMTP is not configured")
-    password = settings.smtp_password
-    secret = password.get_secret_value() if hasattr(password, "get_secret_value") else password
+    secret = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     message = build_message(settings.smtp_sender, to, subject, text, attachments)
     try:
         await aiosmtplib.send(

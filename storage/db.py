@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 
 from storage import sqlite_driver
 
+log = logging.getLogger(__name__)
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -29,7 +33,44 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted personal data is zeroed, not left in pages
     cursor.close()
+
+
+# An erasure's checkpoint waits this long for readers of an older snapshot, a few times over.
+CHECKPOINT_WAIT_MS = 200
+CHECKPOINT_TRIES = 5
+
+
+async def truncate_wal(session: AsyncSession) -> bool:
+    """Make committed deletions final on disk (SQLite; elsewhere a no-op that returns True).
+
+    `secure_delete` zeroes a deleted row in its page, but the WAL file still holds the earlier
+    versions of that page until a checkpoint and a reset overwrite them. After an erasure has
+    committed, copy the WAL into the database and truncate it, on a connection of the session's
+    engine (a reader that holds an older snapshot makes TRUNCATE wait: it is tried a few times,
+    each wait bounded, then logged and left to SQLite's next automatic checkpoint). False when
+    the WAL could not be emptied.
+    """
+    bind = session.bind
+    engine = bind if isinstance(bind, AsyncEngine) else getattr(bind, "engine", None)
+    if engine is None or engine.dialect.name != "sqlite":
+        return True
+    for attempt in range(1, CHECKPOINT_TRIES + 1):
+        async with engine.connect() as connection:
+            usual = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
+            await connection.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = result.one()[0]
+            finally:
+                await connection.exec_driver_sql(f"PRAGMA busy_timeout={int(usual)}")
+        if not busy:
+            return True
+        log.info("WAL checkpoint after an erasure is busy (try %d)", attempt)
+        await asyncio.sleep(CHECKPOINT_WAIT_MS / 1000)
+    log.warning("WAL not truncated after an erasure: a reader kept an older snapshot")
+    return False
 
 
 def ensure_sqlite_dir(url: str) -> None:

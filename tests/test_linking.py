@@ -24,6 +24,7 @@ from keyboards.accounts import (
 from keyboards.callbacks import OpenCard
 from keyboards.profile import ProfileAction
 from keyboards.registration import EmailStep, RegStep
+from services.linking import TypedTotal, parse_total
 from storage.demo import GOLDEN_HOLDER, GOLDEN_NUMBER, GOLDEN_PHONE
 from storage.models import AccountLink, Charge, House, LinkAttempt, Service
 from storage.periods import add_months
@@ -422,16 +423,16 @@ async def test_only_open_accounts_with_receipts_can_be_proved_by_total(
 
 
 def test_parse_total() -> None:
-    assert linking.parse_total("2 383,29") == linking.TypedTotal(Decimal("2383.29"), False)
-    assert linking.parse_total("2383") == linking.TypedTotal(Decimal("2383.00"), True)
-    assert linking.parse_total("-150,4") == linking.TypedTotal(Decimal("-150.40"), False)
-    assert linking.parse_total("2383 руб.") == linking.TypedTotal(Decimal("2383.00"), True)
+    assert parse_total("2 383,29") == TypedTotal(Decimal("2383.29"), False)
+    assert parse_total("2383") == TypedTotal(Decimal("2383.00"), True)
+    assert parse_total("-150,4") == TypedTotal(Decimal("-150.40"), False)
+    assert parse_total("2383 руб.") == TypedTotal(Decimal("2383.00"), True)
     for bad in ("", "abc", "2,383,29", "1e5", "12.345", "9" * 30):
-        assert linking.parse_total(bad) is None, bad
-    rubles = linking.parse_total("2383")
+        assert parse_total(bad) is None, bad
+    rubles = parse_total("2383")
     assert rubles.matches(Decimal("2383.29")) and rubles.matches(Decimal("2383.99"))
     assert not rubles.matches(Decimal("2384.00"))
-    assert not linking.parse_total("2383,30").matches(Decimal("2383.29"))
+    assert not parse_total("2383,30").matches(Decimal("2383.29"))
 
 
 async def test_recent_totals_are_sums_of_closing_balances(session, golden) -> None:

@@ -8,9 +8,8 @@ only. Holder names, phones and money are read here only to check a proof, never 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
@@ -212,47 +211,6 @@ async def unlink(session: AsyncSession, resident_id: int, account_id: int) -> bo
 # --- proofs -----------------------------------------------------------------------------------
 
 
-def phone_matches(account: Account, verified_phone: str | None) -> bool:
-    return bool(verified_phone) and bool(account.phone) and account.phone == verified_phone
-
-
-_AMOUNT = re.compile(r"^([+-]?)(\d+)(?:[.,](\d{1,2}))?$")
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
-_CURRENCY = re.compile(r"(₽|руб(?:лей|ля|ль)?\.?|р\.?)$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class TypedTotal:
-    """A total typed by a resident: `2383,29`, `2383.29`, `2 383,29` or rubles only (`2383`)."""
-
-    value: Decimal
-    rubles_only: bool
-
-    def matches(self, total: Decimal) -> bool:
-        if self.rubles_only:
-            # Rubles only: the integer part must match (2383 matches 2 383,29; so does -150 for
-            # an overpayment of -150,40). Kopecks, when typed, must match exactly.
-            return int(total) == int(self.value)
-        return total == self.value
-
-
-def parse_total(text: str) -> TypedTotal | None:
-    """None when the text is not an amount at all (that is a hint, not a failed proof)."""
-    cleaned = _SPACES.sub("", text.strip())
-    cleaned = _CURRENCY.sub("", cleaned)
-    if len(cleaned) > 20:
-        return None
-    match = _AMOUNT.match(cleaned)
-    if match is None:
-        return None
-    sign, rubles, kopecks = match.groups()
-    try:
-        value = Decimal(f"{sign}{rubles}.{(kopecks or '0').ljust(2, '0')}")
-    except InvalidOperation:  # pragma: no cover - the pattern admits digits only
-        return None
-    return TypedTotal(value, kopecks is None)
-
-
 async def recent_totals(
     session: AsyncSession, account_id: int, count: int = RECENT_RECEIPTS
 ) -> list[tuple[dt.date, Decimal]]:
@@ -278,10 +236,6 @@ async def recent_totals(
     for period, closing in rows:
         sums[period] += closing
     return [(period, sums[period]) for period in periods]
-
-
-async def total_matches(session: AsyncSession, account_id: int, typed: TypedTotal) -> bool:
-    return any(typed.matches(total) for _, total in await recent_totals(session, account_id))
 
 
 # --- attempts and limits ------------------------------------------------------------------------

@@ -35,7 +35,7 @@ APARTMENT_HINT = (
 )
 APARTMENT_BUTTON = "кв. {number}"
 
-CHOOSE_ACCOUNT = "<b>{address}, кв. {apartment}</b>\n\nВыберите номер лицевого счёта из квитанции."
+CHOOSE_ACCOUNT = "<b>{address}</b>\n\nВыберите номер лицевого счёта из квитанции."
 ACCOUNT_BUTTON = "Л/С {number}"
 ACCOUNT_HINT = "Выберите лицевой счёт кнопкой в списке."
 ORG_HINT = "Выберите организацию кнопкой в списке."
@@ -48,7 +48,7 @@ LINKED_BY_PHONE = (
 )
 
 PROOF_ASK = (
-    "<b>Л/С {number}</b>, {address}, кв. {apartment}\n\n"
+    "<b>Л/С {number}</b>, {address}\n\n"
     "Подтвердите, что это ваш счёт: введите сумму «Итого к оплате» из любой из трёх последних "
     "квитанций по этому счёту, например <code>1234,56</code>. Можно без копеек: <code>1234</code>."
 )

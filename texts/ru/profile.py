@@ -5,7 +5,7 @@ PHONE = "Телефон: {phone}"
 EMAIL = "Эл. почта: {email}"
 EMAIL_NONE = "Эл. почта: не указана"
 ACCOUNTS_TITLE = "Лицевые счета:"
-ACCOUNT_LINE = "• {number} — {address}, кв. {apartment}"
+ACCOUNT_LINE = "• {number} — {address}"
 ACCOUNTS_NONE = "Лицевые счета: не привязаны"
 PUSH_TELEGRAM = "Квитанции в Telegram: {state}"
 PUSH_EMAIL = "Квитанции на почту: {state}"
@@ -40,7 +40,7 @@ PHONE_UPDATED = "Номер {phone} подтверждён."
 
 UNLINK_CHOOSE = "Какой лицевой счёт отвязать?"
 UNLINK_CONFIRM = (
-    "Отвязать лицевой счёт <b>{number}</b> ({address}, кв. {apartment})? Вы перестанете "
+    "Отвязать лицевой счёт <b>{number}</b> ({address})? Вы перестанете "
     "видеть его начисления и получать по нему квитанции. Привязать снова можно в любой момент."
 )
 BTN_UNLINK_YES = "Да, отвязать"

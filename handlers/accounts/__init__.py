@@ -1,0 +1,51 @@
+"""Linking a personal account: organization → house → apartment → account (`browse`), then a
+proof of ownership (`proof`). Registered residents only; the buttons name accounts the resident
+is about to link, so the account gate of the other features does not apply here."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, StateFilter
+
+from handlers.access import registered_only
+from handlers.accounts import browse, proof
+from handlers.accounts.dialogue import Linking
+from handlers.filters import TextIs
+from handlers.ui import PlainText, StepInput, leave_dialogue
+from keyboards.accounts import (
+    LinkAccounts,
+    LinkApartments,
+    LinkClearSearch,
+    LinkHouses,
+    LinkNewCaptcha,
+    LinkOrgs,
+    LinkPick,
+    LinkStart,
+)
+from keyboards.menu import MENU_BUTTONS
+
+
+def router() -> Router:
+    r = registered_only(Router(name="accounts"), linked_accounts=False)
+    r.message.register(leave_dialogue, StateFilter(Linking), TextIs(*MENU_BUTTONS))
+    r.message.register(browse.start, Command("link"))
+    r.callback_query.register(browse.on_start_button, LinkStart.filter())
+    r.callback_query.register(browse.on_orgs, LinkOrgs.filter())
+    r.callback_query.register(browse.on_houses, LinkHouses.filter())
+    r.callback_query.register(
+        browse.on_clear_search, LinkClearSearch.filter(), StateFilter(Linking.house)
+    )
+    r.message.register(browse.on_house_search, StateFilter(Linking.house), StepInput(), PlainText())
+    r.callback_query.register(browse.on_apartments, LinkApartments.filter())
+    r.message.register(
+        browse.on_apartment_number, StateFilter(Linking.apartment), StepInput(), PlainText()
+    )
+    r.callback_query.register(browse.on_accounts, LinkAccounts.filter())
+    r.callback_query.register(proof.on_pick, LinkPick.filter())
+    r.message.register(proof.on_total, StateFilter(Linking.proof), StepInput(), PlainText())
+    r.message.register(proof.on_captcha, StateFilter(Linking.captcha), StepInput(), PlainText())
+    r.callback_query.register(
+        proof.on_new_captcha, LinkNewCaptcha.filter(), StateFilter(Linking.captcha)
+    )
+    r.message.register(browse.on_other, StateFilter(Linking), StepInput())
+    return r

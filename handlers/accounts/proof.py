@@ -1,0 +1,178 @@
+"""The proof of ownership: a chosen account is linked at once by the phone on record, or after
+the total of a recent receipt; repeated failures bring a captcha, then a wait."""
+
+from __future__ import annotations
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from handlers.accounts.browse import stale
+from handlers.accounts.dialogue import Linking, LinkPath, load, save
+from keyboards import accounts as kb
+from keyboards.accounts import LinkAccounts, LinkPick
+from receipts.pool import run_cpu
+from services import captcha, linking
+from services.linking import Outcome, Proof
+from storage.models import Account, Resident
+from texts import fmt
+from texts.ru import accounts as t
+
+
+def _proof_text(account: Account) -> str:
+    address = fmt.address(account.apartment.house.address, account.apartment.number)
+    return t.PROOF_ASK.format(number=fmt.esc(account.number), address=fmt.esc(address))
+
+
+def _back(account: Account) -> LinkAccounts:
+    return LinkAccounts(apartment_id=account.apartment_id)
+
+
+async def _send_captcha(
+    message: Message, state: FSMContext, path: LinkPath, account: Account, caption: str
+) -> None:
+    answer = captcha.new_answer()
+    await save(
+        state,
+        Linking.captcha,
+        path.but(account_id=account.id, captcha=answer, captcha_passed=False),
+    )
+    picture = await run_cpu(captcha.render, answer)
+    await message.answer_photo(
+        BufferedInputFile(picture, filename="captcha.png"),
+        caption=caption,
+        reply_markup=kb.captcha(_back(account)),
+    )
+
+
+def _blocked(proof: Proof, settings: Settings) -> str:
+    until = proof.blocked_until
+    return t.PROOF_BLOCKED.format(time=fmt.local_time(until, settings.default_timezone))
+
+
+async def _answer(
+    message: Message,
+    state: FSMContext,
+    settings: Settings,
+    path: LinkPath,
+    account: Account,
+    proof: Proof,
+    wrong: str,
+) -> None:
+    """Tell the resident what a proof (or the choice of the account) came to."""
+    number = fmt.esc(account.number)
+    match proof.outcome:
+        case Outcome.LINKED | Outcome.LINKED_BY_PHONE | Outcome.ALREADY_LINKED:
+            texts = {Outcome.LINKED: t.LINKED, Outcome.LINKED_BY_PHONE: t.LINKED_BY_PHONE}
+            await state.clear()
+            text = texts.get(proof.outcome, t.ALREADY_LINKED).format(number=number)
+            await message.answer(text, reply_markup=kb.linked(account.id))
+        case Outcome.NO_RECEIPTS:
+            await message.answer(t.PROOF_NO_RECEIPTS, reply_markup=kb.back_only(_back(account)))
+        case Outcome.BLOCKED if proof.failed:
+            await state.clear()
+            await message.answer(f"{wrong}\n\n{_blocked(proof, settings)}")
+        case Outcome.BLOCKED:
+            await message.answer(
+                _blocked(proof, settings), reply_markup=kb.back_only(_back(account))
+            )
+        case Outcome.CAPTCHA:
+            await _send_captcha(
+                message, state, path, account, wrong if proof.failed else t.CAPTCHA_ASK
+            )
+        case Outcome.RETRY:
+            await save(state, Linking.proof, path.but(account_id=account.id, captcha_passed=False))
+            await message.answer(wrong, reply_markup=kb.back_only(_back(account)))
+        case Outcome.CAPTCHA_PASSED:
+            await save(state, Linking.proof, path.but(captcha="", captcha_passed=True))
+            await message.answer(t.CAPTCHA_OK, reply_markup=kb.back_only(_back(account)))
+        case Outcome.ASK_TOTAL:
+            await save(state, Linking.proof, path.but(account_id=account.id, captcha_passed=False))
+            await message.answer(_proof_text(account), reply_markup=kb.back_only(_back(account)))
+
+
+async def on_pick(
+    callback: CallbackQuery,
+    callback_data: LinkPick,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    resident: Resident,
+) -> None:
+    path = await load(state)
+    account = await linking.account_of(session, callback_data.account_id, path.apartment_id)
+    if account is None:
+        await stale(callback)
+        return
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    proof = await linking.pick(session, resident, account)
+    if proof.outcome is Outcome.CAPTCHA:
+        await callback.message.answer(_proof_text(account))
+    await _answer(callback.message, state, settings, path, account, proof, t.PROOF_WRONG)
+
+
+async def _chosen_account(
+    message: Message, state: FSMContext, session: AsyncSession
+) -> tuple[LinkPath, Account | None]:
+    """The account the proof is for; a vanished one ends the dialogue with a note."""
+    path = await load(state)
+    account = await linking.account_of(session, path.account_id, path.apartment_id)
+    if account is None:
+        await state.clear()
+        await message.answer(t.STALE)
+    return path, account
+
+
+async def on_total(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    resident: Resident,
+) -> None:
+    typed = linking.parse_total(message.text or "")
+    if typed is None:
+        await message.answer(t.PROOF_HINT)
+        return
+    path, account = await _chosen_account(message, state, session)
+    if account is None:
+        return
+    proof = await linking.prove_total(
+        session, resident, account, typed, captcha_passed=path.captcha_passed
+    )
+    if proof.outcome is Outcome.BLOCKED and not proof.failed:
+        await message.answer(_blocked(proof, settings))
+        return
+    await _answer(message, state, settings, path, account, proof, t.PROOF_WRONG)
+
+
+async def on_captcha(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    resident: Resident,
+) -> None:
+    path, account = await _chosen_account(message, state, session)
+    if account is None:
+        return
+    proof = await linking.solve_captcha(
+        session, resident, account, path.captcha, message.text or ""
+    )
+    if proof.outcome is Outcome.BLOCKED and not proof.failed:
+        await message.answer(_blocked(proof, settings))
+        return
+    await _answer(message, state, settings, path, account, proof, t.CAPTCHA_AGAIN)
+
+
+async def on_new_captcha(callback: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    path = await load(state)
+    account = await linking.account_of(session, path.account_id, path.apartment_id)
+    if account is None or not isinstance(callback.message, Message):
+        await stale(callback)
+        return
+    await callback.answer()
+    await _send_captcha(callback.message, state, path, account, t.CAPTCHA_ASK)
