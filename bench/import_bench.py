@@ -307,6 +307,15 @@ def main() -> None:
         print(f"ratio: {ours / base:.2f} of the baseline by wall time, "
               f"{(rows / cpu) / (base_rows / base_cpu):.2f} by CPU time (target >= 0.20); "
               f"peak memory {peak_mb:.0f} MB (target < 300)")  # fmt: skip
+        figures = {
+            "bench": "import", "engine": engine_name, "rows": rows,
+            "import_seconds": round(seconds, 2), "import_cpu_s": round(cpu, 2),
+            "baseline_seconds": round(base_seconds, 2), "baseline_cpu_s": round(base_cpu, 2),
+            "ratio_wall": round(ours / base, 3),
+            "ratio_cpu": round((rows / cpu) / (base_rows / base_cpu), 3),
+            "peak_mb": round(peak_mb),
+        }  # fmt: skip
+        print(json.dumps(figures))
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
