@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Pacing of bulk sends (receipts push, announcements, reminders): Telegram's documented limits.
     push_rate_per_second: float = 25.0
     push_per_chat_interval: float = 1.0
+    # Receipt push: sends in flight at once (an upload takes 150-250 ms; one at a time reaches a
+    # fifth of the rate). A kill repeats at most this many receipts (README, the push).
+    push_concurrency: int = Field(default=8, ge=1, le=64)
     # Receipt push: how often the scheduler looks for freshly imported periods, and how often a
     # running push logs its progress and renews its lease (seconds).
     push_poll_seconds: int = 60

@@ -4,15 +4,27 @@ account, in Telegram and (when chosen and confirmed) by e-mail.
 How it keeps its promises:
 - One process per period: a database lease `push:YYYYMM`, renewed with each progress report; a
   run that loses it stops.
-- Exactly once across restarts: `ReceiptDelivery` has one row per (account, period, resident,
-  channel), written right after Telegram accepted the document. A run skips what the log has.
-  Sends of one channel go one at a time, so a crash leaves at most one receipt accepted but not
-  logged (DESIGN.md's one window): it is sent again after the restart; nothing is lost.
-- Paced by `receipts.pacing.Pacer` (rate overall, interval per chat, `retry_after` on 429); the
-  jobs go round-robin over residents, so a resident's second account comes long after the first.
+- Several sends in flight (`concurrency`, PUSH_CONCURRENCY, default 8): at a real upload round
+  trip (150-250 ms) one send at a time reaches a fifth of Telegram's rate; eight reach all of it.
+- Exactly once across restarts, with a bound: `ReceiptDelivery` has one row per (account,
+  period, resident, channel). Before a send its row says `sending` (the intent, committed), after
+  it `sent`, `failed` or `blocked` (the result, committed); a sender takes its next receipt only
+  once the result is committed, and at most `concurrency` sends (both channels together) are
+  between their intent and their result. A kill therefore leaves at most `concurrency` rows in
+  `sending`: receipts Telegram may or may not have accepted. The next run sends those again (at
+  most `concurrency` duplicates per kill) and skips what is `sent` or `blocked`; nothing without
+  a result is ever skipped, so nothing is lost. The writes of all senders are committed together
+  (one commit for what arrived during the previous one), so the log costs one commit per batch,
+  not per row.
+- Paced by `receipts.pacing.Pacer` (rate overall, interval per chat, one shared pause for every
+  429): the senders share it, so the rate holds whatever the concurrency, a resident with several
+  accounts gets them one per chat interval, and a 429 stops every sender. The jobs go round-robin
+  over residents, so a resident's second account comes long after the first.
 - A 403 marks the resident unreachable; their remaining receipts are logged as `blocked`.
 - PDFs are rendered ahead in the render pool (`receipts.pool.run_cpu`) while earlier ones are
-  being sent, a bounded number at a time, and dropped once every recipient of the account has it.
+  being sent, a bounded number at a time (`lookahead`). With a spool folder the PDFs wait on disk,
+  not in memory, so memory stays flat whatever the count; without one, a PDF is kept in memory
+  until every recipient of the account has it.
 - Progress (counts and rate, never personal data) goes to the log and to the `pushes` row that
   `python -m bot push-status` reads.
 """
@@ -76,6 +88,7 @@ log = logging.getLogger(__name__)
 
 TELEGRAM = "telegram"
 EMAIL = "email"
+SENDING = "sending"  # the intent: committed before the send, replaced by its result after it
 SENT = "sent"
 FAILED = "failed"
 BLOCKED = "blocked"
@@ -86,23 +99,94 @@ Mailer = Callable[..., Awaitable[None]]  # send_mail(settings, to, subject, text
 Renderer = Callable[[ReceiptData], bytes]
 
 
-# The delivery log's two writes, built once (see `ReceiptPush._write_log`).
+_KEY = (
+    ReceiptDelivery.account_id == bindparam("key_account_id"),
+    ReceiptDelivery.period == bindparam("key_period"),
+    ReceiptDelivery.resident_id == bindparam("key_resident_id"),
+    ReceiptDelivery.channel == bindparam("key_channel"),
+)
+# The delivery log's writes, built once: the first row of a delivery, a later attempt's row
+# (status, error, attempts and time), and a send's result after its intent (attempts stay).
 _LOG_FIRST = insert(ReceiptDelivery)
 _LOG_AGAIN = (
     update(ReceiptDelivery)
-    .where(
-        ReceiptDelivery.account_id == bindparam("the_account_id"),
-        ReceiptDelivery.period == bindparam("the_period"),
-        ReceiptDelivery.resident_id == bindparam("the_resident_id"),
-        ReceiptDelivery.channel == bindparam("the_channel"),
-    )
+    .where(*_KEY)
     .values(
-        status=bindparam("the_status"),
-        error=bindparam("the_error"),
-        attempts=bindparam("the_attempts"),
-        sent_at=bindparam("the_sent_at"),
+        status=bindparam("new_status"),
+        error=bindparam("new_error"),
+        attempts=bindparam("new_attempts"),
+        sent_at=bindparam("new_sent_at"),
     )
 )
+_LOG_RESULT = (
+    update(ReceiptDelivery)
+    .where(*_KEY)
+    .values(
+        status=bindparam("new_status"),
+        error=bindparam("new_error"),
+        sent_at=bindparam("new_sent_at"),
+    )
+)
+
+
+class _DeliveryLog:
+    """The delivery log's writes, committed in groups on one connection kept for the run.
+
+    `write` returns once its row is committed (or raises that row's error, e.g. the
+    IntegrityError of an erased registration). Writes that arrive while a commit is under way go
+    together into the next one: with N senders, one commit carries up to N rows."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self._pending: list[tuple[Any, dict[str, Any], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, statement: Any, row: dict[str, Any]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((statement, row, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._commit(batch)
+            except Exception:  # one bad row must not fail the others: each on its own
+                for item in batch:
+                    try:
+                        await self._commit([item])
+                    except Exception as error:
+                        if not item[2].done():
+                            item[2].set_exception(error)
+                    else:
+                        if not item[2].done():
+                            item[2].set_result(None)
+                continue
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    async def _commit(self, batch: list[tuple[Any, dict[str, Any], asyncio.Future[None]]]) -> None:
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+        async with self._connection.begin():
+            for statement, row, _ in batch:
+                await self._connection.execute(statement, row)
+
+    async def close(self) -> None:
+        """Let the writes under way finish (they were promised), then give the connection back."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+        for _, _, future in self._pending:
+            future.cancel()
+        self._pending = []
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
+            self._connection = None
 
 
 def receipt_filename(account_number: str, period: dt.date) -> str:
@@ -120,7 +204,46 @@ class Job:
     channel: str
     chat_id: int
     email: str | None
-    attempts: int = 0  # earlier failed attempts (a row exists when > 0)
+    attempts: int = 0  # earlier attempts (a row exists when > 0)
+    in_doubt: bool = False  # its row says `sending`: a killed run may or may not have sent it
+
+
+def _row(job: Job, period: dt.date, **values: Any) -> dict[str, Any]:
+    return {
+        "key_account_id": job.account_id,
+        "key_period": period,
+        "key_resident_id": job.resident_id,
+        "key_channel": job.channel,
+        "new_sent_at": utcnow(),
+        **{f"new_{name}": value for name, value in values.items()},
+    }
+
+
+def _settled(job: Job, period: dt.date, status: str, error: str) -> tuple[Any, dict[str, Any]]:
+    """A delivery's row with a new attempt: the first one inserted, a later one updated."""
+    if job.attempts:
+        return _LOG_AGAIN, _row(job, period, status=status, error=error, attempts=job.attempts + 1)
+    row = {
+        "account_id": job.account_id,
+        "period": period,
+        "resident_id": job.resident_id,
+        "channel": job.channel,
+        "status": status,
+        "error": error,
+        "attempts": 1,
+        "sent_at": utcnow(),
+    }
+    return _LOG_FIRST, row
+
+
+def _intent(job: Job, period: dt.date) -> tuple[Any, dict[str, Any]]:
+    """Committed before the send: a kill leaves this row `sending`, and the next run sends again."""
+    return _settled(job, period, SENDING, "")
+
+
+def _result(job: Job, period: dt.date, status: str, error: str) -> tuple[Any, dict[str, Any]]:
+    """Committed after the send, over its intent."""
+    return _LOG_RESULT, _row(job, period, status=status, error=error)
 
 
 @dataclass
@@ -128,6 +251,7 @@ class Progress:
     period: dt.date
     total: int = 0
     done_before: int = 0  # delivered (or settled) by earlier runs
+    in_doubt: int = 0  # in flight when an earlier run was killed: sent again by this one
     sent: int = 0
     failed: int = 0
     blocked: int = 0
@@ -150,15 +274,16 @@ class Progress:
         )
 
 
-def render_to_spool(render: Renderer, data: ReceiptData, path: Path) -> bytes:
+def render_to_spool(render: Renderer, data: ReceiptData, path: Path) -> Path:
     """Render in the pool and keep the PDF in the spool (written whole, then renamed: a crash
-    never leaves half a file under the final name)."""
+    never leaves half a file under the final name). Returns the path: the bytes stay on disk
+    until a sender reads them."""
     pdf = render(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.part")
     partial.write_bytes(pdf)
     partial.replace(path)
-    return pdf
+    return path
 
 
 def spool_path(spool: Path, data: ReceiptData) -> Path:
@@ -168,9 +293,10 @@ def spool_path(spool: Path, data: ReceiptData) -> Path:
 
 
 class _Renders:
-    """PDFs rendered ahead of the senders, a bounded number at a time. Receipt data is loaded
-    in chunks; with a spool, a PDF rendered before (an earlier run, `push --prepare`) is read
-    back instead of rendered again."""
+    """PDFs rendered ahead of the senders, at most `lookahead` ready and not yet taken. Receipt
+    data is loaded in chunks; with a spool, a PDF rendered before (an earlier run, `push
+    --prepare`) is used instead of rendered again, and a ready PDF waits on disk (its path in
+    memory, read when a sender takes it), so memory does not grow with the count."""
 
     CHUNK = 32
 
@@ -192,7 +318,7 @@ class _Renders:
         self._spool = spool
         self._slots = asyncio.Semaphore(lookahead)
         loop = asyncio.get_running_loop()
-        self._ready: dict[int, asyncio.Future[tuple[ReceiptData, bytes]]] = {
+        self._ready: dict[int, asyncio.Future[tuple[ReceiptData, bytes | Path]]] = {
             account_id: loop.create_future() for account_id in self._order
         }
         self._tasks: set[asyncio.Task[None]] = set()
@@ -228,20 +354,19 @@ class _Renders:
             if not future.done():
                 future.set_exception(error)
 
-    async def _pdf(self, data: ReceiptData) -> bytes:
+    async def _pdf(self, data: ReceiptData) -> bytes | Path:
         if self._spool is None:
             self.rendered += 1
             return await pool.run_cpu(self._render, data)
         path = spool_path(self._spool, data)
-        try:
-            pdf = await asyncio.to_thread(path.read_bytes)
-        except OSError:
-            self.rendered += 1
-            return await pool.run_cpu(render_to_spool, self._render, data, path)
-        self.reused += 1
-        return pdf
+        if await asyncio.to_thread(path.is_file):
+            self.reused += 1
+            return path
+        self.rendered += 1
+        return await pool.run_cpu(render_to_spool, self._render, data, path)
 
-    async def get(self, account_id: int) -> tuple[ReceiptData, bytes]:
+    async def ready(self, account_id: int) -> tuple[ReceiptData, bytes | Path]:
+        """The receipt's data and its PDF (bytes, or its path in the spool), once made."""
         future = self._ready[account_id]
         try:
             return await future
@@ -251,6 +376,16 @@ class _Renders:
             if account_id not in self._consumed:
                 self._consumed.add(account_id)
                 self._slots.release()
+
+    async def get(self, account_id: int) -> tuple[ReceiptData, bytes]:
+        data, pdf = await self.ready(account_id)
+        if isinstance(pdf, Path):
+            # gone only if the spool was cleared under a running push: render it again
+            try:
+                return data, await asyncio.to_thread(pdf.read_bytes)
+            except OSError:
+                return data, await pool.run_cpu(self._render, data)
+        return data, pdf
 
     def used(self, account_id: int) -> None:
         """One delivery of the account is settled; the PDF goes when the last one is."""
@@ -271,6 +406,17 @@ class _Renders:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+async def _together(coroutines: Sequence[Awaitable[None]]) -> None:
+    """Run them all; the first error (or a cancellation) stops the others and is raised as is."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class ReceiptPush:
     """One run of the push for one period. `run()` returns the progress, or None when another
     process holds the period's lease."""
@@ -282,6 +428,7 @@ class ReceiptPush:
         *,
         rate_per_second: float = 25.0,
         per_chat_interval: float = 1.0,
+        concurrency: int = 8,
         mailer: Mailer | None = None,
         mail_settings: Any = None,
         render: Renderer = render_receipt,
@@ -295,10 +442,12 @@ class ReceiptPush:
         self.bot = bot
         self.session_factory = session_factory
         self.pacer = pacer or Pacer(rate_per_second, per_chat_interval)
+        self.concurrency = max(concurrency, 1)
         self.mailer = mailer
         self.mail_settings = mail_settings
         self.render = render
-        self.lookahead = max(lookahead, 1)
+        # ready PDFs: enough that every sender finds its next one made
+        self.lookahead = max(lookahead, self.concurrency, 1)
         self.progress_interval = progress_interval
         self.lease_ttl = dt.timedelta(seconds=lease_ttl)
         self.spool = spool
@@ -306,8 +455,9 @@ class ReceiptPush:
         self.owner = owner or f"{leases.process_owner()}:{uuid.uuid4().hex[:8]}"
         self._lease_lost = asyncio.Event()
         self._blocked: set[int] = set()
-        self._log_lock = asyncio.Lock()
-        self._log_connection: AsyncConnection | None = None
+        # sends between their committed intent and their committed result, both channels
+        self._in_flight = asyncio.Semaphore(self.concurrency)
+        self._log: _DeliveryLog | None = None
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -330,12 +480,17 @@ class ReceiptPush:
     async def _run(self, period: dt.date) -> Progress:
         jobs, done_before = await self._plan(period)
         progress = Progress(period, total=len(jobs) + done_before, done_before=done_before)
+        progress.in_doubt = sum(1 for job in jobs if job.in_doubt)
         push_id = await self._start_row(period, progress.total)
-        log.info("receipt push %s started: %d to send, %d done before", format_period(period),
-                 len(jobs), done_before)  # fmt: skip
+        log.info("receipt push %s started: %d to send (%d in doubt after an interruption: sent "
+                 "again), %d done before", format_period(period), len(jobs), progress.in_doubt,
+                 done_before)  # fmt: skip
+        self._log = _DeliveryLog(self._engine())
         lanes = []
         pipelines = []
-        for channel in (TELEGRAM, EMAIL):
+        # Telegram gets the senders, e-mail one of its own (a slow mail server must not hold
+        # up Telegram); each channel has its own render pipeline, read in its own order.
+        for channel, senders in ((TELEGRAM, self.concurrency), (EMAIL, 1)):
             lane_jobs = [job for job in jobs if job.channel == channel]
             if not lane_jobs:
                 continue
@@ -349,11 +504,11 @@ class ReceiptPush:
                 self.session_factory, period, order, uses, self.render, self.lookahead, self.spool
             )
             pipelines.append((renders, asyncio.create_task(renders.produce())))
-            lanes.append(self._lane(lane_jobs, period, renders, progress))
+            lanes.append(self._lane(lane_jobs, senders, period, renders, progress))
         reporter = asyncio.create_task(self._report(period, push_id, progress))
         completed = False
         try:
-            await asyncio.gather(*lanes)
+            await _together(lanes)
             completed = not self._lease_lost.is_set()
         finally:
             reporter.cancel()
@@ -362,7 +517,7 @@ class ReceiptPush:
                 await asyncio.gather(producer, return_exceptions=True)
                 await renders.close()
             await asyncio.gather(reporter, return_exceptions=True)
-            await self._close_log()
+            await self._log.close()
             with contextlib.suppress(Exception):
                 await self._finish_row(push_id, completed)
             if completed and self.spool is not None:
@@ -389,7 +544,7 @@ class ReceiptPush:
         try:
             for account_id in order:
                 with contextlib.suppress(Exception):  # logged by the renderer
-                    await renders.get(account_id)
+                    await renders.ready(account_id)
                 renders.used(account_id)
         finally:
             producer.cancel()
@@ -398,75 +553,93 @@ class ReceiptPush:
         return renders.rendered, renders.reused
 
     async def _lane(
-        self, jobs: list[Job], period: dt.date, renders: _Renders, progress: Progress
+        self, jobs: list[Job], senders: int, period: dt.date, renders: _Renders, progress: Progress
     ) -> None:
-        """One channel's deliveries, one at a time (see the module's docstring: why not more)."""
-        for job in jobs:
-            if self._lease_lost.is_set():
-                return
-            try:
-                status, _error = await self._deliver(job, period, renders)
-            finally:
-                renders.used(job.account_id)
-            if status == SENT:
-                progress.sent += 1
-            elif status == BLOCKED:
-                progress.blocked += 1
-            else:
-                progress.failed += 1
+        """One channel's deliveries: `senders` tasks, each taking the next job in order."""
+        queue = iter(jobs)
 
-    async def _deliver(self, job: Job, period: dt.date, renders: _Renders) -> tuple[str, str]:
+        async def sender() -> None:
+            for job in queue:
+                if self._lease_lost.is_set():
+                    return
+                try:
+                    status = await self._deliver(job, period, renders)
+                finally:
+                    renders.used(job.account_id)
+                if status == SENT:
+                    progress.sent += 1
+                elif status == BLOCKED:
+                    progress.blocked += 1
+                else:
+                    progress.failed += 1
+
+        await _together([sender() for _ in range(min(senders, len(jobs)))])
+
+    async def _deliver(self, job: Job, period: dt.date, renders: _Renders) -> str:
         if job.channel == TELEGRAM and job.resident_id in self._blocked:
-            await self._log(job, period, BLOCKED, "forbidden")
-            return BLOCKED, "forbidden"
+            await self._record(job, period, BLOCKED, "forbidden")
+            return BLOCKED
         try:
             data, pdf = await renders.get(job.account_id)
         except Exception as exc:
-            await self._log(job, period, FAILED, f"render: {type(exc).__name__}")
-            return FAILED, "render"
+            await self._record(job, period, FAILED, f"render: {type(exc).__name__}")
+            return FAILED
         filename = receipt_filename(data.account_number, period)
-        if job.channel == EMAIL:
-            return await self._deliver_email(job, period, data, filename, pdf)
+        async with self._in_flight:
+            try:
+                await self._write(_intent(job, period))
+            except IntegrityError:  # the resident erased the registration meanwhile: no send
+                log.info("receipt push: a delivery of an erased registration was not sent")
+                return FAILED
+            if job.channel == EMAIL:
+                status, error = await self._send_email(job, period, data, filename, pdf)
+            else:
+                status, error = await self._send_telegram(job, period, data, filename, pdf)
+            await self._write(_result(job, period, status, error))
+        return status
+
+    async def _send_telegram(
+        self, job: Job, period: dt.date, data: ReceiptData, filename: str, pdf: bytes
+    ) -> tuple[str, str]:
         caption = t.PUSH_CAPTION.format(
             month=fmt.month(period),
             number=fmt.esc(data.account_number),
             total=fmt.rub(data.to_pay),
         )
+
+        async def send() -> bool:
+            if job.resident_id in self._blocked:  # a 403 came while this one waited its turn
+                return False
+            await self.bot.send_document(
+                job.chat_id, BufferedInputFile(pdf, filename), caption=caption
+            )
+            return True
+
         status, error = SENT, ""
         for attempt in range(NETWORK_RETRIES + 1):
             try:
-                await self.pacer.send(
-                    job.chat_id,
-                    lambda: self.bot.send_document(
-                        job.chat_id, BufferedInputFile(pdf, filename), caption=caption
-                    ),
-                )
-                status, error = SENT, ""
-                break
+                if not await self.pacer.send(job.chat_id, send):
+                    return BLOCKED, "forbidden"
+                return SENT, ""
             except TelegramForbiddenError:
                 self._blocked.add(job.resident_id)
                 async with self.session_factory() as session:
                     await mark_unreachable(session, job.resident_id)
                     await session.commit()
-                status, error = BLOCKED, "forbidden"
-                break
+                return BLOCKED, "forbidden"
             except (TelegramNetworkError, TelegramServerError) as exc:
                 status, error = FAILED, type(exc).__name__
                 if attempt < NETWORK_RETRIES:
                     await asyncio.sleep(2**attempt)
             except TelegramRetryAfter:
-                status, error = FAILED, "flood control"
-                break
+                return FAILED, "flood control"
             except TelegramBadRequest as exc:
-                status, error = FAILED, f"bad request: {exc.message}"[:200]
-                break
+                return FAILED, f"bad request: {exc.message}"[:200]
             except TelegramAPIError as exc:
-                status, error = FAILED, type(exc).__name__
-                break
-        await self._log(job, period, status, error)
+                return FAILED, type(exc).__name__
         return status, error
 
-    async def _deliver_email(
+    async def _send_email(
         self, job: Job, period: dt.date, data: ReceiptData, filename: str, pdf: bytes
     ) -> tuple[str, str]:
         assert self.mailer is not None and job.email
@@ -481,9 +654,7 @@ class ReceiptPush:
                 [(filename, pdf, "application/pdf")],
             )
         except Exception as exc:  # the mailer's own error type belongs to another layer
-            await self._log(job, period, FAILED, f"mail: {type(exc).__name__}")
-            return FAILED, "mail"
-        await self._log(job, period, SENT, "")
+            return FAILED, f"mail: {type(exc).__name__}"
         return SENT, ""
 
     # -- the database -------------------------------------------------------------------------
@@ -550,55 +721,28 @@ class ReceiptPush:
                 index = per_resident[(resident_id, channel)]
                 per_resident[(resident_id, channel)] += 1
                 rounds[index].append(
-                    Job(account_id, resident_id, channel, chat_id, address, attempts)
-                )
+                    Job(account_id, resident_id, channel, chat_id, address, attempts,
+                        in_doubt=status == SENDING)
+                )  # fmt: skip
         jobs = [job for index in sorted(rounds) for job in rounds[index]]
         return jobs, done_before
 
-    async def _log(self, job: Job, period: dt.date, status: str, error: str) -> None:
-        """The delivery log row, committed at once: the push's memory across a crash."""
+    async def _write(self, write: tuple[Any, dict[str, Any]]) -> None:
+        assert self._log is not None
+        await self._log.write(*write)
+
+    async def _record(self, job: Job, period: dt.date, status: str, error: str) -> None:
+        """A delivery settled without a send (blocked, not rendered): its row, committed."""
         try:
-            await self._write_log(job, period, status, error)
+            await self._write(_settled(job, period, status, error))
         except IntegrityError:  # the resident deleted the registration meanwhile
             log.info("receipt push: a delivery of an erased registration was not logged")
-
-    async def _write_log(self, job: Job, period: dt.date, status: str, error: str) -> None:
-        row = {
-            "account_id": job.account_id,
-            "period": period,
-            "resident_id": job.resident_id,
-            "channel": job.channel,
-            "status": status,
-            "error": error,
-            "attempts": job.attempts + 1,
-            "sent_at": utcnow(),
-        }
-        if job.attempts:
-            statement, row = _LOG_AGAIN, {f"the_{name}": value for name, value in row.items()}
-        else:
-            statement = _LOG_FIRST
-        # One connection kept for the run's log writes, in autocommit: each row is its own
-        # transaction, one round trip to the database. The write sits between two sends, so its
-        # cost is the push's speed limit.
-        async with self._log_lock:
-            if self._log_connection is None:
-                connection = await self._engine().connect()
-                self._log_connection = await connection.execution_options(
-                    isolation_level="AUTOCOMMIT"
-                )
-            await self._log_connection.execute(statement, row)
 
     def _engine(self) -> AsyncEngine:
         bind = self.session_factory.kw.get("bind")
         if not isinstance(bind, AsyncEngine):
             raise TypeError("the session factory must be bound to an AsyncEngine")
         return bind
-
-    async def _close_log(self) -> None:
-        if self._log_connection is not None:
-            with contextlib.suppress(Exception):
-                await self._log_connection.close()
-            self._log_connection = None
 
     async def _start_row(self, period: dt.date, total: int) -> int:
         async with self.session_factory() as session:
@@ -787,9 +931,10 @@ def build_push(
         session_factory,
         rate_per_second=settings.push_rate_per_second,
         per_chat_interval=settings.push_per_chat_interval,
+        concurrency=settings.push_concurrency,
         mailer=mailer,
         mail_settings=settings,
-        lookahead=max(8, 4 * max(settings.render_workers, 1)),
+        lookahead=max(16, 2 * settings.push_concurrency, 4 * max(settings.render_workers, 1)),
         progress_interval=settings.push_progress_interval,
         lease_ttl=settings.push_lease_seconds,
         spool=Path(settings.receipt_spool_dir) if settings.receipt_spool_dir else None,

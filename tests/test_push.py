@@ -5,7 +5,11 @@ arithmetic is checked on a virtual clock (no real waiting)."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
+import heapq
+import itertools
+import random
 from typing import Any
 
 import pytest
@@ -43,17 +47,35 @@ from tests.harness import RecordingSession
 
 
 class VirtualTime:
+    """A clock and a sleep for the pacer: sleepers wake in the order of their wake times, and the
+    clock jumps to each wake time (never back). Many concurrent senders may share it."""
+
     def __init__(self) -> None:
         self.now = 1000.0
         self.sleeps: list[float] = []
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._driver: asyncio.Task[None] | None = None
 
     def clock(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), woken))
+        if self._driver is None or self._driver.done():
+            self._driver = asyncio.create_task(self._drive())
+        await woken
+
+    async def _drive(self) -> None:
+        while self._sleepers:
+            for _ in range(20):  # let every sender that can run reach its next wait first
+                await asyncio.sleep(0)
+            at, _, woken = heapq.heappop(self._sleepers)
+            self.now = max(self.now, at)
+            if not woken.done():
+                woken.set_result(None)
 
 
 def test_slots_are_evenly_spaced_overall() -> None:
@@ -102,12 +124,16 @@ class ScriptedSession(RecordingSession):
         self.blocked: set[int] = set()
         self.flood: int = 0  # the next N sendDocument calls get 429
         self.bad: set[int] = set()
+        self.clock: Any = None  # the pacer's (virtual) clock: when each document was sent
+        self.sent_at: dict[int, float] = {}  # request index -> clock
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
     ) -> Any:
         if isinstance(method, SendDocument):
             chat = int(method.chat_id)
+            if self.clock is not None:
+                self.sent_at[len(self.requests)] = self.clock()
             if self.flood > 0:
                 self.flood -= 1
                 self.requests.append(method)
@@ -126,11 +152,19 @@ class ScriptedSession(RecordingSession):
 
     def delivered(self) -> list[tuple[int, str]]:
         """(chat, file name) of every document Telegram accepted."""
+        return [(chat, name) for chat, name, _ in self.delivered_at()]
+
+    def delivered_at(self) -> list[tuple[int, str, float | None]]:
+        """(chat, file name, pacer clock) of every document Telegram accepted."""
         return [
-            (int(m.chat_id), m.document.filename)
-            for m, r in zip(self.requests, self.results, strict=True)
+            (int(m.chat_id), m.document.filename, self.sent_at.get(index))
+            for index, (m, r) in enumerate(zip(self.requests, self.results, strict=True))
             if isinstance(m, SendDocument) and r is not None and not isinstance(r, Exception)
         ]
+
+    def attempts_at(self) -> list[float]:
+        """The pacer clock of every sendDocument, accepted or not."""
+        return [self.sent_at[index] for index in sorted(self.sent_at)]
 
 
 @pytest.fixture
@@ -144,6 +178,7 @@ async def scripted_bot(settings: Settings):
 def make_push(bot: Bot, session_factory, **kwargs: Any) -> tuple[ReceiptPush, VirtualTime]:
     time = VirtualTime()
     pacer = Pacer(30, 1.0, clock=time.clock, sleep=time.sleep)
+    bot.session.clock = time.clock
     return ReceiptPush(bot, session_factory, pacer=pacer, **kwargs), time
 
 
@@ -223,9 +258,11 @@ async def test_every_subscriber_gets_each_linked_receipt_once(
         (2002, "receipt_00000000_2020-03.pdf"),
         (2005, "receipt_11111111_2020-03.pdf"),
     ])  # fmt: skip
-    # round-robin: Anna's second receipt comes after everyone's first
-    assert [chat for chat, _ in delivered].index(2001) == 0
+    # round-robin and one a second per chat: Anna's second receipt comes after everyone's first,
+    # a second after her first (eight senders in flight do not make it a burst)
     assert delivered[-1] == (2001, "receipt_11111111_2020-03.pdf")
+    anna = [at for chat, _, at in scripted_bot.session.delivered_at() if chat == 2001]
+    assert anna[1] - anna[0] >= 1.0 - 1e-9
     golden_caption = next(
         m.caption for m in scripted_bot.session.requests
         if isinstance(m, SendDocument) and m.document.filename.startswith("receipt_0000")
@@ -283,9 +320,12 @@ async def test_429_is_honoured_and_nothing_is_lost(
     progress = await push.run(GOLDEN_PERIOD)
     assert progress is not None and progress.sent == 4 and progress.failed == 0
     assert push.pacer.retries_after == 2
-    assert sum(time.sleeps) >= 14  # two retry_after=7 waits
     delivered = scripted_bot.session.delivered()
     assert len(delivered) == len(set(delivered)) == 4
+    # one pause shared by every sender: nothing was sent within 7 s of the first 429
+    first_429, *later = scripted_bot.session.attempts_at()
+    assert all(at == first_429 or at >= first_429 + 7 - 1e-9 for at in later)
+    assert max(later) >= first_429 + 7
 
 
 async def test_failures_are_logged_and_retried_by_the_next_run(

@@ -2,8 +2,9 @@
 
 Telegram answers 429 with `retry_after` when a chat gets messages faster than about one a second.
 A resident's quick two-message dialogue can hit that; rather than apologize for an error, the
-request waits the time Telegram asked for and goes again (a few times, for short waits only:
-bulk senders pace themselves in `receipts.pacing`).
+request waits the time Telegram asked for and goes again (a few times, for short waits only).
+Bulk senders pace themselves in `receipts.pacing`: a 429 inside a paced send goes straight back to
+the pacer, which pauses every sender at once (a private wait here would let the others go on).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+
+from receipts.pacing import paced
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -38,7 +41,7 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
-                if attempt == self.attempts or error.retry_after > self.max_wait:
+                if attempt == self.attempts or error.retry_after > self.max_wait or paced():
                     raise
                 log.info(
                     "flood control on %s: retrying in %s s",
