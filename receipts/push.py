@@ -725,6 +725,7 @@ class ReceiptPush:
                         in_doubt=status == SENDING)
                 )  # fmt: skip
         jobs = [job for index in sorted(rounds) for job in rounds[index]]
+        jobs.sort(key=lambda job: not job.in_doubt)  # settle what a kill left in doubt first
         return jobs, done_before
 
     async def _write(self, write: tuple[Any, dict[str, Any]]) -> None:

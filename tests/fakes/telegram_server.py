@@ -10,7 +10,7 @@ The bot needs nothing special: start it with `TELEGRAM_API_URL=http://127.0.0.1:
   fake lets 10 through at once, `per_chat_burst`), 20 messages per minute in a group.
   `tg.set_limits(per_chat_interval=1)` makes it a strict one a second and turns the others off;
   `tg.clock = lambda: 100.0` fixes the limits' clock so a test does not depend on the machine's
-  speed;
+  speed; `tg.upload_latency = 0.2` makes every sendDocument take 200 ms (off by default);
 * 403 `Forbidden: bot was blocked by the user` for a chat that blocked the bot (`tg.block(chat_id)`);
 * 400 for text over 4096 characters, a caption over 1024, an empty text, callback data over
   64 bytes (`BUTTON_DATA_INVALID`), HTML that Telegram cannot parse (`can't parse entities: ...`),
@@ -658,6 +658,9 @@ class FakeTelegram:
             per_chat_burst=per_chat_burst,
             group_per_minute=group_per_minute,
         )
+        # Seconds each sendDocument takes before Telegram sees it (a real upload: 150-250 ms);
+        # its Call is recorded, timed and counted against the limits after that. 0: none.
+        self.upload_latency = 0.0
         self.webhook: dict[str, Any] | None = None
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (scope, lang) -> list
         self.blocked: set[int] = set()
@@ -1001,6 +1004,8 @@ class FakeTelegram:
             body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
             return web.json_response(body, status=401)
         params, uploads = await self._read_params(request)
+        if self.upload_latency and name.lower() == "senddocument":
+            await asyncio.sleep(self.upload_latency)  # the upload's round trip; then as usual
         handler = self._handlers.get(name.lower())
         method = handler.__name__[4:] if handler else name
         call = Call(
