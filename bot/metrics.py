@@ -122,6 +122,7 @@ async def refresh_push_progress(session_factory: async_sessionmaker[AsyncSession
                 await session.execute(
                     select(ReceiptDelivery.period, func.count(ReceiptDelivery.id))
                     .where(ReceiptDelivery.period.in_([row.period for row in pushes]))
+                    .where(ReceiptDelivery.status != "sending")  # in flight: not done yet
                     .group_by(ReceiptDelivery.period)
                 )
             ).all()

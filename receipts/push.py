@@ -280,7 +280,7 @@ def render_to_spool(render: Renderer, data: ReceiptData, path: Path) -> Path:
     until a sender reads them."""
     pdf = render(data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.part")
+    partial = path.with_suffix(f".{os.getpid()}-{uuid.uuid4().hex[:8]}.part")  # threads too
     partial.write_bytes(pdf)
     partial.replace(path)
     return path
