@@ -661,7 +661,46 @@ class ReceiptPush:
 
     async def _plan(self, period: dt.date) -> tuple[list[Job], int]:
         """What this run sends, round-robin over residents, and how many were settled before."""
+        rows, logged = await self._recipients(period)
         with_email = self.mailer is not None
+        rounds: dict[int, list[Job]] = defaultdict(list)
+        per_resident: dict[tuple[int, str], int] = defaultdict(int)
+        done_before = 0
+        for (
+            account_id,
+            resident_id,
+            chat_id,
+            push_tg,
+            unreachable,
+            push_mail,
+            email,
+            confirmed,
+        ) in rows:
+            channels = []
+            if push_tg and unreachable is None:
+                channels.append((TELEGRAM, None))
+            if with_email and push_mail and email and confirmed is not None:
+                channels.append((EMAIL, email))
+            for channel, address in channels:
+                status, attempts = logged.get((account_id, resident_id, channel), (None, 0))
+                if status in (SENT, BLOCKED) or (status == FAILED and attempts >= MAX_ATTEMPTS):
+                    done_before += 1
+                    continue
+                index = per_resident[(resident_id, channel)]
+                per_resident[(resident_id, channel)] += 1
+                rounds[index].append(
+                    Job(account_id, resident_id, channel, chat_id, address, attempts,
+                        in_doubt=status == SENDING)
+                )  # fmt: skip
+        jobs = [job for index in sorted(rounds) for job in rounds[index]]
+        jobs.sort(key=lambda job: not job.in_doubt)  # settle what a kill left in doubt first
+        return jobs, done_before
+
+    async def _recipients(
+        self, period: dt.date
+    ) -> tuple[Sequence[Any], dict[tuple[int, int, str], tuple[str, int]]]:
+        """Every registered resident's link to an account with the period's charges (with the
+        resident's channels), and the period's delivery log."""
         async with self.session_factory() as session:
             has_charges = exists().where(
                 Charge.account_id == AccountLink.account_id, Charge.period == period
@@ -695,38 +734,7 @@ class ReceiptPush:
                     ).where(ReceiptDelivery.period == period)
                 )
             }
-        rounds: dict[int, list[Job]] = defaultdict(list)
-        per_resident: dict[tuple[int, str], int] = defaultdict(int)
-        done_before = 0
-        for (
-            account_id,
-            resident_id,
-            chat_id,
-            push_tg,
-            unreachable,
-            push_mail,
-            email,
-            confirmed,
-        ) in rows:
-            channels = []
-            if push_tg and unreachable is None:
-                channels.append((TELEGRAM, None))
-            if with_email and push_mail and email and confirmed is not None:
-                channels.append((EMAIL, email))
-            for channel, address in channels:
-                status, attempts = logged.get((account_id, resident_id, channel), (None, 0))
-                if status in (SENT, BLOCKED) or (status == FAILED and attempts >= MAX_ATTEMPTS):
-                    done_before += 1
-                    continue
-                index = per_resident[(resident_id, channel)]
-                per_resident[(resident_id, channel)] += 1
-                rounds[index].append(
-                    Job(account_id, resident_id, channel, chat_id, address, attempts,
-                        in_doubt=status == SENDING)
-                )  # fmt: skip
-        jobs = [job for index in sorted(rounds) for job in rounds[index]]
-        jobs.sort(key=lambda job: not job.in_doubt)  # settle what a kill left in doubt first
-        return jobs, done_before
+        return rows, logged
 
     async def _write(self, write: tuple[Any, dict[str, Any]]) -> None:
         assert self._log is not None
