@@ -8,14 +8,14 @@ How it keeps its promises:
   trip (150-250 ms) one send at a time reaches a fifth of Telegram's rate; eight reach all of it.
 - Exactly once across restarts, with a bound: `ReceiptDelivery` has one row per (account,
   period, resident, channel). Before a send its row says `sending` (the intent, committed), after
-  it `sent`, `failed` or `blocked` (the result, committed); a sender takes its next receipt only
-  once the result is committed, and at most `concurrency` sends (both channels together) are
-  between their intent and their result. A kill therefore leaves at most `concurrency` rows in
-  `sending`: receipts Telegram may or may not have accepted. The next run sends those again (at
-  most `concurrency` duplicates per kill) and skips what is `sent` or `blocked`; nothing without
-  a result is ever skipped, so nothing is lost. The writes of all senders are committed together
-  (one commit for what arrived during the previous one), so the log costs one commit per batch,
-  not per row.
+  it `sent`, `failed` or `blocked` (the result). A sender commits its result together with its
+  next intent, in one transaction, so each of the `concurrency` senders (both channels together;
+  two when concurrency is 1 and some go by e-mail) has at most one row in `sending` at any moment.
+  A kill therefore leaves at most `concurrency` rows in `sending`: receipts Telegram may or may
+  not have accepted. The next run sends those again first (at most `concurrency` duplicates per
+  kill) and skips what is `sent` or `blocked`; nothing without a result is ever skipped, so
+  nothing is lost. The writes of all senders are committed in groups (what arrived during one
+  commit goes in the next), so the log costs about one commit per send, not two.
 - Paced by `receipts.pacing.Pacer` (rate overall, interval per chat, one shared pause for every
   429): the senders share it, so the rate holds whatever the concurrency, a resident with several
   accounts gets them one per chat interval, and a 429 stops every sender. The jobs go round-robin
@@ -97,6 +97,7 @@ NETWORK_RETRIES = 3
 
 Mailer = Callable[..., Awaitable[None]]  # send_mail(settings, to, subject, text, attachments)
 Renderer = Callable[[ReceiptData], bytes]
+Write = tuple[Any, dict[str, Any]]  # a delivery log statement and its parameters
 
 
 _KEY = (
@@ -132,7 +133,7 @@ _LOG_RESULT = (
 class _DeliveryLog:
     """The delivery log's writes, committed in groups on one connection kept for the run.
 
-    `write` returns once its row is committed (or raises that row's error, e.g. the
+    `write_all` returns once its rows are committed, with each row's error (e.g. the
     IntegrityError of an erased registration). Writes that arrive while a commit is under way go
     together into the next one: with N senders, one commit carries up to N rows."""
 
@@ -142,12 +143,17 @@ class _DeliveryLog:
         self._pending: list[tuple[Any, dict[str, Any], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def write(self, statement: Any, row: dict[str, Any]) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((statement, row, future))
+    async def write_all(self, writes: Sequence[Write]) -> list[BaseException | None]:
+        """Commit the writes (in one transaction unless one of them fails); each one's error."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for statement, row in writes:
+            futures.append(loop.create_future())
+            self._pending.append((statement, row, futures[-1]))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
-        await future
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        return [error if isinstance(error, BaseException) else None for error in results]
 
     async def _drain(self) -> None:
         while self._pending:
@@ -219,7 +225,7 @@ def _row(job: Job, period: dt.date, **values: Any) -> dict[str, Any]:
     }
 
 
-def _settled(job: Job, period: dt.date, status: str, error: str) -> tuple[Any, dict[str, Any]]:
+def _settled(job: Job, period: dt.date, status: str, error: str) -> Write:
     """A delivery's row with a new attempt: the first one inserted, a later one updated."""
     if job.attempts:
         return _LOG_AGAIN, _row(job, period, status=status, error=error, attempts=job.attempts + 1)
@@ -236,12 +242,12 @@ def _settled(job: Job, period: dt.date, status: str, error: str) -> tuple[Any, d
     return _LOG_FIRST, row
 
 
-def _intent(job: Job, period: dt.date) -> tuple[Any, dict[str, Any]]:
+def _intent(job: Job, period: dt.date) -> Write:
     """Committed before the send: a kill leaves this row `sending`, and the next run sends again."""
     return _settled(job, period, SENDING, "")
 
 
-def _result(job: Job, period: dt.date, status: str, error: str) -> tuple[Any, dict[str, Any]]:
+def _result(job: Job, period: dt.date, status: str, error: str) -> Write:
     """Committed after the send, over its intent."""
     return _LOG_RESULT, _row(job, period, status=status, error=error)
 
@@ -455,8 +461,6 @@ class ReceiptPush:
         self.owner = owner or f"{leases.process_owner()}:{uuid.uuid4().hex[:8]}"
         self._lease_lost = asyncio.Event()
         self._blocked: set[int] = set()
-        # sends between their committed intent and their committed result, both channels
-        self._in_flight = asyncio.Semaphore(self.concurrency)
         self._log: _DeliveryLog | None = None
 
     # -- the run ------------------------------------------------------------------------------
@@ -490,7 +494,11 @@ class ReceiptPush:
         pipelines = []
         # Telegram gets the senders, e-mail one of its own (a slow mail server must not hold
         # up Telegram); each channel has its own render pipeline, read in its own order.
-        for channel, senders in ((TELEGRAM, self.concurrency), (EMAIL, 1)):
+        # The senders of both channels together are `concurrency` (e-mail's one included, unless
+        # concurrency is 1): each has at most one delivery in doubt at any moment.
+        with_email = any(job.channel == EMAIL for job in jobs)
+        telegram = self.concurrency - 1 if with_email and self.concurrency > 1 else self.concurrency
+        for channel, senders in ((TELEGRAM, telegram), (EMAIL, 1)):
             lane_jobs = [job for job in jobs if job.channel == channel]
             if not lane_jobs:
                 continue
@@ -555,48 +563,53 @@ class ReceiptPush:
     async def _lane(
         self, jobs: list[Job], senders: int, period: dt.date, renders: _Renders, progress: Progress
     ) -> None:
-        """One channel's deliveries: `senders` tasks, each taking the next job in order."""
+        """One channel's deliveries: `senders` tasks, each taking the next job in order. A
+        sender's result is committed together with its next intent (one commit per send, and
+        still at most one row per sender in doubt); the last one when the sender ends."""
         queue = iter(jobs)
 
         async def sender() -> None:
-            for job in queue:
-                if self._lease_lost.is_set():
-                    return
-                try:
-                    status = await self._deliver(job, period, renders)
-                finally:
-                    renders.used(job.account_id)
-                if status == SENT:
-                    progress.sent += 1
-                elif status == BLOCKED:
-                    progress.blocked += 1
-                else:
-                    progress.failed += 1
+            held: list[Write] = []
+            try:
+                for job in queue:
+                    if self._lease_lost.is_set():
+                        return
+                    try:
+                        status, held = await self._deliver(job, period, renders, held)
+                    finally:
+                        renders.used(job.account_id)
+                    if status == SENT:
+                        progress.sent += 1
+                    elif status == BLOCKED:
+                        progress.blocked += 1
+                    else:
+                        progress.failed += 1
+            finally:
+                if held:
+                    await self._commit(held, None)
 
         await _together([sender() for _ in range(min(senders, len(jobs)))])
 
-    async def _deliver(self, job: Job, period: dt.date, renders: _Renders) -> str:
+    async def _deliver(
+        self, job: Job, period: dt.date, renders: _Renders, held: list[Write]
+    ) -> tuple[str, list[Write]]:
+        """Deliver one job; returns its status and its result, still to be committed."""
         if job.channel == TELEGRAM and job.resident_id in self._blocked:
-            await self._record(job, period, BLOCKED, "forbidden")
-            return BLOCKED
+            await self._commit(held, _settled(job, period, BLOCKED, "forbidden"))
+            return BLOCKED, []
         try:
             data, pdf = await renders.get(job.account_id)
         except Exception as exc:
-            await self._record(job, period, FAILED, f"render: {type(exc).__name__}")
-            return FAILED
+            await self._commit(held, _settled(job, period, FAILED, f"render: {type(exc).__name__}"))
+            return FAILED, []
+        if not await self._commit(held, _intent(job, period)):
+            return FAILED, []  # the resident erased the registration meanwhile: no send
         filename = receipt_filename(data.account_number, period)
-        async with self._in_flight:
-            try:
-                await self._write(_intent(job, period))
-            except IntegrityError:  # the resident erased the registration meanwhile: no send
-                log.info("receipt push: a delivery of an erased registration was not sent")
-                return FAILED
-            if job.channel == EMAIL:
-                status, error = await self._send_email(job, period, data, filename, pdf)
-            else:
-                status, error = await self._send_telegram(job, period, data, filename, pdf)
-            await self._write(_result(job, period, status, error))
-        return status
+        if job.channel == EMAIL:
+            status, error = await self._send_email(job, period, data, filename, pdf)
+        else:
+            status, error = await self._send_telegram(job, period, data, filename, pdf)
+        return status, [_result(job, period, status, error)]
 
     async def _send_telegram(
         self, job: Job, period: dt.date, data: ReceiptData, filename: str, pdf: bytes
@@ -736,16 +749,21 @@ class ReceiptPush:
             }
         return rows, logged
 
-    async def _write(self, write: tuple[Any, dict[str, Any]]) -> None:
+    async def _commit(self, held: list[Write], write: Write | None) -> bool:
+        """Commit a sender's held result together with its next write (an intent or a settled
+        row). False when that write's registration is gone (IntegrityError); errors raise."""
         assert self._log is not None
-        await self._log.write(*write)
-
-    async def _record(self, job: Job, period: dt.date, status: str, error: str) -> None:
-        """A delivery settled without a send (blocked, not rendered): its row, committed."""
-        try:
-            await self._write(_settled(job, period, status, error))
-        except IntegrityError:  # the resident deleted the registration meanwhile
+        errors = await self._log.write_all([*held, write] if write is not None else held)
+        mine = errors.pop() if write is not None else None
+        for error in errors:
+            if error is not None:
+                raise error
+        if isinstance(mine, IntegrityError):
             log.info("receipt push: a delivery of an erased registration was not logged")
+            return False
+        if mine is not None:
+            raise mine
+        return True
 
     def _engine(self) -> AsyncEngine:
         bind = self.session_factory.kw.get("bind")
