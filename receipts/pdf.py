@@ -29,7 +29,7 @@ from fpdf.enums import TextMode
 from fpdf.fonts import SubsetMap, TTFFont
 
 from receipts import qr
-from receipts.data import Amounts, ChargeLine, MeterLine, ReceiptData
+from receipts.content import Amounts, ChargeLine, MeterLine, ReceiptData
 from texts import fmt
 from texts.ru import receipts as t
 
@@ -299,7 +299,7 @@ def _payee(pdf: _Receipt, receipt: ReceiptData) -> None:
 
 def _qr(pdf: _Receipt, receipt: ReceiptData, x: float, y: float) -> None:
     text = qr.payload(receipt)
-    size = len(qr.matrix(text))
+    size = qr.size(text)
     quiet = 4  # modules of white border the standard requires around the code
     module = QR_SIZE / (size + 2 * quiet)
     pdf.set_fill_color(0, 0, 0)

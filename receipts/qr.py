@@ -8,12 +8,13 @@ standard's samples and Russian banks do).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from functools import lru_cache
 
 import segno
 
-from receipts.data import ReceiptData
+from receipts.content import ReceiptData
 from texts.fmt import kopecks
 
 HEADER = "ST00012"
@@ -66,26 +67,32 @@ def parse_payload(text: str) -> dict[str, str]:
     return dict(field.split("=", 1) for field in fields)
 
 
+# Every mask is valid for every reader; choosing the "best" of the eight (segno's default) is
+# half the CPU of a receipt (about 18 ms of 23), for a code printed at 42 mm that scans either way.
+MASK = 0
+_DARK_RUN = re.compile(b"\x01+")
+
+
 @lru_cache(maxsize=64)
+def _code(text: str) -> segno.QRCode:
+    return segno.make_qr(text.encode("utf-8"), error="m", boost_error=False, mask=MASK)
+
+
 def matrix(text: str) -> tuple[tuple[bool, ...], ...]:
     """Dark modules of the QR code (without the quiet zone), row by row."""
-    code = segno.make_qr(text.encode("utf-8"), error="m", boost_error=False)
-    return tuple(tuple(bool(cell) for cell in row) for row in code.matrix)
+    return tuple(tuple(bool(cell) for cell in row) for row in _code(text).matrix)
+
+
+def size(text: str) -> int:
+    """Modules per side (without the quiet zone)."""
+    return _code(text).symbol_size(scale=1, border=0)[0]
 
 
 def runs(text: str) -> list[tuple[int, int, int]]:
     """The dark modules as horizontal runs `(row, first column, length)`: a few hundred
     rectangles instead of thousands of squares or an embedded image."""
-    out = []
-    for y, row in enumerate(matrix(text)):
-        x = 0
-        width = len(row)
-        while x < width:
-            if row[x]:
-                start = x
-                while x < width and row[x]:
-                    x += 1
-                out.append((y, start, x - start))
-            else:
-                x += 1
-    return out
+    return [
+        (y, found.start(), found.end() - found.start())
+        for y, row in enumerate(_code(text).matrix)
+        for found in _DARK_RUN.finditer(row)
+    ]

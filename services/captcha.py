@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 
-from captcha.image import ImageCaptcha
+from receipts.captcha_image import render
+
+__all__ = ["matches", "new_answer", "render"]
 
 # Digits without the look-alikes 0/1 that a noisy picture makes ambiguous.
 ALPHABET = "23456789"
@@ -13,11 +15,6 @@ LENGTH = 5
 
 def new_answer() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-
-
-def render(answer: str) -> bytes:
-    """PNG bytes (about 20 ms of CPU: call through `receipts.pool.run_cpu`)."""
-    return ImageCaptcha(width=220, height=90).generate(answer, format="png").getvalue()
 
 
 def matches(answer: str, typed: str) -> bool:

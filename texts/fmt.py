@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
-
-from aiogram import html
 
 NBSP = "\u00a0"
 KOPECK = Decimal("0.01")
@@ -107,7 +106,8 @@ def count(n: int, one: str, few: str, many: str) -> str:
 
 def esc(value: object) -> str:
     """Escape any user or billing value for HTML parse mode."""
-    return html.quote(str(value)) if value is not None else ""
+    # what aiogram's `html.quote` does; the stdlib keeps aiogram out of the render workers
+    return html.escape(str(value), quote=False) if value is not None else ""
 
 
 def kopecks(value: Decimal) -> int:

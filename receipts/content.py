@@ -1,0 +1,116 @@
+"""One account-period's receipt as plain, picklable data: what the renderer needs, and nothing
+that imports the database layer. A render worker unpickles these, so this module (not
+`receipts.data`, which loads them with SQLAlchemy) is all a worker imports for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True, slots=True)
+class Payee:
+    """The organization as the receipt and the payment QR code need it."""
+
+    name: str
+    inn: str
+    kpp: str
+    address: str
+    phone: str
+    bank_name: str
+    bic: str
+    corr_account: str
+    settlement_account: str
+
+
+@dataclass(frozen=True, slots=True)
+class Amounts:
+    opening: Decimal = ZERO
+    charged: Decimal = ZERO
+    recalculation: Decimal = ZERO
+    paid: Decimal = ZERO
+    total: Decimal = ZERO
+
+    def __add__(self, other: Amounts) -> Amounts:
+        return Amounts(
+            self.opening + other.opening,
+            self.charged + other.charged,
+            self.recalculation + other.recalculation,
+            self.paid + other.paid,
+            self.total + other.total,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeLine:
+    service: str
+    unit: str
+    tariff: Decimal
+    volume: Decimal
+    amounts: Amounts
+    is_common: bool = False  # ОДН: common-house needs
+
+    @property
+    def has_recalculation(self) -> bool:
+        return self.amounts.recalculation != 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeGroup:
+    name: str
+    lines: tuple[ChargeLine, ...]
+
+    @property
+    def subtotal(self) -> Amounts:
+        return sum((line.amounts for line in self.lines), Amounts())
+
+
+@dataclass(frozen=True, slots=True)
+class MeterLine:
+    resource: str  # cold_water, hot_water, ...
+    serial: str
+    zone: str
+    previous: Decimal | None
+    current: Decimal | None
+    taken_on: dt.date | None
+
+    @property
+    def consumption(self) -> Decimal | None:
+        if self.previous is None or self.current is None:
+            return None
+        return self.current - self.previous
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptData:
+    account_id: int
+    account_number: str
+    payer: str
+    address: str
+    area: Decimal | None
+    ownership_type: str
+    period: dt.date
+    payee: Payee
+    groups: tuple[ChargeGroup, ...]
+    meters: tuple[MeterLine, ...] = field(default=())
+
+    @property
+    def lines(self) -> tuple[ChargeLine, ...]:
+        return tuple(line for group in self.groups for line in group.lines)
+
+    @property
+    def totals(self) -> Amounts:
+        return sum((group.subtotal for group in self.groups), Amounts())
+
+    @property
+    def to_pay(self) -> Decimal:
+        """What the payer is asked to pay: the closing balance; nothing when it is an overpayment."""
+        return max(self.totals.total, ZERO)
+
+    @property
+    def recalculations(self) -> tuple[ChargeLine, ...]:
+        return tuple(line for line in self.lines if line.has_recalculation)
