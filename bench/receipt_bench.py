@@ -1,23 +1,31 @@
-"""Receipt rendering speed: our renderer next to a naive fpdf2 receipt, in the same run.
+"""Receipt rendering speed: our renderer next to a naive fpdf2 receipt, interleaved in one run.
 
-    python bench/receipt_bench.py                   # full run (about 3 minutes on 2 cores)
+    python bench/receipt_bench.py                   # full run (a few minutes on a shared machine)
     python bench/receipt_bench.py --quick           # a smoke run
 
 The naive receipt is what one writes first with fpdf2: a new FPDF with `add_font` of the full
 DejaVu TTFs, `pdf.table()` for the tables, the QR code as a PNG image (segno). It shows the same
-content. Reported: receipts/s of each in one process, ours with a 2-process pool (the bot's render
-pool), and the resident memory of the pool's workers before and after rendering 10 000 receipts.
+content. The two are rendered in alternating rounds (one naive receipt, then several of ours) so
+that both see the same machine load. Reported, for each: CPU time per receipt (process_time,
+median over every sample: what a core can do, whatever else the shared machine runs) and the
+wall rate; then ours through the bot's render pool (`receipts.pool`, 2 workers) and each
+worker's resident memory after warm-up and after the run. Ends with one JSON line.
+
+Heavy imports (the demo data's SQLAlchemy models) stay inside functions: a spawned pool worker
+imports this script again as `__mp_main__`, and must stay as lean as under `python -m bot`.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
-import os
+import json
+import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal as D
+from functools import cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,17 +33,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import segno
 from fpdf import FPDF
 
-from receipts import qr
-from receipts.data import Amounts, ChargeGroup, ChargeLine, MeterLine, Payee, ReceiptData
+from receipts import pool, qr, worker
+from receipts.content import Amounts, ChargeGroup, ChargeLine, MeterLine, Payee, ReceiptData
 from receipts.pdf import FONT_DIR, render_receipt
-from storage.demo import GOLDEN_GROUP, GOLDEN_LINES, GOLDEN_PERIOD, demo_organization
 from texts import fmt
 from texts.ru import receipts as t
 
 
+@cache
+def _golden():  # type: ignore[no-untyped-def]
+    from storage import demo
+
+    return demo.demo_organization(), demo.GOLDEN_LINES, demo.GOLDEN_GROUP, demo.GOLDEN_PERIOD
+
+
 def sample(n: int) -> ReceiptData:
     """The golden receipt, varied per n (account, payer, amounts) so nothing is cached by luck."""
-    org = demo_organization()
+    org, golden_lines, golden_group, golden_period = _golden()
     bump = D(n % 997) / 100
     lines = tuple(
         ChargeLine(
@@ -43,7 +57,7 @@ def sample(n: int) -> ReceiptData:
             Amounts(line.opening + bump, line.charged, line.recalculation, line.paid,
                     line.total + bump),
         )
-        for line in GOLDEN_LINES
+        for line in golden_lines
     )  # fmt: skip
     return ReceiptData(
         account_id=n,
@@ -52,7 +66,7 @@ def sample(n: int) -> ReceiptData:
         address=f"г. Хабаровск, ул. Ленина, д. {n % 200 + 1}, кв. {n % 97 + 1}",
         area=D("33.10"),
         ownership_type="Частная",
-        period=GOLDEN_PERIOD,
+        period=golden_period,
         payee=Payee(
             org.name,
             org.inn,
@@ -64,7 +78,7 @@ def sample(n: int) -> ReceiptData:
             org.corr_account,
             org.settlement_account,
         ),
-        groups=(ChargeGroup(GOLDEN_GROUP, lines),),
+        groups=(ChargeGroup(golden_group, lines),),
         meters=(
             MeterLine("cold_water", "ХВ-0047110815", "", D("814.1"), D("817.5"), None),
             MeterLine("hot_water", "ГВ-0047114711", "", D("460.3"), D("462.2125"), None),
@@ -125,78 +139,91 @@ def render_naive(receipt: ReceiptData) -> bytes:
     return bytes(pdf.output())
 
 
-def rate(render, count: int, start: int = 0) -> float:
-    render(sample(start))  # warm-up: the first render of a process pays its one-time costs
-    began = time.perf_counter()
-    for n in range(start + 1, start + 1 + count):
-        render(sample(n))
-    return count / (time.perf_counter() - began)
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _worker_batch(start: int, count: int) -> tuple[int, float]:
-    for n in range(start, start + count):
-        render_receipt(sample(n))
-    return os.getpid(), rss_mb()
-
-
-def _worker_rss() -> tuple[int, float]:
+def interleaved(rounds: int, ours_per_round: int) -> dict[str, list[float]]:
+    """CPU and wall seconds of each receipt, naive and ours in alternating rounds."""
+    render_naive(sample(0))  # warm-up: each renderer's first receipt pays one-time costs
     render_receipt(sample(0))
-    return os.getpid(), rss_mb()
+    times: dict[str, list[float]] = {
+        "naive_cpu": [],
+        "naive_wall": [],
+        "ours_cpu": [],
+        "ours_wall": [],
+    }
+    n = 1
+    for round_ in range(rounds):
+        order = [("naive", render_naive, 1), ("ours", render_receipt, ours_per_round)]
+        for name, render, count in order if round_ % 2 == 0 else order[::-1]:
+            for _ in range(count):
+                data = sample(n)
+                n += 1
+                cpu, wall = time.process_time(), time.perf_counter()
+                render(data)
+                times[f"{name}_cpu"].append(time.process_time() - cpu)
+                times[f"{name}_wall"].append(time.perf_counter() - wall)
+    return times
 
 
-def pool_rate(workers: int, count: int, memory_count: int) -> tuple[float, dict, dict]:
-    """Receipts/s through a process pool (batches, as the push keeps the pool busy), and each
-    worker's RSS after its first receipt and after `memory_count` receipts in all."""
-    with ProcessPoolExecutor(workers) as pool:
-        before: dict[int, float] = {}
-        for future in [pool.submit(_worker_rss) for _ in range(workers * 4)]:
-            pid, rss = future.result()
-            before.setdefault(pid, rss)
-        batch = 50
+async def pooled(workers: int, count: int) -> tuple[float, list[dict], list[dict]]:
+    """Receipts/s through the bot's render pool, and each worker's status after its warm-up and
+    after the run."""
+    pool.configure(workers)
+    try:
+        warm = await pool.ready()
+        jobs = [sample(n) for n in range(count)]
         began = time.perf_counter()
-        futures = [pool.submit(_worker_batch, n, batch) for n in range(0, count, batch)]
-        for future in futures:
-            future.result()
+        await asyncio.gather(*(pool.run_cpu(render_receipt, data) for data in jobs))
         elapsed = time.perf_counter() - began
-        after: dict[int, float] = {}
-        rest = max(memory_count - count, 0)
-        futures = [pool.submit(_worker_batch, count + n, batch) for n in range(0, rest, batch)]
-        for future in futures:
-            pid, rss = future.result()
-            after[pid] = rss
-    return count / elapsed, before, after
+        after: dict[int, dict] = {}
+        while len(after) < workers:  # any worker may answer: ask until each has
+            status = await pool.run_cpu(worker.status)
+            after[status["pid"]] = status
+    finally:
+        pool.shutdown()
+    return count / elapsed, warm, list(after.values())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
     args = parser.parse_args()
-    naive_n, ours_n, pool_n, memory_n = (5, 20, 100, 200) if args.quick else (40, 400, 2000, 10_000)
+    rounds, ours_per_round, pool_n = (4, 5, 100) if args.quick else (40, 8, 600)
 
-    naive = rate(render_naive, naive_n)
-    ours = rate(render_receipt, ours_n)
-    pooled, before, after = pool_rate(2, pool_n, memory_n)
+    times = interleaved(rounds, ours_per_round)
+    ours_cpu = statistics.median(times["ours_cpu"]) * 1000
+    naive_cpu = statistics.median(times["naive_cpu"]) * 1000
+    ours_wall = len(times["ours_wall"]) / sum(times["ours_wall"])
+    naive_wall = len(times["naive_wall"]) / sum(times["naive_wall"])
+    pool_rate, warm, after = asyncio.run(pooled(2, pool_n))
     size_ours = len(render_receipt(sample(1)))
     size_naive = len(render_naive(sample(1)))
-    print(
-        f"naive fpdf2 receipt, 1 process:   {naive:7.1f} receipts/s  ({size_naive // 1024} KB each)"
-    )
-    print(
-        f"our renderer, 1 process:          {ours:7.1f} receipts/s  ({size_ours // 1024} KB each)"
-    )
-    print(f"speed-up:                         {ours / naive:7.1f}x")
-    print(f"our renderer, 2-process pool:     {pooled:7.1f} receipts/s")
-    for pid in sorted(after):
-        print(f"worker {pid}: RSS {before.get(pid, 0):.0f} MB after 1 receipt, "
-              f"{after[pid]:.0f} MB after ~{memory_n // 2} receipts")  # fmt: skip
+    print(f"samples: {len(times['ours_cpu'])} ours, {len(times['naive_cpu'])} naive, interleaved")
+    print(f"naive fpdf2 receipt: {naive_cpu:6.1f} ms CPU each (median) = {1000 / naive_cpu:5.1f}/s "
+          f"per core; wall {naive_wall:5.1f}/s; {size_naive // 1024} KB")  # fmt: skip
+    print(f"our renderer:        {ours_cpu:6.1f} ms CPU each (median) = {1000 / ours_cpu:5.1f}/s "
+          f"per core; wall {ours_wall:5.1f}/s; {size_ours // 1024} KB")  # fmt: skip
+    print(f"speed-up by CPU time: {naive_cpu / ours_cpu:.1f}x")
+    print(f"our renderer, 2-worker render pool: {pool_rate:.1f} receipts/s wall")
+    for status in after:
+        first = next((s for s in warm if s["pid"] == status["pid"]), None)
+        print(f"worker {status['pid']}: RSS {first['rss_mb'] if first else 0:.0f} MB warm, "
+              f"{status['rss_mb']:.0f} MB after the run (peak {status['peak_rss_mb']:.0f} MB); "
+              f"bot packages loaded: {status['bot_packages'] or 'none'}")  # fmt: skip
+    figures = {
+        "ours_cpu_ms": round(ours_cpu, 2),
+        "naive_cpu_ms": round(naive_cpu, 2),
+        "ours_per_core_per_s": round(1000 / ours_cpu, 1),
+        "speedup_cpu": round(naive_cpu / ours_cpu, 2),
+        "ours_wall_per_s": round(ours_wall, 1),
+        "naive_wall_per_s": round(naive_wall, 1),
+        "ours_samples": len(times["ours_cpu"]),
+        "naive_samples": len(times["naive_cpu"]),
+        "pool_workers": 2,
+        "pool_wall_per_s": round(pool_rate, 1),
+        "worker_rss_mb": round(max(s["rss_mb"] for s in after), 1),
+        "worker_peak_rss_mb": round(max(s["peak_rss_mb"] for s in after), 1),
+        "worker_bot_packages": sorted({p for s in after for p in s["bot_packages"]}),
+    }
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
