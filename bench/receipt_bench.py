@@ -205,7 +205,8 @@ def main() -> None:
     print(f"our renderer, 2-worker render pool: {pool_rate:.1f} receipts/s wall")
     for status in after:
         first = next((s for s in warm if s["pid"] == status["pid"]), None)
-        print(f"worker {status['pid']}: RSS {first['rss_mb'] if first else 0:.0f} MB warm, "
+        warm_rss = f"{first['rss_mb']:.0f} MB" if first else "-"
+        print(f"worker {status['pid']}: RSS {warm_rss} warm, "
               f"{status['rss_mb']:.0f} MB after the run (peak {status['peak_rss_mb']:.0f} MB); "
               f"bot packages loaded: {status['bot_packages'] or 'none'}")  # fmt: skip
     figures = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -10,10 +11,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import BotCommand
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import errors
@@ -27,6 +26,9 @@ from handlers import get_routers
 from storage.db import is_sqlite
 from storage.fsm import ChatLocks, DatabaseStorage
 from texts.ru import common as t
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,9 @@ def create_fsm_storage(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession]
 ) -> BaseStorage:
     if settings.redis_url:
+        # redis is the optional `redis` extra: imported only when REDIS_URL asks for it
+        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+
         return RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
         )
@@ -65,6 +70,9 @@ def _shared_redis(settings: Settings, storage: BaseStorage) -> Redis | None:
     """The Redis that processes share (REDIS_URL): the FSM storage's own connection pool."""
     if not settings.redis_url:
         return None
+    from aiogram.fsm.storage.redis import RedisStorage
+    from redis.asyncio import Redis
+
     if isinstance(storage, RedisStorage):
         return storage.redis
     return Redis.from_url(settings.redis_url)
@@ -77,12 +85,18 @@ def create_dispatcher(
 ) -> Dispatcher:
     storage = storage or create_fsm_storage(settings, session_factory)
     redis = _shared_redis(settings, storage)
+    if redis is not None:
+        from aiogram.fsm.storage.redis import RedisEventIsolation
+
+        events_isolation: BaseEventIsolation = RedisEventIsolation(redis)
+    else:
+        events_isolation = ChatLocks()
     dp = Dispatcher(
         storage=storage,
         # One resident's updates are handled one at a time (aiogram's default handles them
         # concurrently: a quick second message would not see what the first one is committing);
         # across processes with Redis, in this process otherwise.
-        events_isolation=RedisEventIsolation(redis) if redis is not None else ChatLocks(),
+        events_isolation=events_isolation,
         settings=settings,
         session_factory=session_factory,
     )

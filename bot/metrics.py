@@ -27,7 +27,6 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -140,7 +139,10 @@ def metrics_view(session_factory: async_sessionmaker[AsyncSession] | None = None
                 await refresh_push_progress(session_factory)
             except Exception as error:  # the other metrics matter more than these
                 metrics.error("metrics", error)
-        body = generate_latest(metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        exposed = metrics.exposition()
+        if exposed is None:  # prometheus-client is not installed (the `metrics` extra)
+            raise web.HTTPNotFound(text="metrics are off: pip install '.[metrics]'")
+        body, content_type = exposed
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     return view

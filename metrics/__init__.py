@@ -12,16 +12,57 @@ never user data: a label is a time series, and free text would both leak and exp
     metrics.delivery("sent")                       # a receipt pushed by Telegram
     metrics.delivery("blocked", kind="announcement")
     metrics.push_progress("2020-03", done=120, total=5000)
+
+prometheus-client is optional (`pip install '.[metrics]'`): without it every metric is a no-op,
+`sample()` reads 0 and `exposition()` is None (the webhook's /metrics answers 404).
 """
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from typing import Any
+
+try:
+    from prometheus_client import (
+        CONTENT_TYPE_LATEST,
+        REGISTRY,
+        Counter,
+        Gauge,
+        Histogram,
+        generate_latest,
+    )
+except ImportError:  # the embedded default installs only what it uses
+    ENABLED = False
+else:
+    ENABLED = True
+
+if not ENABLED:
+
+    class _NoMetric:
+        """Counter, Gauge and Histogram when prometheus-client is not installed."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def labels(self, *values: str) -> _NoMetric:
+            return self
+
+        def inc(self, amount: float = 1) -> None:
+            pass
+
+        def set(self, value: float) -> None:
+            pass
+
+        def observe(self, value: float) -> None:
+            pass
+
+    Counter = Gauge = Histogram = _NoMetric  # type: ignore[assignment,misc]
+    REGISTRY = None
 
 # The default registry also carries the process and platform collectors (memory, CPU, fds).
 registry = REGISTRY
 
 __all__ = [
+    "ENABLED",
     "ERRORS",
     "HANDLER_SECONDS",
     "JOBS",
@@ -34,6 +75,7 @@ __all__ = [
     "UPDATES",
     "delivery",
     "error",
+    "exposition",
     "job",
     "push_progress",
     "readings",
@@ -134,5 +176,15 @@ def job(name: str, outcome: str) -> None:
 
 def sample(name: str, labels: dict[str, str] | None = None) -> float:
     """The current value of a sample (0 when never recorded): for tests and the CLI."""
+    if registry is None:
+        return 0.0
     value = registry.get_sample_value(name, labels or {})
     return value or 0.0
+
+
+def exposition() -> tuple[bytes, str] | None:
+    """Every metric in Prometheus's text format and its content type; None without
+    prometheus-client."""
+    if registry is None:
+        return None
+    return generate_latest(registry), CONTENT_TYPE_LATEST
