@@ -20,6 +20,12 @@ cost of the middlewares (throttling, DB session, resident, FSM state) and the ro
 Next to it, in the same run: a bare dispatcher with one echo handler (no middlewares, no
 database) fed the same number of updates: the floor set by aiogram itself.
 Targets (issue 4): ≥ 300 card views/s in one process, p99 < 25 ms.
+
+On SQLite the concurrent run is repeated with a writer in another process (raw sqlite3 writing
+import-sized batches into a scratch table of the same database, as an import does), and every
+measured run reports the event loop's longest stall: a ticker task on the loop notes how late it
+wakes (anything the loop could not serve for that long: a blocking call on the loop thread).
+Ends with one JSON line of figures.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import argparse
 import asyncio
 import datetime as dt
 import gc
+import json
 import os
 import random
 import statistics
@@ -280,23 +287,111 @@ async def feed_concurrently(
     return time.perf_counter() - started, time.process_time() - cpu, latencies
 
 
+class LoopStalls:
+    """The event loop's longest stall while in the `async with`: a ticker task sleeps `interval`
+    again and again and keeps the worst lateness of its wake-ups."""
+
+    def __init__(self, interval: float = 0.001) -> None:
+        self.interval = interval
+        self.longest = 0.0
+        self._due = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._due = loop.time() + self.interval
+            await asyncio.sleep(self.interval)
+            self.longest = max(self.longest, loop.time() - self._due)
+
+    async def __aenter__(self) -> LoopStalls:
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)  # the ticker is running before the work starts
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        # a loop that never let the ticker wake up stalled from its last sleep to now
+        self.longest = max(self.longest, asyncio.get_running_loop().time() - self._due)
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+# A writer in another process, as an import is: batches of rows in one transaction each, as fast
+# as SQLite lets it, into a scratch table it drops at the end. Prints "ready", then at SIGTERM
+# the rows it wrote.
+WRITER = """
+import signal, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], timeout=60, isolation_level=None)
+connection.execute("PRAGMA journal_mode=WAL")
+connection.execute("CREATE TABLE IF NOT EXISTS bench_writer (id INTEGER PRIMARY KEY, account INT, period INT, amount INT, note TEXT)")
+stop = False
+def finish(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, finish)
+print("ready", flush=True)
+rows = 0
+while not stop:
+    connection.execute("BEGIN IMMEDIATE")
+    connection.executemany(
+        "INSERT INTO bench_writer (account, period, amount, note) VALUES (?, ?, ?, ?)",
+        [(n, 202003, n * 7, "начислено по нормативу") for n in range(rows, rows + 5000)],
+    )
+    connection.execute("COMMIT")
+    rows += 5000
+connection.execute("DROP TABLE bench_writer")
+print(rows, flush=True)
+"""
+
+
+async def with_writer(path: Path, measure):  # type: ignore[no-untyped-def]
+    """`await measure()` while the writer process runs; (its result, writer rows per second)."""
+    writer = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WRITER, str(path), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert writer.stdout is not None
+        ready = await writer.stdout.readline()
+        assert ready.strip() == b"ready", ready
+        started = time.perf_counter()
+        result = await measure()
+        elapsed = time.perf_counter() - started
+    finally:
+        writer.terminate()
+        out, _ = await writer.communicate()
+    return result, int(out.split()[-1]) / elapsed
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def report(
-    name: str, elapsed: float, cpu: float, latencies: dict[str, list[float]]
+    name: str,
+    elapsed: float,
+    cpu: float,
+    latencies: dict[str, list[float]],
+    stalls: LoopStalls | None = None,
 ) -> dict[str, float]:
     every = [v for values in latencies.values() for v in values]
     rate = len(every) / elapsed
     p50, p99 = quantile(every, 0.5) * 1000, quantile(every, 0.99) * 1000
     cpu_ms = cpu / len(every) * 1000
+    stall_ms = stalls.longest * 1000 if stalls is not None else float("nan")
     print(
         f"{name:<34} {rate:>7.0f} updates/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms"
-        f"   CPU {cpu_ms:5.2f} ms/update"
+        f"   CPU {cpu_ms:5.2f} ms/update   longest loop stall {stall_ms:6.1f} ms"
     )
-    return {"rate": rate, "p50": p50, "p99": p99, "cpu_ms": cpu_ms}
+    return {"rate": rate, "p50": p50, "p99": p99, "cpu_ms": cpu_ms, "stall_ms": stall_ms}
+
+
+async def measured(feed, *args):  # type: ignore[no-untyped-def]
+    """`feed(*args)` with the loop's stalls watched: its figures and the stall meter."""
+    async with LoopStalls() as stalls:
+        figures = await feed(*args)
+    return (*figures, stalls)
 
 
 async def main() -> int:
@@ -361,22 +456,38 @@ async def main() -> int:
         await feed_all(echo, echo_bot, updates[: min(500, len(updates))])
 
         baseline = report(
-            "bare dispatcher, one echo handler", *await feed_all(echo, echo_bot, updates)
+            "bare dispatcher, one echo handler",
+            *await measured(feed_all, echo, echo_bot, updates),
         )
         # the same residents sending text no feature takes: middlewares, the FSM storage and
         # every router's filters, then the fallback's answer; no account queries
         floor = [(kind, _as_unknown_text(update)) for kind, update in updates]
         report("full stack, fallback answer", *await feed_all(dp, bot, floor))
-        elapsed, cpu, latencies = await feed_all(dp, bot, updates)
-        result = report("card and month views, one by one", elapsed, cpu, latencies)
+        elapsed, cpu, latencies, stalls = await measured(feed_all, dp, bot, updates)
+        result = report("card and month views, one by one", elapsed, cpu, latencies, stalls)
         if args.concurrency > 1:
             report(
                 f"bare dispatcher, {args.concurrency} in flight",
                 *await feed_concurrently(echo, echo_bot, updates, args.concurrency),
             )
-            elapsed, cpu, latencies = await feed_concurrently(dp, bot, updates, args.concurrency)
+            elapsed, cpu, latencies, stalls = await measured(
+                feed_concurrently, dp, bot, updates, args.concurrency
+            )
             result = report(
-                f"card and month views, {args.concurrency} in flight", elapsed, cpu, latencies
+                f"card and month views, {args.concurrency} in flight",
+                elapsed,
+                cpu,
+                latencies,
+                stalls,
+            )
+        written = None
+        if not args.database_url:
+            (*figures, stalls), writer_rate = await with_writer(
+                path,
+                lambda: measured(feed_concurrently, dp, bot, updates, max(args.concurrency, 1)),
+            )
+            written = report(
+                f"  … with a writer process ({writer_rate:,.0f} rows/s)", *figures, stalls
             )
         for kind in sorted(latencies):
             values = latencies[kind]
@@ -393,6 +504,23 @@ async def main() -> int:
         print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at the end of the run")
         ok = result["rate"] >= 300 and result["p99"] < 25
         print(f"targets (≥ 300 views/s, p99 < 25 ms): {'met' if ok else 'NOT met'}")
+        line = {
+            "views_per_s": round(result["rate"], 1),
+            "p50_ms": round(result["p50"], 2),
+            "p99_ms": round(result["p99"], 2),
+            "cpu_ms_per_view": round(result["cpu_ms"], 2),
+            "loop_stall_max_ms": round(result["stall_ms"], 1),
+            "bare_per_s": round(baseline["rate"], 1),
+            "concurrency": args.concurrency,
+        }
+        if written is not None:
+            line |= {
+                "views_per_s_with_writer": round(written["rate"], 1),
+                "p99_ms_with_writer": round(written["p99"], 2),
+                "loop_stall_max_ms_with_writer": round(written["stall_ms"], 1),
+                "writer_rows_per_s": round(writer_rate),
+            }
+        print(json.dumps(line))
         await bot.session.close()
         await echo_bot.session.close()
     finally:
