@@ -36,7 +36,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import os
 import shutil
 import time
 import uuid
@@ -69,6 +68,7 @@ from receipts import pool
 from receipts.data import ReceiptData, load_receipts
 from receipts.pacing import Pacer
 from receipts.pdf import render_receipt
+from receipts.spool import Renderer, render_to_spool
 from storage.models import (
     AccountLink,
     Charge,
@@ -96,7 +96,6 @@ MAX_ATTEMPTS = 3  # a failed delivery is tried again by later runs this many tim
 NETWORK_RETRIES = 3
 
 Mailer = Callable[..., Awaitable[None]]  # send_mail(settings, to, subject, text, attachments)
-Renderer = Callable[[ReceiptData], bytes]
 Write = tuple[Any, dict[str, Any]]  # a delivery log statement and its parameters
 
 
@@ -278,18 +277,6 @@ class Progress:
             f"blocked {self.blocked}, remaining {self.remaining} of {self.total}, "
             f"{self.rate:.1f}/s"
         )
-
-
-def render_to_spool(render: Renderer, data: ReceiptData, path: Path) -> Path:
-    """Render in the pool and keep the PDF in the spool (written whole, then renamed: a crash
-    never leaves half a file under the final name). Returns the path: the bytes stay on disk
-    until a sender reads them."""
-    pdf = render(data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}-{uuid.uuid4().hex[:8]}.part")  # threads too
-    partial.write_bytes(pdf)
-    partial.replace(path)
-    return path
 
 
 def spool_path(spool: Path, data: ReceiptData) -> Path:
