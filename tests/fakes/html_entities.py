@@ -76,7 +76,7 @@ def _byte_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-8"))
 
 
-def parse_html(text: str) -> tuple[str, list[dict]]:
+def parse_html(text: str) -> tuple[str, list[dict]]:  # noqa: C901 - one tokenizer, as Telegram's
     """(visible text, entities) or HtmlParseError with Telegram's message."""
     out: list[str] = []
     out_len = 0  # UTF-16 units of `out`

@@ -159,6 +159,23 @@ def bad_request(reason: str) -> ApiError:
     return ApiError(400, f"Bad Request: {reason}")
 
 
+def _check_inline_button(button: dict[str, Any]) -> None:
+    """Telegram's checks of one inline button (its text, callback data ≤ 64 bytes, URL)."""
+    if not button.get("text"):
+        raise bad_request("BUTTON_TEXT_EMPTY")
+    if "callback_data" in button:
+        data = str(button["callback_data"]).encode()
+        if not data or len(data) > MAX_CALLBACK_DATA:
+            raise bad_request("BUTTON_DATA_INVALID")
+    elif "url" in button:
+        if not str(button["url"]).startswith(("http://", "https://", "tg://")):
+            raise bad_request("BUTTON_URL_INVALID")
+    elif not set(button) - {"text"}:
+        raise bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
+
+
 @dataclass
 class Call:
     """One request the bot made; `status` is None while a long poll is still waiting."""
@@ -1124,20 +1141,7 @@ class FakeTelegram:
         if "inline_keyboard" in markup:
             for row in markup["inline_keyboard"]:
                 for button in row:
-                    if not button.get("text"):
-                        raise bad_request("BUTTON_TEXT_EMPTY")
-                    if "callback_data" in button:
-                        data = str(button["callback_data"]).encode()
-                        if not data or len(data) > MAX_CALLBACK_DATA:
-                            raise bad_request("BUTTON_DATA_INVALID")
-                    elif "url" in button:
-                        if not str(button["url"]).startswith(("http://", "https://", "tg://")):
-                            raise bad_request("BUTTON_URL_INVALID")
-                    elif not set(button) - {"text"}:
-                        raise bad_request(
-                            "can't parse inline keyboard button: Text buttons are unallowed "
-                            "in the inline keyboard"
-                        )
+                    _check_inline_button(button)
             return markup
         if "keyboard" in markup:
             rows = [
