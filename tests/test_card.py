@@ -514,31 +514,6 @@ async def test_pressing_the_same_button_twice_is_quiet(client, golden_resident) 
     assert client.sent("answerCallbackQuery")
 
 
-async def test_card_and_month_views_read_without_a_worker_thread_round_trip(
-    client, golden_resident, db_url, monkeypatch
-) -> None:
-    """The hot path's reads are indexed lookups that SQLite runs on the event loop's thread
-    (storage.sqlite_driver; bench/card_bench.py measures what that is worth)."""
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the SQLite driver's round trips")
-    import aiosqlite.core
-
-    await client.send(common.BTN_ACCOUNTS)  # the dialogue state is read once, then cached
-    hops: list[str] = []
-    original = aiosqlite.core.Connection._execute
-
-    async def counting(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        hops.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counting)
-    await client.send(common.BTN_ACCOUNTS)
-    await client.click(tc.BTN_CHARGES)
-    await client.click("◀ февраль 2020")
-    assert "Начисления за февраль 2020" in client.last_text()
-    assert hops == []
-
-
 # --- figures kept between imports -------------------------------------------------------------
 
 

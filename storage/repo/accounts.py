@@ -11,12 +11,11 @@ from storage.types import is_valid_id
 
 
 def _with_address(query: Select[tuple[Account]]) -> Select[tuple[Account]]:
-    """The account with its organization, apartment and house; an indexed read of a few rows
-    (see storage.sqlite_driver)."""
+    """The account with its organization, apartment and house."""
     return query.options(
         joinedload(Account.organization),
         joinedload(Account.apartment).joinedload(Apartment.house),
-    ).execution_options(indexed_lookup=True)
+    )
 
 
 # Built once (the card and every account screen run them; see storage.repo.residents)

@@ -10,11 +10,7 @@ from storage.models import AccountLink, Appeal, Resident, utcnow
 
 # Built once: every update looks its sender up, and building a statement costs more than the
 # indexed SELECT itself (SQLAlchemy then reuses the compiled form by the statement's cache key).
-_BY_TELEGRAM_ID = (
-    select(Resident)
-    .where(Resident.telegram_id == bindparam("telegram_id"))
-    .execution_options(indexed_lookup=True)  # see storage.sqlite_driver
-)
+_BY_TELEGRAM_ID = select(Resident).where(Resident.telegram_id == bindparam("telegram_id"))
 
 
 async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> Resident | None:
