@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import SendDocument, TelegramMethod
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,7 +42,7 @@ from storage.models import (
 from storage.periods import add_months
 from storage.repo import leases
 from tests import factories
-from tests.harness import RecordingSession
+from tests.harness import RecordingSession, bad_request, forbidden, too_many_requests
 
 # --- the pacer, on a virtual clock --------------------------------------------------------------
 
@@ -127,29 +127,21 @@ class ScriptedSession(RecordingSession):
         self.bad: set[int] = set()
         self.clock: Any = None  # the pacer's (virtual) clock: when each document was sent
         self.sent_at: dict[int, float] = {}  # request index -> clock
+        self.responses["sendDocument"] = self.script
 
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
-    ) -> Any:
-        if isinstance(method, SendDocument):
-            chat = int(method.chat_id)
-            if self.clock is not None:
-                self.sent_at[len(self.requests)] = self.clock()
-            if self.flood > 0:
-                self.flood -= 1
-                self.requests.append(method)
-                self.results.append(None)
-                # longer than bot.middlewares.retry waits by itself: the pacer must handle it
-                raise TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=7)
-            if chat in self.blocked:
-                self.requests.append(method)
-                self.results.append(None)
-                raise TelegramForbiddenError(method=method, message="bot was blocked by the user")
-            if chat in self.bad:
-                self.requests.append(method)
-                self.results.append(None)
-                raise TelegramBadRequest(method=method, message="chat not found")
-        return await super().make_request(bot, method, timeout)
+    def script(self, method: TelegramMethod[Any]) -> Any:
+        chat = int(method.chat_id)  # type: ignore[attr-defined]
+        if self.clock is not None:
+            self.sent_at[len(self.requests) - 1] = self.clock()  # this request's index
+        if self.flood > 0:
+            self.flood -= 1
+            # longer than bot.middlewares.retry waits by itself: the pacer must handle it
+            return too_many_requests(retry_after=7)
+        if chat in self.blocked:
+            return forbidden()
+        if chat in self.bad:
+            return bad_request("chat not found")
+        return self.answer(method)
 
     def delivered(self) -> list[tuple[int, str]]:
         """(chat, file name) of every document Telegram accepted."""

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 import time_machine
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramNetworkError
 from aiogram.methods import SendMessage
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
@@ -20,7 +19,7 @@ from bot.scheduler import JOB_PROVIDERS, JobContext
 from receipts.pacing import Pacer
 from storage.models import Account, Meter, Organization, ReminderDelivery, Resident
 from tests import factories
-from tests.harness import RecordingSession
+from tests.harness import NetworkDown, RecordingSession, forbidden
 
 VLADIVOSTOK = dt.timezone(dt.timedelta(hours=10))
 APRIL = dt.date(2020, 4, 1)
@@ -132,10 +131,7 @@ async def test_blocked_resident_is_marked_unreachable(
     session: AsyncSession,
     world: dict[str, Resident],
 ) -> None:
-    bot.session.fail_with["sendMessage"] = TelegramForbiddenError(  # type: ignore[attr-defined]
-        method=None,  # type: ignore[arg-type]
-        message="Forbidden: bot was blocked by the user",
-    )
+    bot.session.fail_with["sendMessage"] = forbidden()  # type: ignore[attr-defined]
     summary = await run(bot, session_factory, settings, at(20))
     assert (summary.sent, summary.blocked) == (0, 1)
     owes = await session.scalar(
@@ -187,10 +183,7 @@ async def test_a_transient_failure_is_retried_by_the_next_run(
     session: AsyncSession,
     world: dict[str, Resident],
 ) -> None:
-    bot.session.fail_with["sendMessage"] = TelegramNetworkError(  # type: ignore[attr-defined]
-        method=None,  # type: ignore[arg-type]
-        message="connection reset",
-    )
+    bot.session.fail_with["sendMessage"] = NetworkDown()  # type: ignore[attr-defined]
     assert (await run(bot, session_factory, settings, at(20))).failed == 1
     assert not list(await session.scalars(select(ReminderDelivery)))
     del bot.session.fail_with["sendMessage"]  # type: ignore[attr-defined]
