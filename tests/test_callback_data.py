@@ -14,10 +14,10 @@ from aiogram.filters.callback_data import CallbackData
 
 import handlers
 import keyboards
-from storage.types import MAX_ID
 
 PROJECT_PACKAGES = (keyboards, handlers)
-ID = MAX_ID  # the largest id the project accepts (storage.types.is_valid_id)
+# Ids as large as a forged button may carry (beyond storage.types.MAX_ID, refused on use).
+ID = 2**62
 # Fields that are not ids, at their largest plausible value; every other int is an id.
 INT_BOUNDS = {
     "period": 209912,  # YYYYMM
