@@ -450,21 +450,38 @@ def refuse_to_render(receipt: ReceiptData) -> bytes:
     raise AssertionError("the spool has this PDF: it must not be rendered again")
 
 
-def test_the_scheduler_gets_both_jobs() -> None:
-    jobs: list[tuple[str, dict]] = []
+async def test_the_bots_scheduler_pushes_a_fresh_import_once(
+    scripted_bot: Bot, session_factory, session: AsyncSession, town: dict
+) -> None:
+    """The bot's own scheduler polls for a fresh import every push_poll_seconds and checks again
+    daily at 10:15 local time; either job pushes a due period, and only once."""
+    from zoneinfo import ZoneInfo
 
-    class Scheduler:
-        def add_job(self, fn, trigger, **kwargs) -> None:
-            jobs.append((trigger, kwargs))
+    from bot.scheduler import create_scheduler
 
-    class Context:
-        settings = Settings(_env_file=None, push_poll_seconds=45)
-        bot = None
-        session_factory = None
+    settings = _settings(scripted_bot).model_copy(
+        update={"scheduler_enabled": True, "push_poll_seconds": 45}
+    )
+    scheduler = create_scheduler(settings, scripted_bot, session_factory)
+    assert scheduler is not None
+    poll, daily = (
+        scheduler.get_job(name) for name in ("receipts_push_poll", "receipts_push_daily")
+    )
+    assert poll is not None and daily is not None
+    local = ZoneInfo(settings.default_timezone)
+    morning = dt.datetime(2020, 4, 1, 9, 0, tzinfo=local)
+    assert poll.trigger.get_next_fire_time(morning, morning) == morning + dt.timedelta(seconds=45)
+    assert daily.trigger.get_next_fire_time(None, morning) == morning.replace(hour=10, minute=15)
 
-    push_module.schedule(Scheduler(), Context())
-    assert [trigger for trigger, _ in jobs] == ["interval", "cron"]
-    assert jobs[0][1]["seconds"] == 45 and jobs[0][1]["max_instances"] == 1
+    await poll.func(*poll.args)
+    assert scripted_bot.session.delivered() == []  # nothing imported yet
+    session.add(ImportRun(files="march.csv", rows=10, periods=["2020-03"]))
+    await session.commit()
+    await poll.func(*poll.args)
+    assert len(scripted_bot.session.delivered()) == 4
+    await daily.func(*daily.args)
+    await poll.func(*poll.args)
+    assert len(scripted_bot.session.delivered()) == 4  # once
 
 
 # --- several sends in flight ----------------------------------------------------------------------
@@ -503,11 +520,7 @@ async def test_concurrent_senders_share_the_rate_the_chat_interval_and_one_pause
 async def test_a_paced_429_goes_to_the_pacer_not_to_a_private_retry(bot: Bot) -> None:
     """The bot's request middleware waits and retries short 429s of ordinary replies; inside a
     paced send it must not (the other senders would go on meanwhile)."""
-    bot.session.fail_with["sendMessage"] = TelegramRetryAfter(
-        method=None,
-        message="Too Many Requests",
-        retry_after=1,  # type: ignore[arg-type]
-    )
+    bot.session.fail_with["sendMessage"] = too_many_requests(retry_after=1)
     time = VirtualTime()
     pacer = Pacer(30, 1.0, clock=time.clock, sleep=time.sleep)
     with pytest.raises(TelegramRetryAfter):
