@@ -117,6 +117,9 @@ class RecordingSession(BaseSession):
         # `self.answer(method)` is the default answer
         self.responses: dict[str, Callable[[TelegramMethod[Any]], Any]] = {}
 
+    def _answered(self, method: TelegramMethod[Any], result: Any) -> None:
+        self.results.append(result)
+
     async def close(self) -> None:
         return None
 
@@ -134,15 +137,15 @@ class RecordingSession(BaseSession):
             try:
                 outcome = responder(method) if responder is not None else self.answer(method)
             except Exception as error:  # a responder's own failure (a test's crash)
-                self.results.append(error)
+                self._answered(method, error)
                 raise
         if isinstance(outcome, ApiError | NetworkDown):
             try:
                 self.refuse(bot, method, outcome)
             except TelegramAPIError as error:
-                self.results.append(error)
+                self._answered(method, error)
                 raise
-        self.results.append(outcome)
+        self._answered(method, outcome)
         return outcome
 
     def refuse(self, bot: Bot, method: TelegramMethod[Any], outcome: Outcome) -> None:
