@@ -40,7 +40,8 @@ def redis_of_this_worker(url: str | None) -> str | None:
         return None
     parts = urlsplit(url)
     base = int(parts.path.strip("/") or 0)
-    return urlunsplit(parts._replace(path=f"/{(base + worker_number()) % 16}"))
+    path = f"/{(base + worker_number()) % 16}"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
