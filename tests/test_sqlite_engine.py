@@ -37,7 +37,13 @@ async def test_the_engine_is_sqlalchemys_aiosqlite_with_the_pragmas(
     async with sqlite_engine.connect() as connection:
         pragmas = {
             name: await connection.scalar(text(f"PRAGMA {name}"))
-            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            for name in (
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "secure_delete",
+            )
         }
     # synchronous=NORMAL is 1
     assert pragmas == {
@@ -45,6 +51,7 @@ async def test_the_engine_is_sqlalchemys_aiosqlite_with_the_pragmas(
         "synchronous": 1,
         "foreign_keys": 1,
         "busy_timeout": 30000,
+        "secure_delete": 1,
     }
 
 
