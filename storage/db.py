@@ -16,8 +16,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage import sqlite_driver
-
 log = logging.getLogger(__name__)
 
 
@@ -84,10 +82,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # Errors quote the SQL, never its parameters (phones, names, e-mails): logs stay clean.
     kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
-        parsed = make_url(url)
-        if parsed.get_driver_name() == "aiosqlite":  # the same driver with cheaper round trips
-            parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
-        engine = create_async_engine(parsed, **kwargs)
+        # SQLAlchemy's own aiosqlite dialect; the pragmas through its public connect event.
+        engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -36,11 +36,7 @@ from storage.models import FsmRecord, utcnow
 # Every storage of the process with a cache: `erase_user_state` drops a user's entries in each.
 _caching: weakref.WeakSet[DatabaseStorage] = weakref.WeakSet()
 
-_STATEMENT = (
-    select(FsmRecord.state, FsmRecord.data)
-    .where(FsmRecord.key == bindparam("key"))
-    .execution_options(indexed_lookup=True)  # see storage.sqlite_driver
-)
+_STATEMENT = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == bindparam("key"))
 
 
 def _user_pattern(user_id: int) -> str:

@@ -22,6 +22,15 @@ from tests import databases
 from tests.harness import BOT_TOKEN, BotClient, RecordingSession
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the end-to-end tests (each starts `python -m bot` processes, seconds
+    of CPU apiece) run one after another on one worker while the others take the rest."""
+    e2e = Path(__file__).parent / "e2e"
+    for item in items:
+        if e2e in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The schema, made once by the real migrations; each test gets a copy of the file."""

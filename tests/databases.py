@@ -7,6 +7,10 @@ checkpoints), so each test starts from a fresh, migrated database as it does on 
 `TEST_REDIS_URL=redis://host:port/n` puts dialogue state and throttling in Redis; that Redis
 database is flushed before each test. Without them the suite runs on SQLite files and the tests
 that need a server skip.
+
+The suite runs in parallel (pytest-xdist, `-n auto` in pyproject.toml): each worker is a process
+of its own, with its own PostgreSQL database (named by its pid), SQLite files (its tmp_path), fake
+servers (free loopback ports), and Redis database: worker k (`gwk`) uses database n + k (mod 16).
 """
 
 from __future__ import annotations
@@ -17,14 +21,31 @@ import os
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy.engine import make_url
 
 T = TypeVar("T")
 
+
+def worker_number() -> int:
+    """The pytest-xdist worker running this process (gw0, gw1, …); 0 in a plain pytest run."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def redis_of_this_worker(url: str | None) -> str | None:
+    """`redis://host:port/n` -> database n + the worker's number (Redis has 16 by default)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    path = f"/{(base + worker_number()) % 16}"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+TEST_REDIS_URL = redis_of_this_worker(os.environ.get("TEST_REDIS_URL"))
 
 needs_postgres = pytest.mark.skipif(
     TEST_DATABASE_URL is None, reason="needs PostgreSQL: set TEST_DATABASE_URL (.ci/run does)"

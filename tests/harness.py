@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageCaption,
@@ -42,18 +45,80 @@ BOT_USER = User(id=BOT_ID, is_bot=True, first_name="Кабинет", username="c
 _update_ids = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class ApiError:
+    """Telegram's answer refusing a call (`{"ok": false, "error_code": …, "description": …}`).
+
+    The recording session turns it into the exception aiogram raises for that answer through
+    aiogram's own `check_response`, as aiogram's tests/mocked_bot.py does: 400 gives
+    TelegramBadRequest, 403 TelegramForbiddenError, 429 TelegramRetryAfter with its retry_after.
+    """
+
+    error_code: int
+    description: str
+    retry_after: int | None = None
+    migrate_to_chat_id: int | None = None
+
+    def content(self) -> str:
+        parameters = {
+            key: value
+            for key, value in (
+                ("retry_after", self.retry_after),
+                ("migrate_to_chat_id", self.migrate_to_chat_id),
+            )
+            if value is not None
+        }
+        answer: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.error_code,
+            "description": self.description,
+        }
+        if parameters:
+            answer["parameters"] = parameters
+        return json.dumps(answer)
+
+
+def bad_request(description: str) -> ApiError:
+    """`bad_request("message is not modified")`: Telegram's 400 with its usual prefix."""
+    return ApiError(400, f"Bad Request: {description}")
+
+
+def forbidden(description: str = "bot was blocked by the user") -> ApiError:
+    return ApiError(403, f"Forbidden: {description}")
+
+
+def too_many_requests(retry_after: int) -> ApiError:
+    return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+
+
+@dataclass(frozen=True)
+class NetworkDown:
+    """No answer at all: aiogram's HTTP session raises TelegramNetworkError."""
+
+    message: str = "ClientConnectorError: Cannot connect to host api.telegram.org:443"
+
+
+Outcome = ApiError | NetworkDown
+
+
 class RecordingSession(BaseSession):
     """Records every Bot API call and answers it as Telegram would, without any network."""
 
     def __init__(self) -> None:
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
-        self.results: list[Any] = []  # what each request returned, in the same order
+        # what each request returned (or the exception it raised), in the same order
+        self.results: list[Any] = []
         self._message_ids = itertools.count(1000)
-        self.fail_with: dict[str, Exception] = {}  # api method name -> exception to raise
+        # api method name -> Telegram's error answer (or no answer) for every such call
+        self.fail_with: dict[str, Outcome] = {}
         # api method name -> callable(method) giving the result Telegram would return
-        # (e.g. "getChatMember" -> a ChatMemberMember), for methods the defaults answer with True
+        # (e.g. "getChatMember" -> a ChatMemberMember) or an ApiError / NetworkDown;
+        # `self.answer(method)` is the default answer
         self.responses: dict[str, Callable[[TelegramMethod[Any]], Any]] = {}
+
+    def _answered(self, method: TelegramMethod[Any], result: Any) -> None:
+        self.results.append(result)
 
     async def close(self) -> None:
         return None
@@ -66,18 +131,29 @@ class RecordingSession(BaseSession):
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
     ) -> Any:
         self.requests.append(method)
-        error = self.fail_with.get(method.__api_method__)
-        if error is not None:
-            self.results.append(error)
-            raise error
-        responder = self.responses.get(method.__api_method__)
-        try:  # a responder may raise, as Telegram answers some calls with an error
-            result = responder(method) if responder is not None else self._answer(method)
-        except Exception as error:
-            self.results.append(error)
-            raise
-        self.results.append(result)
-        return result
+        outcome = self.fail_with.get(method.__api_method__)
+        if outcome is None:
+            responder = self.responses.get(method.__api_method__)
+            try:
+                outcome = responder(method) if responder is not None else self.answer(method)
+            except Exception as error:  # a responder's own failure (a test's crash)
+                self._answered(method, error)
+                raise
+        if isinstance(outcome, ApiError | NetworkDown):
+            try:
+                self.refuse(bot, method, outcome)
+            except TelegramAPIError as error:
+                self._answered(method, error)
+                raise
+        self._answered(method, outcome)
+        return outcome
+
+    def refuse(self, bot: Bot, method: TelegramMethod[Any], outcome: Outcome) -> None:
+        """Raise what aiogram raises for this outcome."""
+        if isinstance(outcome, NetworkDown):  # as aiogram's AiohttpSession wraps a ClientError
+            raise TelegramNetworkError(method=method, message=outcome.message)
+        self.check_response(bot, method, outcome.error_code, outcome.content())
+        raise AssertionError(f"check_response accepted the error answer {outcome}")
 
     def _message(self, chat_id: int, **fields: Any) -> Message:
         return Message(
@@ -88,7 +164,8 @@ class RecordingSession(BaseSession):
             **fields,
         )
 
-    def _answer(self, method: TelegramMethod[Any]) -> Any:
+    def answer(self, method: TelegramMethod[Any]) -> Any:
+        """The answer of a successful call, as Telegram gives it."""
         if isinstance(method, GetMe):
             return BOT_USER
         if isinstance(method, AnswerCallbackQuery):

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 import pytest
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from sqlalchemy import select
 
@@ -17,6 +16,7 @@ from receipts.pacing import Pacer
 from services import announcements
 from storage.models import Account, AnnouncementDelivery, Apartment, Resident
 from tests import factories
+from tests.harness import forbidden, too_many_requests
 
 
 class FakeClock:
@@ -130,10 +130,10 @@ async def test_paced_and_429_honoured_and_403_marked(
     def telegram(method: TelegramMethod[Any]) -> Any:
         if method.chat_id == 3002 and flooded["once"]:  # type: ignore[attr-defined]
             flooded["once"] = False
-            raise TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=7)
+            return too_many_requests(retry_after=7)
         if method.chat_id == 3003:  # type: ignore[attr-defined]
-            raise TelegramForbiddenError(method=method, message="Forbidden: bot was blocked")
-        return bot.session._answer(method)
+            return forbidden()
+        return bot.session.answer(method)
 
     bot.session.responses["sendMessage"] = telegram
     clock = FakeClock()
@@ -167,7 +167,7 @@ async def test_an_interrupted_run_resumes_where_it_stopped(
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt  # the process stops mid-run
-        return bot.session._answer(method)
+        return bot.session.answer(method)
 
     bot.session.responses["sendMessage"] = crash_on_second
     with pytest.raises(KeyboardInterrupt):

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import time_machine
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import (
     Chat,
@@ -27,7 +26,7 @@ from services import appeals as service
 from storage.models import Appeal, AppealMessage, utcnow
 from storage.repo import appeals as repo
 from tests import factories
-from tests.harness import BOT_USER, BotClient, RecordingSession, inline_buttons
+from tests.harness import BOT_USER, BotClient, RecordingSession, bad_request, inline_buttons
 from texts.ru import appeals as t
 from texts.ru import common as tc
 
@@ -305,8 +304,8 @@ async def test_a_failed_post_is_stored_unposted_and_retried(
 
     def operators_chat_down(method: TelegramMethod[Any]) -> Any:
         if method.chat_id == OPS:  # type: ignore[attr-defined]
-            raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
-        return client.session._answer(method)
+            return bad_request("chat not found")
+        return client.session.answer(method)
 
     client.session.responses["sendMessage"] = operators_chat_down
     await client.send("/appeals")

@@ -25,7 +25,7 @@ from storage.demo import (
 )
 from storage.models import Charge
 from tests import factories
-from tests.harness import inline_buttons
+from tests.harness import bad_request, inline_buttons
 from texts import fmt
 from texts.ru import card as tc
 from texts.ru import common
@@ -486,57 +486,22 @@ async def test_cli_month_without_data(golden_resident, settings, capsys) -> None
 async def test_a_message_telegram_will_not_edit_is_replaced_by_a_new_one(
     client, golden_resident
 ) -> None:
-    from aiogram.exceptions import TelegramBadRequest
-    from aiogram.methods import EditMessageText
 
     await client.send("/accounts")
-    client.session.fail_with["editMessageText"] = TelegramBadRequest(
-        method=EditMessageText(text="x", chat_id=1, message_id=1),
-        message="Bad Request: message can't be edited",
-    )
+    client.session.fail_with["editMessageText"] = bad_request("message can't be edited")
     made = await client.click(tc.BTN_CHARGES)
     assert any(isinstance(m, SendMessage) and "Начисления за март 2020" in m.text for m in made)
     assert common.ERROR not in client.texts()
 
 
 async def test_pressing_the_same_button_twice_is_quiet(client, golden_resident) -> None:
-    from aiogram.exceptions import TelegramBadRequest
-    from aiogram.methods import EditMessageText
 
     await client.send("/accounts")
-    client.session.fail_with["editMessageText"] = TelegramBadRequest(
-        method=EditMessageText(text="x", chat_id=1, message_id=1),
-        message="Bad Request: message is not modified",
-    )
+    client.session.fail_with["editMessageText"] = bad_request("message is not modified")
     made = await client.click(tc.BTN_CHARGES)
     assert not any(isinstance(m, SendMessage) for m in made)
     assert common.ERROR not in client.texts()
     assert client.sent("answerCallbackQuery")
-
-
-async def test_card_and_month_views_read_without_a_worker_thread_round_trip(
-    client, golden_resident, db_url, monkeypatch
-) -> None:
-    """The hot path's reads are indexed lookups that SQLite runs on the event loop's thread
-    (storage.sqlite_driver; bench/card_bench.py measures what that is worth)."""
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the SQLite driver's round trips")
-    import aiosqlite.core
-
-    await client.send(common.BTN_ACCOUNTS)  # the dialogue state is read once, then cached
-    hops: list[str] = []
-    original = aiosqlite.core.Connection._execute
-
-    async def counting(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        hops.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counting)
-    await client.send(common.BTN_ACCOUNTS)
-    await client.click(tc.BTN_CHARGES)
-    await client.click("◀ февраль 2020")
-    assert "Начисления за февраль 2020" in client.last_text()
-    assert hops == []
 
 
 # --- figures kept between imports -------------------------------------------------------------

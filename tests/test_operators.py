@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.exceptions import TelegramForbiddenError
 from aiogram.methods import TelegramMethod
 from sqlalchemy import select
 
@@ -14,6 +13,7 @@ from keyboards.operators import AnnounceHouse, AnnounceOrg, OperatorAppeal
 from storage.models import Announcement, AnnouncementDelivery, Resident
 from storage.repo import appeals as repo
 from tests import factories
+from tests.harness import forbidden
 from tests.test_appeals import (
     OPS,
     appeals_in_db,
@@ -164,10 +164,8 @@ async def test_a_blocked_resident_the_operator_is_told(dp, bot, session, session
 
     def blocked(method: TelegramMethod[Any]) -> Any:
         if method.chat_id == person.chat_id:  # type: ignore[attr-defined]
-            raise TelegramForbiddenError(
-                method=method, message="Forbidden: bot was blocked by the user"
-            )
-        return op.session._answer(method)
+            return forbidden()
+        return op.session.answer(method)
 
     op.session.responses["sendMessage"] = blocked
     await op.send("Ответ", reply_to_message=post_stub(777))

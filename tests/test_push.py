@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import SendDocument, TelegramMethod
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,7 +42,7 @@ from storage.models import (
 from storage.periods import add_months
 from storage.repo import leases
 from tests import factories
-from tests.harness import RecordingSession
+from tests.harness import RecordingSession, bad_request, forbidden, too_many_requests
 
 # --- the pacer, on a virtual clock --------------------------------------------------------------
 
@@ -127,29 +127,21 @@ class ScriptedSession(RecordingSession):
         self.bad: set[int] = set()
         self.clock: Any = None  # the pacer's (virtual) clock: when each document was sent
         self.sent_at: dict[int, float] = {}  # request index -> clock
+        self.responses["sendDocument"] = self.script
 
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
-    ) -> Any:
-        if isinstance(method, SendDocument):
-            chat = int(method.chat_id)
-            if self.clock is not None:
-                self.sent_at[len(self.requests)] = self.clock()
-            if self.flood > 0:
-                self.flood -= 1
-                self.requests.append(method)
-                self.results.append(None)
-                # longer than bot.middlewares.retry waits by itself: the pacer must handle it
-                raise TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=7)
-            if chat in self.blocked:
-                self.requests.append(method)
-                self.results.append(None)
-                raise TelegramForbiddenError(method=method, message="bot was blocked by the user")
-            if chat in self.bad:
-                self.requests.append(method)
-                self.results.append(None)
-                raise TelegramBadRequest(method=method, message="chat not found")
-        return await super().make_request(bot, method, timeout)
+    def script(self, method: TelegramMethod[Any]) -> Any:
+        chat = int(method.chat_id)  # type: ignore[attr-defined]
+        if self.clock is not None:
+            self.sent_at[len(self.requests) - 1] = self.clock()  # this request's index
+        if self.flood > 0:
+            self.flood -= 1
+            # longer than bot.middlewares.retry waits by itself: the pacer must handle it
+            return too_many_requests(retry_after=7)
+        if chat in self.blocked:
+            return forbidden()
+        if chat in self.bad:
+            return bad_request("chat not found")
+        return self.answer(method)
 
     def delivered(self) -> list[tuple[int, str]]:
         """(chat, file name) of every document Telegram accepted."""
@@ -458,21 +450,38 @@ def refuse_to_render(receipt: ReceiptData) -> bytes:
     raise AssertionError("the spool has this PDF: it must not be rendered again")
 
 
-def test_the_scheduler_gets_both_jobs() -> None:
-    jobs: list[tuple[str, dict]] = []
+async def test_the_bots_scheduler_pushes_a_fresh_import_once(
+    scripted_bot: Bot, session_factory, session: AsyncSession, town: dict
+) -> None:
+    """The bot's own scheduler polls for a fresh import every push_poll_seconds and checks again
+    daily at 10:15 local time; either job pushes a due period, and only once."""
+    from zoneinfo import ZoneInfo
 
-    class Scheduler:
-        def add_job(self, fn, trigger, **kwargs) -> None:
-            jobs.append((trigger, kwargs))
+    from bot.scheduler import create_scheduler
 
-    class Context:
-        settings = Settings(_env_file=None, push_poll_seconds=45)
-        bot = None
-        session_factory = None
+    settings = _settings(scripted_bot).model_copy(
+        update={"scheduler_enabled": True, "push_poll_seconds": 45}
+    )
+    scheduler = create_scheduler(settings, scripted_bot, session_factory)
+    assert scheduler is not None
+    poll, daily = (
+        scheduler.get_job(name) for name in ("receipts_push_poll", "receipts_push_daily")
+    )
+    assert poll is not None and daily is not None
+    local = ZoneInfo(settings.default_timezone)
+    morning = dt.datetime(2020, 4, 1, 9, 0, tzinfo=local)
+    assert poll.trigger.get_next_fire_time(morning, morning) == morning + dt.timedelta(seconds=45)
+    assert daily.trigger.get_next_fire_time(None, morning) == morning.replace(hour=10, minute=15)
 
-    push_module.schedule(Scheduler(), Context())
-    assert [trigger for trigger, _ in jobs] == ["interval", "cron"]
-    assert jobs[0][1]["seconds"] == 45 and jobs[0][1]["max_instances"] == 1
+    await poll.func(*poll.args)
+    assert scripted_bot.session.delivered() == []  # nothing imported yet
+    session.add(ImportRun(files="march.csv", rows=10, periods=["2020-03"]))
+    await session.commit()
+    await poll.func(*poll.args)
+    assert len(scripted_bot.session.delivered()) == 4
+    await daily.func(*daily.args)
+    await poll.func(*poll.args)
+    assert len(scripted_bot.session.delivered()) == 4  # once
 
 
 # --- several sends in flight ----------------------------------------------------------------------
@@ -511,11 +520,7 @@ async def test_concurrent_senders_share_the_rate_the_chat_interval_and_one_pause
 async def test_a_paced_429_goes_to_the_pacer_not_to_a_private_retry(bot: Bot) -> None:
     """The bot's request middleware waits and retries short 429s of ordinary replies; inside a
     paced send it must not (the other senders would go on meanwhile)."""
-    bot.session.fail_with["sendMessage"] = TelegramRetryAfter(
-        method=None,
-        message="Too Many Requests",
-        retry_after=1,  # type: ignore[arg-type]
-    )
+    bot.session.fail_with["sendMessage"] = too_many_requests(retry_after=1)
     time = VirtualTime()
     pacer = Pacer(30, 1.0, clock=time.clock, sleep=time.sleep)
     with pytest.raises(TelegramRetryAfter):

@@ -8,19 +8,17 @@ from decimal import Decimal
 import pytest
 import time_machine
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramNetworkError
 from aiogram.methods import SendMessage
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import reminders
 from bot.config import Settings
-from bot.scheduler import JOB_PROVIDERS, JobContext
 from receipts.pacing import Pacer
 from storage.models import Account, Meter, Organization, ReminderDelivery, Resident
+from storage.repo import leases
 from tests import factories
-from tests.harness import RecordingSession
+from tests.harness import NetworkDown, RecordingSession, forbidden
 
 VLADIVOSTOK = dt.timezone(dt.timedelta(hours=10))
 APRIL = dt.date(2020, 4, 1)
@@ -132,10 +130,7 @@ async def test_blocked_resident_is_marked_unreachable(
     session: AsyncSession,
     world: dict[str, Resident],
 ) -> None:
-    bot.session.fail_with["sendMessage"] = TelegramForbiddenError(  # type: ignore[attr-defined]
-        method=None,  # type: ignore[arg-type]
-        message="Forbidden: bot was blocked by the user",
-    )
+    bot.session.fail_with["sendMessage"] = forbidden()  # type: ignore[attr-defined]
     summary = await run(bot, session_factory, settings, at(20))
     assert (summary.sent, summary.blocked) == (0, 1)
     owes = await session.scalar(
@@ -168,16 +163,32 @@ async def test_window_of_the_organization_in_its_time_zone(
     assert "с 1 по 7 число" in sent_to(bot)[0][1]
 
 
-def test_the_job_is_scheduled_hourly_under_a_lease(
-    bot: Bot, session_factory, settings: Settings
+async def test_the_scheduled_job_reminds_hourly_in_one_process_at_a_time(
+    bot: Bot, session_factory, settings: Settings, world: dict[str, Resident]
 ) -> None:
-    assert "bot.reminders:schedule" in JOB_PROVIDERS
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    reminders.schedule(scheduler, JobContext(settings, bot, session_factory))
+    """The bot's scheduler runs the reminders every hour at :05; a run sends what is due, and
+    while another process holds the job's lease it sends nothing."""
+    from bot.scheduler import create_scheduler
+
+    scheduler = create_scheduler(
+        settings.model_copy(update={"scheduler_enabled": True}), bot, session_factory
+    )
+    assert scheduler is not None
     job = scheduler.get_job(reminders.JOB_ID)
     assert job is not None
-    assert "minute='5'" in str(job.trigger)
-    assert job.func.__name__ == f"once_{reminders.LEASE}"
+    quarter_past = at(20).replace(minute=17)
+    assert job.trigger.get_next_fire_time(None, quarter_past) == at(20, 11).replace(minute=5)
+
+    async with session_factory() as session, session.begin():
+        assert await leases.acquire(session, reminders.LEASE, "another", dt.timedelta(days=1))
+    with time_machine.travel(at(20), tick=False):
+        assert await job.func() is False
+    assert sent_to(bot) == []
+    async with session_factory() as session, session.begin():
+        await leases.release(session, reminders.LEASE, "another")
+    with time_machine.travel(at(20), tick=False):
+        assert await job.func() is True
+    assert [chat for chat, _ in sent_to(bot)] == [2001]
 
 
 async def test_a_transient_failure_is_retried_by_the_next_run(
@@ -187,10 +198,7 @@ async def test_a_transient_failure_is_retried_by_the_next_run(
     session: AsyncSession,
     world: dict[str, Resident],
 ) -> None:
-    bot.session.fail_with["sendMessage"] = TelegramNetworkError(  # type: ignore[attr-defined]
-        method=None,  # type: ignore[arg-type]
-        message="connection reset",
-    )
+    bot.session.fail_with["sendMessage"] = NetworkDown()  # type: ignore[attr-defined]
     assert (await run(bot, session_factory, settings, at(20))).failed == 1
     assert not list(await session.scalars(select(ReminderDelivery)))
     del bot.session.fail_with["sendMessage"]  # type: ignore[attr-defined]

@@ -6,17 +6,16 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from storage.models import Account, AccountLink, Apartment, House
+from storage.models import Account, AccountLink, Apartment
 from storage.types import is_valid_id
 
 
 def _with_address(query: Select[tuple[Account]]) -> Select[tuple[Account]]:
-    """The account with its organization, apartment and house; an indexed read of a few rows
-    (see storage.sqlite_driver)."""
+    """The account with its organization, apartment and house."""
     return query.options(
         joinedload(Account.organization),
         joinedload(Account.apartment).joinedload(Apartment.house),
-    ).execution_options(indexed_lookup=True)
+    )
 
 
 # Built once (the card and every account screen run them; see storage.repo.residents)
@@ -53,18 +52,3 @@ async def get_linked_account(
 
 async def linked_accounts(session: AsyncSession, resident_id: int) -> list[Account]:
     return list(await session.scalars(_LINKED_ACCOUNTS, {"resident_id": resident_id}))
-
-
-async def find_by_number(session: AsyncSession, number: str) -> Account | None:
-    """Operators' look-up by account number (the CLI); first match across organizations."""
-    return await session.scalar(
-        select(Account)
-        .where(Account.number == number)
-        .options(
-            joinedload(Account.organization),
-            joinedload(Account.apartment)
-            .joinedload(Apartment.house)
-            .joinedload(House.organization),
-        )
-        .limit(1)
-    )

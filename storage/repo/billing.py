@@ -184,7 +184,7 @@ async def accounts_by_number(
 
 # The card's and the month view's statements are built once, with bound parameters: building
 # a statement costs more than running these indexed SELECTs (SQLAlchemy reuses the compiled form).
-# Each reads one account's rows through the charges index: `indexed_lookup` (storage.sqlite_driver).
+# Each reads one account's rows through the charges index.
 _ACCOUNT = bindparam("account_id")
 
 
@@ -214,7 +214,6 @@ _BALANCE = (
     select(Charge.period, func.sum(Charge.closing))
     .where(Charge.account_id == _ACCOUNT, Charge.period == _latest())
     .group_by(Charge.period)
-    .execution_options(indexed_lookup=True)
 )
 
 
@@ -232,7 +231,7 @@ _CARD_SUMMARY = select(
     select(func.count(AccountLink.id))
     .where(AccountLink.resident_id == bindparam("resident_id"))
     .scalar_subquery(),
-).execution_options(indexed_lookup=True)
+)
 
 
 async def card_summary(
@@ -267,7 +266,6 @@ def _balances_query() -> Select[tuple[int, dt.date, Decimal]]:
         .where(Charge.account_id.in_(bindparam("account_ids", expanding=True)))
         .where(Charge.period == latest)
         .group_by(Charge.account_id, Charge.period)
-        .execution_options(indexed_lookup=True)
     )
 
 
@@ -313,7 +311,6 @@ def _month_query(target: ColumnElement[dt.date]) -> Select[tuple[object, ...]]:
         .join(Service, Service.id == Charge.service_id)
         .where(Charge.account_id == _ACCOUNT, Charge.period == target)
         .order_by(Service.is_common, Service.sort_order, Service.id)
-        .execution_options(indexed_lookup=True)
     )
 
 

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from enum import Enum
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import EmailConfirmation, Resident, utcnow
@@ -63,23 +63,6 @@ def check_code(key: bytes, stored: str, email: str, code: str) -> bool:
 async def taken_by_other(session: AsyncSession, email: str, resident_id: int) -> bool:
     owner = await session.scalar(select(Resident.id).where(Resident.email == email))
     return owner is not None and owner != resident_id
-
-
-async def codes_sent_recently(
-    session: AsyncSession, resident_id: int, now: dt.datetime | None = None
-) -> int:
-    now = now or utcnow()
-    return (
-        await session.scalar(
-            select(func.count())
-            .select_from(EmailConfirmation)
-            .where(
-                EmailConfirmation.resident_id == resident_id,
-                EmailConfirmation.created_at > now - CODES_WINDOW,
-            )
-        )
-        or 0
-    )
 
 
 async def next_code_at(session: AsyncSession, resident_id: int) -> dt.datetime | None:

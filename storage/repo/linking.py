@@ -49,14 +49,6 @@ class Page(Generic[T]):
     page: int  # clamped to the existing pages
     pages: int  # at least 1
 
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 0
-
-    @property
-    def has_next(self) -> bool:
-        return self.page + 1 < self.pages
-
 
 async def _page(session: AsyncSession, query, count_query, page: int) -> Page:
     total = await session.scalar(count_query) or 0

@@ -58,15 +58,6 @@ async def meters_of_accounts(
     return list(rows)
 
 
-async def linked_meter(session: AsyncSession, resident_id: int, meter_id: int) -> Meter | None:
-    """The meter if it belongs to an account this resident has linked (authorization)."""
-    return await session.scalar(
-        select(Meter)
-        .join(AccountLink, AccountLink.account_id == Meter.account_id)
-        .where(AccountLink.resident_id == resident_id, Meter.id == meter_id)
-    )
-
-
 async def current_reading(session: AsyncSession, meter_id: int, period: dt.date) -> Reading | None:
     return await session.scalar(
         select(Reading)

@@ -6,15 +6,11 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.fsm import erase_user_state
-from storage.models import AccountLink, Appeal, Resident, utcnow
+from storage.models import Appeal, Resident, utcnow
 
 # Built once: every update looks its sender up, and building a statement costs more than the
 # indexed SELECT itself (SQLAlchemy then reuses the compiled form by the statement's cache key).
-_BY_TELEGRAM_ID = (
-    select(Resident)
-    .where(Resident.telegram_id == bindparam("telegram_id"))
-    .execution_options(indexed_lookup=True)  # see storage.sqlite_driver
-)
+_BY_TELEGRAM_ID = select(Resident).where(Resident.telegram_id == bindparam("telegram_id"))
 
 
 async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> Resident | None:
@@ -28,15 +24,6 @@ async def get_or_create(session: AsyncSession, telegram_id: int, chat_id: int) -
         session.add(resident)
         await session.flush()
     return resident
-
-
-async def linked_account_ids(session: AsyncSession, resident_id: int) -> list[int]:
-    rows = await session.scalars(
-        select(AccountLink.account_id)
-        .where(AccountLink.resident_id == resident_id)
-        .order_by(AccountLink.id)
-    )
-    return list(rows)
 
 
 async def mark_unreachable(session: AsyncSession, resident_id: int) -> None:

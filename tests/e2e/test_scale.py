@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import socket
 from collections import Counter
 from typing import Any
@@ -101,8 +100,7 @@ async def start_webhook_bots(
 async def relay(tg: FakeTelegram, to: WebhookBot) -> None:
     """Telegram's side of the webhook: post what the user did to one of the processes. The
     process answers after handling the update, so its replies are in `tg` when this returns."""
-    updates = tg.pending_updates()
-    tg._updates.clear()  # delivered by webhook now, not by getUpdates
+    updates = tg.take_pending_updates()  # delivered by webhook now, not by getUpdates
     assert updates, "the user did nothing to deliver"
     for item in updates:
         assert await to.post(item) == 200
@@ -193,23 +191,6 @@ RESIDENTS = 12
 SENT_BEFORE_THE_CRASH = 4
 
 
-def hang_after(tg: FakeTelegram, count: int) -> asyncio.Event:
-    """Telegram stops answering after `count` documents: the sender waits on its next one, and
-    the test kills it there, in the middle of the push. Returns the event set when it hangs."""
-    original = tg._handlers["senddocument"]
-    hanging = asyncio.Event()
-
-    @functools.wraps(original)
-    async def api_sendDocument(call: Any) -> Any:
-        if len(tg.delivered(method="sendDocument")) >= count and not hanging.is_set():
-            hanging.set()
-            await asyncio.Event().wait()  # never answered: the sender dies waiting
-        return original(call)
-
-    tg._handlers["senddocument"] = api_sendDocument
-    return hanging
-
-
 async def test_a_push_killed_midway_is_completed_by_another_process_once(
     fake_tg: FakeTelegram, start_bot: StartBot, db_url: str, session: AsyncSession
 ) -> None:
@@ -224,7 +205,9 @@ async def test_a_push_killed_midway_is_completed_by_another_process_once(
     def documents() -> list[int]:
         return [c.chat_id for c in fake_tg.delivered(method="sendDocument")]
 
-    hanging = hang_after(fake_tg, SENT_BEFORE_THE_CRASH)
+    # Telegram stops answering after SENT_BEFORE_THE_CRASH documents: the sender waits on its
+    # next one, and the test kills it there, in the middle of the push
+    hanging = fake_tg.hang("sendDocument", after=SENT_BEFORE_THE_CRASH)
     first = await start_bot(db_url, args=["push", "--period", PERIOD])
     async with asyncio.timeout(120):
         await hanging.wait()

@@ -51,6 +51,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -836,6 +837,23 @@ class FakeTelegram:
         self._holds.append(hold)
         return hold
 
+    def hang(self, method: str, after: int) -> asyncio.Event:
+        """Once `after` requests of `method` were answered, leave the next one unanswered for
+        good (its sender waits on it until it is killed); later ones are answered again.
+        Returns the event set when it hangs."""
+        original = self._handlers[method.lower()]
+        hanging = asyncio.Event()
+
+        @functools.wraps(original)
+        async def hung(call: Call) -> Any:
+            if len(self.delivered(method=method)) >= after and not hanging.is_set():
+                hanging.set()
+                await asyncio.Event().wait()  # never answered
+            return original(call)
+
+        self._handlers[method.lower()] = hung
+        return hanging
+
     async def _held(self, call: Call) -> None:
         for hold in list(self._holds):
             if hold.method == call.method and hold.chat_id in (None, call.chat_id):
@@ -888,6 +906,11 @@ class FakeTelegram:
     def pending_updates(self) -> list[dict[str, Any]]:
         """Queued updates the bot has not confirmed yet."""
         return list(self._updates)
+
+    def take_pending_updates(self) -> list[dict[str, Any]]:
+        """Queued updates, taken out of the getUpdates queue (to deliver them by webhook)."""
+        updates, self._updates = self._updates, []
+        return updates
 
     @property
     def last_update_id(self) -> int:

@@ -145,7 +145,7 @@ async def test_stopping_the_scheduler_releases_the_lease_of_a_running_job(
     """A stop (SIGTERM) in the middle of a job: the job is cancelled and its lease released
     before the scheduler's shutdown returns, so a restarted process runs it at once instead of
     waiting out the lease."""
-    from bot.scheduler import _Scheduler
+    from bot.scheduler import create_scheduler
 
     started = asyncio.Event()
     cleaned_up: list[bool] = []
@@ -157,7 +157,11 @@ async def test_stopping_the_scheduler_releases_the_lease_of_a_running_job(
         finally:
             cleaned_up.append(True)
 
-    scheduler = _Scheduler(timezone="UTC")
+    scheduler = create_scheduler(
+        settings.model_copy(update={"scheduler_enabled": True}), bot, session_factory
+    )
+    assert scheduler is not None
+    scheduler.remove_all_jobs()  # the bot's own jobs aside: only this one runs
     scheduler.add_job(JobContext(settings, bot, session_factory).once("reminders", job))
     await scheduler.start()
     await asyncio.wait_for(started.wait(), 10)

@@ -16,6 +16,7 @@ import metrics
 from bot.app import create_dispatcher
 from bot.config import Settings
 from bot.logging import configure, redact
+from tests import harness
 from tests.harness import BotClient
 
 
@@ -140,14 +141,11 @@ def test_feature_counters() -> None:
 
 async def test_bot_api_outcomes_are_counted(bot: Bot, dp: Dispatcher) -> None:
     from aiogram.exceptions import TelegramForbiddenError
-    from aiogram.methods import SendMessage
 
     ok = sample("cabinet_telegram_requests_total", method="sendMessage", outcome="ok")
     forbidden = sample("cabinet_telegram_requests_total", method="sendMessage", outcome="forbidden")
     await bot.send_message(1001, "x")
-    bot.session.fail_with["sendMessage"] = TelegramForbiddenError(
-        method=SendMessage(chat_id=1001, text="x"), message="Forbidden: bot was blocked by the user"
-    )
+    bot.session.fail_with["sendMessage"] = harness.forbidden()
     with pytest.raises(TelegramForbiddenError):
         await bot.send_message(1001, "x")
     assert sample("cabinet_telegram_requests_total", method="sendMessage", outcome="ok") == ok + 1
