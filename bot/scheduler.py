@@ -7,15 +7,18 @@ across several bot processes take a database lease (`storage.repo.leases`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+import functools
 import importlib
+import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot
+from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -87,29 +90,53 @@ async def run_exclusive(
     watch = asyncio.create_task(lost.wait())
     try:
         await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
-        if not work.done():
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
-            log.warning("job %s: lease lost, stopped", name)
-            metrics.job(name, "lost")
-            return False
-        if work.exception() is not None:
-            metrics.job(name, "failed")
-            metrics.error(f"job:{name}", work.exception())  # type: ignore[arg-type]
-            work.result()  # raises
-        metrics.job(name, "done")
-        return True
     finally:
-        for task in (keeper, watch, work):
-            task.cancel()
-        await asyncio.gather(keeper, watch, work, return_exceptions=True)
-        if not lost.is_set():
-            try:
-                async with session_factory() as session, session.begin():
-                    await leases.release(session, name, owner)
-            except Exception as error:  # it expires by itself
-                log.warning("job %s: lease not released: %s", name, type(error).__name__)
+        # A stop (cancellation) may arrive at any point from here on, even while the lease is
+        # being released: the clean-up runs to its end all the same, or the lease would hold the
+        # job back in every process for its whole TTL.
+        await _to_the_end(
+            _stop_and_release(session_factory, name, owner, (keeper, watch, work), lost)
+        )
+    if work.cancelled():  # stopped because the lease was lost
+        log.warning("job %s: lease lost, stopped", name)
+        metrics.job(name, "lost")
+        return False
+    if work.exception() is not None:
+        metrics.job(name, "failed")
+        metrics.error(f"job:{name}", work.exception())  # type: ignore[arg-type]
+        work.result()  # raises
+    metrics.job(name, "done")
+    return True
+
+
+async def _stop_and_release(
+    session_factory: async_sessionmaker[AsyncSession],
+    name: str,
+    owner: str,
+    tasks: tuple[asyncio.Future[object], ...],
+    lost: asyncio.Event,
+) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if lost.is_set():
+        return
+    try:
+        async with session_factory() as session, session.begin():
+            await leases.release(session, name, owner)
+    except Exception as error:  # it expires by itself
+        log.warning("job %s: lease not released: %s", name, type(error).__name__)
+
+
+async def _to_the_end(clean_up: Awaitable[None]) -> None:
+    """Await `clean_up` to its end even when the caller is cancelled meanwhile; the cancellation
+    is raised again once it is done (a second cancellation interrupts it)."""
+    task = asyncio.ensure_future(clean_up)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 async def _keep(
@@ -138,37 +165,79 @@ async def _keep(
             return
 
 
-class _Scheduler(AsyncIOScheduler):
-    """AsyncIOScheduler whose start/shutdown fit aiogram's startup/shutdown hooks."""
+class JobTasks:
+    """The runs of scheduled jobs, each in a task of its own that `stop()` cancels and awaits.
+
+    APScheduler's own shutdown cancels what runs without waiting for it (and logs the
+    cancellation as the job's failure); these tasks are stopped here instead, before it.
+    """
+
+    def __init__(self) -> None:
+        self._runs: dict[asyncio.Task[object], asyncio.Task[object] | None] = {}
+
+    def tracked(self, job: Callable[..., Awaitable[object]]) -> Callable[..., Awaitable[object]]:
+        """`job` run in a tracked task; a run stopped by `stop()` returns None."""
+
+        @functools.wraps(job)
+        async def run(*args: object, **kwargs: object) -> object:
+            task: asyncio.Task[object] = asyncio.ensure_future(job(*args, **kwargs))
+            self._runs[task] = asyncio.current_task()
+            try:
+                # a cancellation of this waiter leaves the run to stop(): it is not lost
+                await asyncio.wait({task})
+            finally:
+                self._runs.pop(task, None)
+            return None if task.cancelled() else task.result()
+
+        return run
+
+    async def stop(self, grace: float) -> None:
+        """Cancel the running jobs and wait (up to `grace` seconds) until they have cleaned up
+        and their waiters have returned."""
+        runs = dict(self._runs)
+        for task in runs:
+            task.cancel()
+        waiting = {*runs, *(waiter for waiter in runs.values() if waiter is not None)}
+        if not waiting:
+            return
+        _, pending = await asyncio.wait(waiting, timeout=grace)
+        if pending:
+            log.warning("shutdown: %d scheduled jobs did not stop in time", len(pending))
+
+
+class Scheduler(AsyncIOScheduler):
+    """AsyncIOScheduler whose start/shutdown fit aiogram's startup/shutdown hooks, and whose
+    coroutine jobs run as `JobTasks`, stopped and awaited at shutdown."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.tasks = JobTasks()
+
+    def add_job(self, func: Any, *args: Any, **kwargs: Any) -> Job:  # type: ignore[override]
+        if inspect.iscoroutinefunction(func):
+            func = self.tasks.tracked(func)
+        return super().add_job(func, *args, **kwargs)
 
     async def start(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         super().start()
 
     async def shutdown(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         """Stop: running jobs are cancelled (a push or a reminder round goes on at the next
-        start) and given time to clean up, so that their leases are released before the event
-        loop ends; a lease left behind would hold the job back for its whole TTL."""
+        start) and awaited, so that their leases are released before the event loop ends; a
+        lease left behind would hold the job back for its whole TTL."""
         if not self.running:
             return
-        running = [
-            future
-            for executor in self._executors.values()
-            for future in getattr(executor, "_pending_futures", ())  # AsyncIOExecutor's tasks
-            if not future.done()
-        ]
-        super().shutdown(wait=False)  # cancels them
-        if running:
-            _, pending = await asyncio.wait(running, timeout=JOB_STOP_GRACE)
-            if pending:
-                log.warning("shutdown: %d scheduled jobs did not stop in time", len(pending))
+        self.pause()  # no new runs while the running ones stop
+        await self.tasks.stop(JOB_STOP_GRACE)
+        super().shutdown(wait=False)
 
 
 def create_scheduler(
     settings: Settings, bot: Bot, session_factory: async_sessionmaker[AsyncSession]
-) -> _Scheduler | None:
+) -> Scheduler | None:
     if not settings.scheduler_enabled:
         return None
-    scheduler = _Scheduler(timezone=settings.default_timezone)
+    scheduler = Scheduler(timezone=settings.default_timezone)
     context = JobContext(settings, bot, session_factory)
     for provider in JOB_PROVIDERS:
         module_name, _, function = provider.partition(":")

@@ -169,3 +169,58 @@ async def test_stopping_the_scheduler_releases_the_lease_of_a_running_job(
     await scheduler.shutdown()
     assert cleaned_up == [True]
     assert await holders(session_factory) == []
+
+
+async def test_a_stop_while_the_lease_is_being_released_still_releases_it(
+    settings, bot, engine, session_factory
+) -> None:
+    """SIGTERM right as a job finishes (fault 6 of issue 12: the reminder was sent, the stop came
+    while the lease was being given back): the release is not interrupted, so the restarted
+    process takes the lease at once instead of skipping the day's run for the lease's TTL."""
+    from sqlalchemy import event
+
+    from bot.scheduler import Scheduler
+
+    releasing = asyncio.Event()
+
+    def on_statement(conn, cursor, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("DELETE FROM LEASES"):
+            releasing.set()
+
+    async def job() -> None:
+        pass
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
+    scheduler = Scheduler(timezone="UTC")
+    scheduler.add_job(JobContext(settings, bot, session_factory).once("reminders", job))
+    await scheduler.start()
+    await asyncio.wait_for(releasing.wait(), 10)
+    await scheduler.shutdown()  # lands while the DELETE is in flight
+    event.remove(engine.sync_engine, "before_cursor_execute", on_statement)
+    assert await holders(session_factory) == []
+
+    async def restarted() -> None:
+        pass
+
+    assert await run_exclusive(session_factory, "reminders", restarted, owner="restarted") is True
+
+
+async def test_a_job_stopped_by_the_scheduler_logs_no_failure(
+    settings, bot, session_factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A graceful stop is not a job's failure: no 'raised an exception' with a traceback."""
+    from bot.scheduler import Scheduler
+
+    started = asyncio.Event()
+
+    async def job() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    scheduler = Scheduler(timezone="UTC")
+    scheduler.add_job(JobContext(settings, bot, session_factory).once("push", job))
+    await scheduler.start()
+    await asyncio.wait_for(started.wait(), 10)
+    await scheduler.shutdown()
+    assert not [r for r in caplog.records if r.levelno >= 40]  # no ERROR
+    assert await holders(session_factory) == []
