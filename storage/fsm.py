@@ -67,8 +67,15 @@ class ChatLocks(BaseEventIsolation):
             if users[0] == 0:
                 del self._locks[key]
 
+    def in_use(self) -> int:
+        """How many chats have a lock now (held or awaited). Not `__len__`: an empty table
+        would make the isolation falsy, and aiogram would take it for none given."""
+        return len(self._locks)
+
     async def close(self) -> None:
-        self._locks.clear()
+        """Nothing to free: the table holds only the locks of updates still running (aiogram
+        closes the isolation at shutdown while they finish; clearing it under them let a chat's
+        next update run beside its current one)."""
 
 
 class DatabaseStorage(BaseStorage):

@@ -1,13 +1,17 @@
 """Dialogue state lives in the database: a new storage object (a restarted bot) sees it."""
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
+from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import Message
 from sqlalchemy import event
 
-from storage.fsm import DatabaseStorage
+from storage.fsm import ChatLocks, DatabaseStorage
 from storage.models import FsmRecord
+from tests.harness import BotClient
 
 
 @pytest.fixture
@@ -106,11 +110,8 @@ async def test_only_the_embedded_default_caches(settings, session_factory, state
 
 
 async def test_chat_locks_serialize_one_chat_and_are_dropped_when_unused() -> None:
-    import asyncio
     import gc
     import tracemalloc
-
-    from storage.fsm import ChatLocks
 
     locks = ChatLocks()
     anna, boris = (StorageKey(bot_id=42, chat_id=n, user_id=n) for n in (1001, 1002))
@@ -150,3 +151,49 @@ async def test_chat_locks_serialize_one_chat_and_are_dropped_when_unused() -> No
     finally:
         tracemalloc.stop()
     assert kept < 200_000, kept
+    assert locks.in_use() == 0
+
+
+def busy_bot(locks: ChatLocks) -> tuple[Dispatcher, asyncio.Event, asyncio.Event, list[str]]:
+    """A dispatcher over `locks` whose "slow" update waits for `release` once `entered`."""
+    from bot import errors
+
+    entered, release = asyncio.Event(), asyncio.Event()
+    order: list[str] = []
+    dp = Dispatcher(events_isolation=locks)
+    dp.include_router(errors.router())
+
+    async def handle(message: Message) -> None:  # (no filters: aiogram runs sync ones in threads)
+        if message.text == "slow":
+            order.append("slow in")
+            entered.set()
+            await release.wait()
+            order.append("slow out")
+            await message.answer("готово")
+        else:
+            order.append("fast")
+            await message.answer("быстро")
+
+    dp.message.register(handle)
+    return dp, entered, release, order
+
+
+async def test_a_shutdown_during_a_busy_update_lets_it_finish_alone(bot: Bot) -> None:
+    """Fault 2 of issue 12: the shutdown closed the chat locks under a running update; the next
+    update of the same chat ran beside it, and the first one ended in a KeyError (the resident
+    got the apology instead of the answer)."""
+    locks = ChatLocks()
+    dp, entered, release, order = busy_bot(locks)
+    anna = BotClient(dp, bot)
+    slow = asyncio.create_task(anna.send("slow"))
+    await entered.wait()
+    await dp.emit_shutdown(bot=bot)  # aiogram closes the events isolation here
+    fast = asyncio.create_task(anna.send("fast"))  # an update already fetched
+    for _ in range(100):  # no I/O here: ample turns of the loop for "fast" to run if it may
+        await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(slow, fast)
+    assert order == ["slow in", "slow out", "fast"]
+    said = anna.texts(anna.session.requests)  # (the two feeds overlap in anna.replies)
+    assert said == ["готово", "быстро"]  # no apology (tc.ERROR)
+    assert locks.in_use() == 0
