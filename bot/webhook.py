@@ -6,7 +6,8 @@ database lease). Each process:
 
 - answers POST <path of WEBHOOK_URL> only with the right X-Telegram-Bot-Api-Secret-Token (401
   otherwise), and handles the update before answering, so a process that dies mid-update gets it
-  redelivered by Telegram instead of losing it;
+  redelivered by Telegram instead of losing it; a body that is not an Update (not JSON, not
+  UTF-8, too deeply nested, not an object of an Update's fields) gets 400 and one log line;
 - serves GET /healthz (200 when the database answers, 503 otherwise) and GET /metrics (Prometheus);
 - sets the webhook on start (the same URL and secret from every process: idempotent) and leaves it
   set on stop, since the other processes go on serving.
@@ -15,13 +16,16 @@ database lease). Each process:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,7 +55,7 @@ def build_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Application:
     if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
         raise CommandError(NO_SECRET)
     app = web.Application()
-    SimpleRequestHandler(
+    UpdateHandler(
         dispatcher=dp,
         bot=bot,
         # Answer Telegram after the update is handled: a crash means a redelivery, not a loss.
@@ -63,6 +67,31 @@ def build_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Application:
     app.router.add_get("/healthz", _healthz(session_factory))
     setup_application(app, dp, bot=bot)
     return app
+
+
+class UpdateHandler(SimpleRequestHandler):
+    """aiogram's handler, refusing a malformed body with 400 before the dispatcher sees it
+    (aiogram would raise on it: a 500 with a traceback in the log)."""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        bot = await self.resolve_bot(request)
+        secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if self.verify_secret(secret, bot):
+            problem = malformed(await request.read(), bot)  # aiohttp keeps the body read
+            if problem is not None:
+                # the type only: the body, and so an error's text, may hold a resident's data
+                log.warning("webhook: refused a malformed update (%s)", problem)
+                return web.Response(status=400, text="malformed update\n")
+        return await super().handle(request)
+
+
+def malformed(body: bytes, bot: Bot) -> str | None:
+    """Why `body` is not a Telegram Update (the error's type name), or None when it is one."""
+    try:
+        Update.model_validate(json.loads(body.decode("utf-8")), context={"bot": bot})
+    except (UnicodeDecodeError, ValueError, RecursionError, ValidationError) as error:
+        return type(error).__name__
+    return None
 
 
 def _healthz(session_factory: async_sessionmaker[AsyncSession]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -70,6 +71,49 @@ async def test_update_with_the_secret_is_handled_before_the_answer(
         headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
     )
     assert response.status == 200
+    assert sent_texts(bot) == [t.HELP]
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"update_id": 1, "message": ', id="invalid JSON"),
+        pytest.param(b"", id="empty"),
+        pytest.param(b"[]", id="an array"),
+        pytest.param(b'{"hello": "Anna +79161234567"}', id="not an update"),
+        pytest.param(b'{"update_id": "one"}', id="a wrong field"),
+        pytest.param('{"update_id": 1, "x": "Анна"}'.encode("cp1251"), id="not UTF-8"),
+        pytest.param(DEEP, id="deep nesting"),
+        pytest.param(b'{"update_id": 1, "message": ' + DEEP + b"}", id="deep inside"),
+    ],
+)
+async def test_a_malformed_body_with_the_secret_gets_400_and_one_log_line(
+    http: TestClient, bot: Bot, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fault 3 of issue 12: these were answered 500 with a traceback in the log."""
+    caplog.set_level("DEBUG")
+    response = await http.post(
+        "/tg/hook",
+        data=body,
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"},
+    )
+    assert response.status == 400
+    assert sent_texts(bot) == []
+    said = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.name for r in said] == ["bot.webhook"]
+    assert "malformed update" in said[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+    assert "79161234567" not in caplog.text and "Anna" not in caplog.text
+    # the next, well-formed update is handled as usual
+    good = await http.post(
+        "/tg/hook",
+        json=message_update(1001, "/help"),
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+    )
+    assert good.status == 200
     assert sent_texts(bot) == [t.HELP]
 
 
