@@ -15,7 +15,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import errors
+from bot import apology
 from bot.config import Settings
 from bot.metrics import MetricsMiddleware, TelegramRequestMetrics
 from bot.middlewares import DbSessionMiddleware, ResidentMiddleware, ThrottlingMiddleware
@@ -115,7 +115,7 @@ def create_dispatcher(
     )
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
     dp.update.outer_middleware(ResidentMiddleware())
-    dp.include_router(errors.router())
+    dp.include_router(apology.router())
     dp.include_routers(*get_routers())
     dp.startup.register(_set_commands)
     return dp

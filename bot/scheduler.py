@@ -1,7 +1,8 @@
 """The in-process scheduler and the jobs each feature contributes.
 
-A feature adds a `schedule(scheduler, context)` function to JOB_PROVIDERS. Jobs that must run once
-across several bot processes take a database lease (`storage.repo.leases`).
+A feature contributes a `schedule(scheduler, context)` function, listed in JOB_PROVIDERS. Jobs that
+must run once across several bot processes take a database lease (`storage.repo.leases`): wrap
+them in `context.once(name, job)`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-import importlib
 import inspect
 import logging
 import uuid
@@ -23,7 +23,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import metrics
+from bot import appeal_jobs, reminders
 from bot.config import Settings
+from receipts import push
 from storage.repo import leases
 
 log = logging.getLogger(__name__)
@@ -33,11 +35,11 @@ LEASE_TTL = 60.0
 # Seconds a cancelled job has at shutdown to release its lease and record where it stopped.
 JOB_STOP_GRACE = 10.0
 
-# "module:function" of each feature's scheduling hook.
-JOB_PROVIDERS: tuple[str, ...] = (
-    "bot.appeal_jobs:schedule",
-    "bot.reminders:schedule",
-    "receipts.push:schedule",
+# Each feature's scheduling hook.
+JOB_PROVIDERS: tuple[Callable[[Scheduler, JobContext], None], ...] = (
+    appeal_jobs.schedule,
+    reminders.schedule,
+    push.schedule,
 )
 
 
@@ -239,7 +241,6 @@ def create_scheduler(
         return None
     scheduler = Scheduler(timezone=settings.default_timezone)
     context = JobContext(settings, bot, session_factory)
-    for provider in JOB_PROVIDERS:
-        module_name, _, function = provider.partition(":")
-        getattr(importlib.import_module(module_name), function)(scheduler, context)
+    for schedule in JOB_PROVIDERS:
+        schedule(scheduler, context)
     return scheduler

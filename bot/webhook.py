@@ -29,8 +29,8 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import CommandError
 from bot.config import Settings
+from bot.errors import CommandError
 from bot.metrics import metrics_view
 
 log = logging.getLogger("bot.webhook")

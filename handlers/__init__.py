@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from typing import TYPE_CHECKING
 
-from handlers import (
-    accounts,
-    appeals,
-    card,
-    common,
-    history,
-    operators,
-    readings,
-    receipts,
-)
-from handlers.residents import profile, registration
+if TYPE_CHECKING:
+    from aiogram import Router
 
 
 def get_routers() -> list[Router]:
     """Fresh routers (a router can be attached to one dispatcher only), most specific first:
     the operators' chat, registration and /start, commands, the features, then readings typed as
-    plain text, then the fallback."""
+    plain text, then the fallback.
+
+    The feature modules are imported here, not at the top: a command-line tool that uses a
+    handlers subpackage (the views) does not load aiogram and every handler with it."""
+    from handlers import (
+        accounts,
+        appeals,
+        card,
+        common,
+        history,
+        operators,
+        readings,
+        receipts,
+    )
+    from handlers.residents import profile, registration
+
     return [
         operators.router(),
         registration.router(),

@@ -25,7 +25,7 @@ from receipts.content import (
     ReceiptData,
 )
 from storage.models import Account, Apartment, Charge, Meter, Reading, Service
-from storage.periods import add_months
+from storage.periods import add_months, format_period
 from texts import fmt
 
 __all__ = [
@@ -196,3 +196,7 @@ async def _meter_lines(
             )
         )
     return out
+
+
+def receipt_filename(account_number: str, period: dt.date) -> str:
+    return f"receipt_{account_number}_{format_period(period)}.pdf"

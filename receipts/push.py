@@ -43,7 +43,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -64,8 +64,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 
+from bot.config import Settings
 from receipts import pool
-from receipts.data import ReceiptData, load_receipts
+from receipts.data import ReceiptData, load_receipts, receipt_filename
 from receipts.pacing import Pacer
 from receipts.pdf import render_receipt
 from receipts.spool import Renderer, render_to_spool
@@ -83,6 +84,11 @@ from storage.repo import leases
 from storage.repo.residents import mark_unreachable
 from texts import fmt
 from texts.ru import receipts as t
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from bot.scheduler import JobContext
 
 log = logging.getLogger(__name__)
 
@@ -192,10 +198,6 @@ class _DeliveryLog:
             with contextlib.suppress(Exception):
                 await self._connection.close()
             self._connection = None
-
-
-def receipt_filename(account_number: str, period: dt.date) -> str:
-    return f"receipt_{account_number}_{format_period(period)}.pdf"
 
 
 def lease_name(period: dt.date) -> str:
@@ -423,7 +425,7 @@ class ReceiptPush:
         per_chat_interval: float = 1.0,
         concurrency: int = 8,
         mailer: Mailer | None = None,
-        mail_settings: Any = None,
+        mail_settings: Settings | None = None,
         render: Renderer = render_receipt,
         lookahead: int = 16,
         progress_interval: float = 10.0,
@@ -932,7 +934,7 @@ async def periods_to_push(
 
 
 def build_push(
-    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Any
+    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Settings
 ) -> ReceiptPush:
     """A push configured from the settings (pacing, e-mail when SMTP is set up)."""
     mailer = None
@@ -956,7 +958,7 @@ def build_push(
 
 
 async def push_due(
-    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Any
+    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
     """The scheduled job: push every period that is due (each under its own lease)."""
     async with session_factory() as session:
@@ -965,7 +967,7 @@ async def push_due(
         await build_push(bot, session_factory, settings).run(period)
 
 
-def schedule(scheduler: Any, context: Any) -> None:
+def schedule(scheduler: BaseScheduler, context: JobContext) -> None:
     """JOB_PROVIDERS hook: poll for freshly imported periods, and a daily safety net."""
     args = (context.bot, context.session_factory, context.settings)
     scheduler.add_job(

@@ -156,12 +156,12 @@ async def test_chat_locks_serialize_one_chat_and_are_dropped_when_unused() -> No
 
 def busy_bot(locks: ChatLocks) -> tuple[Dispatcher, asyncio.Event, asyncio.Event, list[str]]:
     """A dispatcher over `locks` whose "slow" update waits for `release` once `entered`."""
-    from bot import errors
+    from bot import apology
 
     entered, release = asyncio.Event(), asyncio.Event()
     order: list[str] = []
     dp = Dispatcher(events_isolation=locks)
-    dp.include_router(errors.router())
+    dp.include_router(apology.router())
 
     async def handle(message: Message) -> None:  # (no filters: aiogram runs sync ones in threads)
         if message.text == "slow":

@@ -1,34 +1,24 @@
 """The command line: `python -m bot` runs the bot; other commands are for operators.
 
-Each command lives in its own module with `register(subparsers)`; every command migrates the
-database first when needed.
+Each command lives in its own module with `register(subparsers)`, listed in COMMANDS; every
+command migrates the database first when needed. Only the commands that talk to Telegram load
+aiogram, inside the command: `--help`, an import or an export start without it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import sys
 from collections.abc import Sequence
 
+from bot.cli import card, demo, import_, migrate, operators, push, readings, receipt, run
 from bot.config import Settings, load_settings
+from bot.errors import CommandError
 
-COMMAND_MODULES = (
-    "bot.cli.run",
-    "bot.cli.migrate",
-    "bot.cli.demo",
-    "bot.cli.import_",
-    "bot.cli.card",
-    "bot.cli.receipt",
-    "bot.cli.push",
-    "bot.cli.readings",
-    "bot.cli.operators",
-)
+__all__ = ["CommandError", "build_parser", "main"]
 
-
-class CommandError(Exception):
-    """A clear, one-line failure for the operator (no traceback)."""
+COMMANDS = (run, migrate, demo, import_, card, receipt, push, readings, operators)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--webhook", action="store_true", help="serve updates over a webhook")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 
@@ -54,9 +44,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings()
     configure_logging(settings)
     if args.command is None:
-        from bot.cli.run import run_bot
-
-        args.func = run_bot
+        args.func = run.run_bot
     try:
         code = asyncio.run(args.func(args, settings))
     except CommandError as error:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli import CommandError
-from bot.cli.common import database
+from bot.cli.common import Subcommands, database
 from bot.config import Settings
+from bot.errors import CommandError
 from handlers.views import card as view
 from handlers.views import plain
 from storage.periods import parse_period
@@ -15,7 +15,7 @@ from storage.repo import billing
 from texts import fmt
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "card", help="print an account's card and a month's charges as the bot shows them"
     )

@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from bot.cli import CommandError
-from bot.cli.common import database
+from bot.cli.common import Subcommands, database
 from bot.cli.import_ import make_progress
 from bot.config import Settings
+from bot.errors import CommandError
 from storage.demo import DatabaseNotEmpty, fill_demo
 from storage.periods import format_period
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "demo",
         help="fill an empty database with demo data (the seed's account 00000000 included)",

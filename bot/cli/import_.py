@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.cli import CommandError
-from bot.cli.common import database
+from bot.cli.common import Subcommands, database
 from bot.config import Settings
+from bot.errors import CommandError
 from storage.importer import ImportFailed, Progress, import_files
 from storage.importer.formats import KINDS_BY_NAME
 from storage.importer.plan import FileInfo, Plan, Problems
@@ -31,7 +31,7 @@ from texts import fmt
 SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".zip")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "import",
         help="загрузить данные биллинга из файлов CSV/TXT/XLSX/ZIP (всё или ничего)",

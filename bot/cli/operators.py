@@ -8,9 +8,9 @@ import sys
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli import CommandError
-from bot.cli.common import database
+from bot.cli.common import Subcommands, database, require_token
 from bot.config import Settings
+from bot.errors import CommandError
 from services import announcements, stats
 from services.appeals import Status
 from storage.models import Organization
@@ -19,7 +19,7 @@ from texts.ru import appeals as ta
 from texts.ru import operators as t
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "announce",
         help="send an announcement to the residents of an organization or a house",
@@ -83,8 +83,7 @@ async def _new_announcement(session: AsyncSession, args: argparse.Namespace) -> 
 
 
 async def run_announce(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        raise CommandError("BOT_TOKEN is not set: announcements are sent by the bot")
+    require_token(settings, "BOT_TOKEN is not set: announcements are sent by the bot")
     async with database(settings) as (_engine, session_factory):
         async with session_factory() as session:
             if args.resume is not None:

@@ -6,21 +6,22 @@ import argparse
 import asyncio
 import datetime as dt
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from bot.app import create_bot
-from bot.cli import CommandError
-from bot.cli.common import database
-from bot.cli.run import NO_TOKEN
+from bot.cli.common import Subcommands, database, require_token
 from bot.config import Settings
+from bot.errors import CommandError
 from receipts import pool
-from receipts.push import ReceiptPush, build_push, push_statuses
 from storage.models import Charge, utcnow
 from storage.periods import format_period, parse_period
 
+if TYPE_CHECKING:
+    from receipts.push import ReceiptPush
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser("push", help="push a period's receipts to subscribed residents")
     parser.add_argument("--period", help="YYYY-MM (default: the latest period with charges)")
     parser.add_argument(
@@ -42,8 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def push_command(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        raise CommandError(NO_TOKEN)
+    require_token(settings)
+    from bot.app import create_bot  # Telegram: loaded by this command only
+    from receipts.push import build_push
+
     try:
         period = parse_period(args.period) if args.period else None
     except ValueError:
@@ -83,6 +86,8 @@ async def push_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def push_status_command(args: argparse.Namespace, settings: Settings) -> int:
+    from receipts.push import push_statuses  # (receipts.push loads aiogram)
+
     async with database(settings) as (_engine, session_factory):
         async with session_factory() as session:
             statuses = await push_statuses(session)

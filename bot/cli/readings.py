@@ -18,9 +18,9 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from bot.cli import CommandError
-from bot.cli.common import database
+from bot.cli.common import Subcommands, database
 from bot.config import Settings
+from bot.errors import CommandError
 from storage.periods import format_period, parse_period
 from storage.repo import readings as repo
 
@@ -56,7 +56,7 @@ HEADER = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser(
         "export-readings",
         help="export a period's meter readings for the billing system (CSV)",

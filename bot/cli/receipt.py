@@ -8,18 +8,16 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.cli import CommandError
-from bot.cli.common import database
+from bot.cli.common import Subcommands, database
 from bot.config import Settings
-from receipts.data import load_receipt, receipt_periods
-from receipts.pdf import render_receipt
-from receipts.push import receipt_filename
+from bot.errors import CommandError
+from receipts.data import load_receipt, receipt_filename, receipt_periods
 from storage.models import Account, Organization
 from storage.periods import format_period, parse_period
 from texts import fmt
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser("receipt", help="render an account's receipt PDF for a period")
     parser.add_argument("account", help="the account number (лицевой счёт), e.g. 00000000")
     parser.add_argument("--period", help="YYYY-MM (default: the latest period with charges)")
@@ -55,6 +53,8 @@ async def receipt_command(args: argparse.Namespace, settings: Settings) -> int:
             data = await load_receipt(session, ids[0], period)
     if data is None:
         raise CommandError(f"account {args.account!r} has no charges for {format_period(period)}")
+    from receipts.pdf import render_receipt  # fpdf and fontTools: a second to load
+
     pdf = await asyncio.to_thread(render_receipt, data)
     output = Path(args.output or receipt_filename(data.account_number, period))
     await asyncio.to_thread(_save, output, pdf)

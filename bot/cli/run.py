@@ -5,22 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-from bot.app import create_bot, create_dispatcher
-from bot.cli import CommandError
-from bot.cli.common import database
+from bot.cli.common import Subcommands, database, require_token
 from bot.config import Settings
-from bot.scheduler import create_scheduler
 from receipts import pool
 
 log = logging.getLogger("bot")
 
-NO_TOKEN = (
-    "BOT_TOKEN is not set. Get a token from @BotFather in Telegram (send /newbot) and put "
-    "BOT_TOKEN=<token> into .env in this folder or into the environment."
-)
 
-
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     parser = sub.add_parser("run", help="run the bot (default)")
     parser.add_argument(
         "--webhook",
@@ -33,8 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        raise CommandError(NO_TOKEN)
+    require_token(settings)
+    from bot.app import create_bot, create_dispatcher  # Telegram: loaded by this command only
+    from bot.scheduler import create_scheduler
+
     pool.configure(settings.render_workers)
     try:
         async with database(settings) as (_engine, session_factory):
