@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-from pathlib import Path
-
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -68,18 +65,6 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return [value]
         return value
-
-    @cached_property
-    def sqlite_path(self) -> Path | None:
-        """The file of a SQLite database (None for other databases or in-memory SQLite)."""
-        if not self.database_url.startswith("sqlite"):
-            return None
-        _, _, path = self.database_url.partition(":///")
-        return Path(path) if path and path != ":memory:" else None
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 def load_settings(**overrides: object) -> Settings:
