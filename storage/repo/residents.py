@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.fsm import erase_user_state
 from storage.models import Appeal, Resident, utcnow
 
 # Built once: every update looks its sender up, and building a statement costs more than the
@@ -41,5 +40,7 @@ async def erase(session: AsyncSession, resident: Resident) -> None:
     await session.execute(
         update(Appeal).where(Appeal.resident_id == resident.id).values(resident_id=None)
     )
+    from storage.fsm import erase_user_state  # (storage.fsm is aiogram's: not for every CLI)
+
     await erase_user_state(session, resident.telegram_id)
     await session.execute(delete(Resident).where(Resident.id == resident.id))
