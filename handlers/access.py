@@ -17,15 +17,14 @@ from typing import Any
 from aiogram import BaseMiddleware, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message, TelegramObject
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, Resident
+from storage.models import Resident
 from storage.repo.accounts import get_linked_account
 from texts.ru import common as t
 
 
-class RegisteredOnly(BaseMiddleware):
-    """Features past registration answer unregistered users with a pointer to /start."""
+class Gate(BaseMiddleware):
+    """A middleware that lets the update through when `admit` says so (it may add to `data`)."""
 
     async def __call__(
         self,
@@ -33,36 +32,43 @@ class RegisteredOnly(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        if await self.admit(event, data):
+            return await handler(event, data)
+        return None
+
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+
+class RegisteredOnly(Gate):
+    """Features past registration answer unregistered users with a pointer to /start."""
+
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
         resident: Resident | None = data.get("resident")
         if resident is not None and resident.is_registered:
-            return await handler(event, data)
+            return True
         if isinstance(event, CallbackQuery):
             await event.answer(t.NOT_REGISTERED, show_alert=True)
         elif isinstance(event, Message):
             await event.answer(t.NOT_REGISTERED)
-        return None
+        return False
 
 
-class AccountAccess(BaseMiddleware):
+class AccountAccess(Gate):
     """Authorize `callback_data.account_id` against the resident's links; inject `account`."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
         callback_data = data.get("callback_data")
         if (
             not isinstance(callback_data, CallbackData)
             or "account_id" not in type(callback_data).model_fields
         ):
-            return await handler(event, data)
+            return True
         account_id = callback_data.account_id  # type: ignore[attr-defined]
         field = type(callback_data).model_fields["account_id"]
         if account_id == 0 and not field.is_required() and field.default == 0:
             data["account"] = None
-            return await handler(event, data)
+            return True
         resident: Resident | None = data.get("resident")
         account = (
             await get_linked_account(data["session"], resident.id, account_id)
@@ -72,21 +78,9 @@ class AccountAccess(BaseMiddleware):
         if account is None:
             if isinstance(event, CallbackQuery):
                 await event.answer(t.ACCOUNT_NOT_AVAILABLE, show_alert=True)
-            return None
+            return False
         data["account"] = account
-        return await handler(event, data)
-
-
-async def authorized(
-    callback: CallbackQuery, session: AsyncSession, resident: Resident, account_id: int
-) -> Account | None:
-    """The account named in callback data if the resident has linked it; otherwise the resident
-    is told so and None is returned (nothing of the account is read). Callback data can be
-    forged: every button that names an account comes through here."""
-    account = await get_linked_account(session, resident.id, account_id)
-    if account is None:
-        await callback.answer(t.ACCOUNT_NOT_AVAILABLE, show_alert=True)
-    return account
+        return True
 
 
 def registered_only(router: Router, *, linked_accounts: bool = True) -> Router:
