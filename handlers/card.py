@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import registered_only
 from handlers.filters import TextIs
-from handlers.ui import edit_or_send
+from handlers.ui import edit_or_send, show_or_alert
 from handlers.views import card as view
 from keyboards import card as kb
 from keyboards.callbacks import OpenCard
@@ -114,13 +114,9 @@ async def on_month(
             await callback.answer(t.NO_DATA, show_alert=True)
             return
     month = await statements.month(session, billing_cache, account.id, period)
-    if month is None:
-        text = t.NO_CHARGES_YET if period is None else view.no_month_text(fmt.month(period))
-        await callback.answer(text, show_alert=True)
-        return
-    await callback.answer()
-    await edit_or_send(
-        callback,
-        view.month_text(account.number, month),
-        kb.month_keyboard(account.id, month.previous, month.next),
-    )
+    screen = None
+    if month is not None:
+        markup = kb.month_keyboard(account.id, month.previous, month.next)
+        screen = (view.month_text(account.number, month), markup)
+    nothing = t.NO_CHARGES_YET if period is None else view.no_month_text(fmt.month(period))
+    await show_or_alert(callback, screen, nothing)

@@ -12,7 +12,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import registered_only
-from handlers.ui import edit_or_send
+from handlers.ui import edit_or_send, show_or_alert
 from handlers.views import history as view
 from keyboards import history as kb
 from keyboards.card import HistoryMenu, StatementMenu
@@ -38,15 +38,11 @@ async def on_statement_menu(
     callback: CallbackQuery, account: Account, session: AsyncSession
 ) -> None:
     choice = await statements.statement_choice(session, account.id)
-    if choice is None:
-        await callback.answer(tc.NO_CHARGES_YET, show_alert=True)
-        return
-    await callback.answer()
-    await edit_or_send(
-        callback,
-        view.statement_menu_text(account.number),
-        kb.statement_menu(account.id, choice.latest, choice.years),
-    )
+    screen = None
+    if choice is not None:
+        menu = kb.statement_menu(account.id, choice.latest, choice.years)
+        screen = (view.statement_menu_text(account.number), menu)
+    await show_or_alert(callback, screen, tc.NO_CHARGES_YET)
 
 
 async def on_statement(
@@ -61,13 +57,11 @@ async def on_statement(
         statement = await statements.statement_of_last(session, account.id, months)
     elif months == 0:
         statement = await statements.statement_of_year(session, account.id, year)
-    if statement is None:  # no charges in the span, or a span no button offers (forged)
-        await callback.answer(tc.NO_DATA, show_alert=True)
-        return
-    await callback.answer()
-    await edit_or_send(
-        callback, view.statement_text(account.number, statement), kb.statement_keyboard(account.id)
-    )
+    # None: no charges in the span, or a span no button offers (forged)
+    screen = None
+    if statement is not None:
+        screen = (view.statement_text(account.number, statement), kb.statement_keyboard(account.id))
+    await show_or_alert(callback, screen, tc.NO_DATA)
 
 
 async def on_history(callback: CallbackQuery, account: Account) -> None:
@@ -84,16 +78,12 @@ async def on_charges_history(
     session: AsyncSession,
 ) -> None:
     page = await statements.charges_history(session, account.id, callback_data.page)
-    if page is None:
-        await callback.answer(tc.NO_DATA, show_alert=True)
-        return
-    periods = [m.period for m in page.items]
-    await callback.answer()
-    await edit_or_send(
-        callback,
-        view.charges_history_text(account.number, page),
-        kb.charges_history_keyboard(account.id, periods, page.page, page.has_more),
-    )
+    screen = None
+    if page is not None:
+        periods = [m.period for m in page.items]
+        markup = kb.charges_history_keyboard(account.id, periods, page.page, page.has_more)
+        screen = (view.charges_history_text(account.number, page), markup)
+    await show_or_alert(callback, screen, tc.NO_DATA)
 
 
 async def on_payments_history(
@@ -103,15 +93,11 @@ async def on_payments_history(
     session: AsyncSession,
 ) -> None:
     page = await statements.payments_history(session, account.id, callback_data.page)
-    if page is None:
-        await callback.answer(tc.NO_DATA, show_alert=True)
-        return
-    await callback.answer()
-    await edit_or_send(
-        callback,
-        view.payments_history_text(account.number, page),
-        kb.payments_history_keyboard(account.id, page.page, page.has_more),
-    )
+    screen = None
+    if page is not None:
+        markup = kb.payments_history_keyboard(account.id, page.page, page.has_more)
+        screen = (view.payments_history_text(account.number, page), markup)
+    await show_or_alert(callback, screen, tc.NO_DATA)
 
 
 async def on_chart(

@@ -104,6 +104,18 @@ async def edit_or_send(
     return await say(event, text, markup)
 
 
+async def show_or_alert(
+    callback: CallbackQuery, screen: tuple[str, Markup | None] | None, alert: str
+) -> None:
+    """Answer a pressed button with `screen` (text and keyboard, shown by `edit_or_send`), or,
+    when there is nothing to show (None), with `alert` in an alert and nothing else."""
+    if screen is None:
+        await callback.answer(alert, show_alert=True)
+        return
+    await callback.answer()
+    await edit_or_send(callback, *screen)
+
+
 def _inline(markup: Markup | None) -> bool:
     """An edited message can carry only an inline keyboard (or none)."""
     return markup is None or isinstance(markup, InlineKeyboardMarkup)
