@@ -9,7 +9,7 @@ from aiogram.filters import Command, StateFilter
 
 from handlers.access import registered_only
 from handlers.accounts import browse, proof
-from handlers.accounts.dialogue import Linking
+from handlers.accounts.dialogue import Linking, WithinPath
 from handlers.filters import TextIs
 from handlers.ui import PlainText, StepInput, leave_dialogue
 from keyboards.accounts import (
@@ -27,6 +27,7 @@ from keyboards.menu import MENU_BUTTONS
 
 def router() -> Router:
     r = registered_only(Router(name="accounts"), linked_accounts=False)
+    r.callback_query.middleware(WithinPath())
     r.message.register(leave_dialogue, StateFilter(Linking), TextIs(*MENU_BUTTONS))
     r.message.register(browse.start, Command("link"))
     r.callback_query.register(browse.on_start_button, LinkStart.filter())

@@ -34,10 +34,6 @@ def _page_note(page: linking.Page) -> str:
     return "\n\n" + t.PAGE.format(page=page.page + 1, pages=page.pages) if page.pages > 1 else ""
 
 
-async def stale(callback: CallbackQuery) -> None:
-    await callback.answer(t.STALE, show_alert=True)
-
-
 # --- the screens (text and keyboard; callers edit or send) ---------------------------------------
 
 
@@ -141,14 +137,14 @@ async def on_orgs(
 
 
 async def on_houses(
-    callback: CallbackQuery, callback_data: LinkHouses, state: FSMContext, session: AsyncSession
+    callback: CallbackQuery,
+    callback_data: LinkHouses,
+    state: FSMContext,
+    session: AsyncSession,
+    path: LinkPath,
+    org: Organization,
 ) -> None:
-    org = await linking.organization(session, callback_data.org_id)
-    if org is None:
-        await stale(callback)
-        return
     await callback.answer()
-    path = await load(state)
     search = path.search if path.org_id == org.id else ""
     await save(state, Linking.house, LinkPath(org_id=org.id, search=search))
     text, markup = await houses_screen(session, org, callback_data.page, search)
@@ -157,15 +153,11 @@ async def on_houses(
 
 async def on_clear_search(
     callback: CallbackQuery,
-    callback_data: LinkClearSearch,
     state: FSMContext,
     session: AsyncSession,
+    path: LinkPath,
+    org: Organization,
 ) -> None:
-    path = await load(state)
-    org = await linking.organization(session, callback_data.org_id)
-    if org is None or path.org_id != org.id:
-        await stale(callback)
-        return
     await callback.answer()
     await save(state, Linking.house, path.but(search=""))
     text, markup = await houses_screen(session, org, 0, "")
@@ -192,12 +184,9 @@ async def on_apartments(
     callback_data: LinkApartments,
     state: FSMContext,
     session: AsyncSession,
+    path: LinkPath,
+    house: House,
 ) -> None:
-    path = await load(state)
-    house = await linking.house_of(session, callback_data.house_id, path.org_id)
-    if house is None:
-        await stale(callback)
-        return
     await callback.answer()
     await save(state, Linking.apartment, LinkPath(path.org_id, path.search, house.id))
     text, markup = await apartments_screen(session, house, callback_data.page, "")
@@ -223,12 +212,9 @@ async def on_accounts(
     callback_data: LinkAccounts,
     state: FSMContext,
     session: AsyncSession,
+    path: LinkPath,
+    apartment: Apartment,
 ) -> None:
-    path = await load(state)
-    apartment = await linking.apartment_of(session, callback_data.apartment_id, path.house_id)
-    if apartment is None:
-        await stale(callback)
-        return
     await callback.answer()
     step = LinkPath(path.org_id, path.search, apartment.house_id, apartment.id)
     await save(state, Linking.account, step)

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, TelegramObject
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.access import Gate
+from keyboards.accounts import (
+    LinkAccounts,
+    LinkApartments,
+    LinkClearSearch,
+    LinkHouses,
+    LinkNewCaptcha,
+    LinkPick,
+)
+from services import linking
 from texts.ru import accounts as t
 
 
@@ -59,3 +72,59 @@ async def load(state: FSMContext) -> LinkPath:
 async def save(state: FSMContext, step: State, path: LinkPath) -> None:
     await state.set_state(step)
     await state.set_data(asdict(path))
+
+
+async def stale(callback: CallbackQuery) -> None:
+    await callback.answer(t.STALE, show_alert=True)
+
+
+Lookup = Callable[[AsyncSession, Any, LinkPath], Awaitable[object | None]]
+
+
+async def _browsed_org(session: AsyncSession, data: LinkClearSearch, path: LinkPath) -> object:
+    return await linking.organization(session, data.org_id) if path.org_id == data.org_id else None
+
+
+# The buttons that name a step of the directory: the name the thing is injected under, and how it
+# is looked up within the path taken.
+STEPS: dict[type, tuple[str, Lookup]] = {
+    LinkHouses: ("org", lambda session, data, _: linking.organization(session, data.org_id)),
+    LinkClearSearch: ("org", _browsed_org),
+    LinkApartments: (
+        "house",
+        lambda session, data, path: linking.house_of(session, data.house_id, path.org_id),
+    ),
+    LinkAccounts: (
+        "apartment",
+        lambda session, data, path: linking.apartment_of(session, data.apartment_id, path.house_id),
+    ),
+    LinkPick: (
+        "account",
+        lambda session, data, path: linking.account_of(session, data.account_id, path.apartment_id),
+    ),
+    LinkNewCaptcha: (
+        "account",
+        lambda session, _, path: linking.account_of(session, path.account_id, path.apartment_id),
+    ),
+}
+
+
+class WithinPath(Gate):
+    """A button that names a step of the directory: load the path taken, look the named thing up
+    within it and inject both (`path`, and `org`, `house`, `apartment` or `account`). A thing
+    outside the path (forged, or gone since) gets the stale alert and the handler never runs."""
+
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
+        callback_data = data.get("callback_data")
+        step = STEPS.get(type(callback_data))
+        if step is None:
+            return True
+        name, lookup = step
+        path = await load(data["state"])
+        found = await lookup(data["session"], callback_data, path)
+        if found is None:
+            if isinstance(event, CallbackQuery):
+                await stale(event)
+            return False
+        data["path"], data[name] = path, found
+        return True

@@ -8,10 +8,9 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from handlers.accounts.browse import stale
-from handlers.accounts.dialogue import Linking, LinkPath, load, save
+from handlers.accounts.dialogue import Linking, LinkPath, load, save, stale
 from keyboards import accounts as kb
-from keyboards.accounts import LinkAccounts, LinkPick
+from keyboards.accounts import LinkAccounts
 from receipts.pool import run_cpu
 from services import captcha, linking
 from services.linking import Outcome, Proof
@@ -94,17 +93,13 @@ async def _answer(
 
 async def on_pick(
     callback: CallbackQuery,
-    callback_data: LinkPick,
     state: FSMContext,
     session: AsyncSession,
     settings: Settings,
     resident: Resident,
+    path: LinkPath,
+    account: Account,
 ) -> None:
-    path = await load(state)
-    account = await linking.account_of(session, callback_data.account_id, path.apartment_id)
-    if account is None:
-        await stale(callback)
-        return
     await callback.answer()
     if not isinstance(callback.message, Message):
         return
@@ -168,10 +163,10 @@ async def on_captcha(
     await _answer(message, state, settings, path, account, proof, t.CAPTCHA_AGAIN)
 
 
-async def on_new_captcha(callback: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
-    path = await load(state)
-    account = await linking.account_of(session, path.account_id, path.apartment_id)
-    if account is None or not isinstance(callback.message, Message):
+async def on_new_captcha(
+    callback: CallbackQuery, state: FSMContext, path: LinkPath, account: Account
+) -> None:
+    if not isinstance(callback.message, Message):
         await stale(callback)
         return
     await callback.answer()
