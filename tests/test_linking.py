@@ -7,23 +7,17 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import PhotoSize, Sticker
 from sqlalchemy import func, select
 
 from keyboards.accounts import (
     LinkAccounts,
     LinkApartments,
-    LinkClearSearch,
     LinkHouses,
-    LinkNewCaptcha,
-    LinkOrgs,
     LinkPick,
     LinkStart,
 )
 from keyboards.callbacks import OpenCard
-from keyboards.profile import ProfileAction
-from keyboards.registration import EmailStep, RegStep
 from services.linking import TypedTotal, parse_total
 from storage.demo import GOLDEN_HOLDER, GOLDEN_NUMBER, GOLDEN_PHONE
 from storage.models import AccountLink, Charge, House, LinkAttempt, Service
@@ -342,18 +336,6 @@ async def test_forged_callbacks_reveal_and_change_nothing(
     for raw in ("lp:abc", "lh:", f"lp:{2**70}", "la:-1"):
         await client.callback(raw)
     assert await links(session) == []
-
-
-def test_callback_data_stays_under_64_bytes_at_huge_ids() -> None:
-    samples: list[CallbackData] = [
-        LinkStart(), LinkOrgs(page=HUGE), LinkHouses(org_id=HUGE, page=HUGE),
-        LinkClearSearch(org_id=HUGE), LinkApartments(house_id=HUGE, page=HUGE),
-        LinkAccounts(apartment_id=HUGE, page=HUGE), LinkPick(account_id=HUGE), LinkNewCaptcha(),
-        ProfileAction(action="unlink_ask", account_id=HUGE), RegStep(action="read_agreement"),
-        EmailStep(action="resend"),
-    ]  # fmt: skip
-    for data in samples:
-        assert len(data.pack().encode()) < 64, data
 
 
 async def test_unexpected_input_at_every_step_gets_the_steps_hint(
