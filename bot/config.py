@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # Rendering pool for PDFs and charts: worker processes (0 = threads only).
     render_workers: int = 2
     scheduler_enabled: bool = True
+    # Billing files sent to the bot: files of one operator that come within this many seconds of
+    # each other form one batch; a checked batch's files are kept this long for «Загрузить».
+    import_batch_seconds: float = 3.0
+    import_keep_minutes: float = 30.0
 
     @field_validator("admin_ids", mode="before")
     @classmethod

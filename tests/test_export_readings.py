@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import CommandError, build_parser
-from bot.cli.readings import HEADER, HEADER_RU
 from bot.config import Settings
+from services.readings.export import HEADER, HEADER_RU
 from storage.models import Meter, Organization, Reading
 from tests import factories
 from tests.test_cli import run_cli

@@ -1,5 +1,6 @@
 """The operators' side: the operators' chat (`chat`: answers, take/close, /stats) and the
-administrators' /stats and /announce in a private chat (`admin`).
+administrators' /stats and /announce in a private chat (`admin`), and the billing month from
+both (`imports`: files in, preview, load, receipts push, /imports, /undo_import, /export_readings).
 
 This router is FIRST in the dispatcher, so every handler here is fenced by a chat filter: group
 updates only from `settings.operators_chat_id`, private ones only from `settings.admin_ids`.
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.operators import admin, chat
+from handlers.operators import admin, chat, imports
 
 
 def router() -> Router:
     root = Router(name="operators")
-    root.include_routers(chat.router(), admin.router())
+    # billing files and commands first: the chat's router keeps every other message to itself
+    root.include_routers(imports.router(), chat.router(), admin.router())
     return root

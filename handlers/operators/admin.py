@@ -3,11 +3,8 @@ preview → send, then a report when the paced run ends)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -19,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from handlers.filters import PrivateChat
+from handlers.operators import background
 from handlers.operators.filters import IsAdmin
 from handlers.ui import StepInput, command_of, edit_or_send
 from keyboards import operators as kb
@@ -213,7 +211,9 @@ async def on_send(
     await edit_or_send(callback, started, None)
     await callback.answer()
     admin_chat = callback.message.chat.id if callback.message else callback.from_user.id
-    _spawn(_run_and_report(bot, session_factory, settings, item.id, admin_chat))
+    background.spawn(
+        _run_and_report(bot, session_factory, settings, item.id, admin_chat), "announcement"
+    )
 
 
 async def on_house_search(message: Message, state: FSMContext, session: AsyncSession) -> None:
@@ -239,20 +239,10 @@ async def hint_confirm(message: Message) -> None:
 
 # --- the run in the background ----------------------------------------------------------------------
 
-_running: set[asyncio.Task[None]] = set()
-
-
-def _spawn(coro: Coroutine[Any, Any, None]) -> None:
-    """A background task kept referenced until it ends (asyncio holds only weak references)."""
-    task = asyncio.create_task(coro)
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-
 
 async def announcements_finished() -> None:
     """Wait until every announcement started from the dialogue has been sent and reported."""
-    while _running:
-        await asyncio.gather(*list(_running))
+    await background.finished()
 
 
 async def _run_and_report(

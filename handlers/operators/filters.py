@@ -87,3 +87,36 @@ class IsReply(Filter):
 class IsAdmin(Filter):
     async def __call__(self, event: Message | CallbackQuery, settings: Settings) -> bool:
         return event.from_user is not None and event.from_user.id in settings.admin_ids
+
+
+class OperatorHere(Filter):
+    """An operator where the billing flows work: a member of the operators' chat writing or
+    pressing a button there, or an administrator in a private chat. Hands the membership check
+    to the handler as `operators`."""
+
+    def __init__(self, check: OperatorCheck) -> None:
+        self.check = check
+
+    async def __call__(
+        self, event: Message | CallbackQuery, bot: Bot, settings: Settings
+    ) -> bool | dict[str, Any]:
+        if isinstance(event, CallbackQuery):
+            chat = event.message.chat if event.message is not None else None
+        else:
+            chat = event.chat
+        if chat is None or event.from_user is None:
+            return False
+        if chat.type == "private":
+            allowed = event.from_user.id in settings.admin_ids
+        elif chat.id != settings.operators_chat_id:
+            allowed = False
+        elif isinstance(event, Message):
+            allowed = await self.check.message_from_operator(event, bot, settings)
+        else:
+            allowed = await self.check.is_operator(bot, settings, event.from_user.id)
+        return {"operators": self.check} if allowed else False
+
+
+class HasDocument(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return message.document is not None
