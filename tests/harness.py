@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from aiogram.methods import (
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     GetMe,
     SendMediaGroup,
     TelegramMethod,
@@ -31,6 +32,7 @@ from aiogram.types import (
     Chat,
     Contact,
     Document,
+    File,
     InlineKeyboardMarkup,
     Message,
     PhotoSize,
@@ -43,6 +45,7 @@ BOT_TOKEN = f"{BOT_ID}:TEST-token-for-tests-only"
 BOT_USER = User(id=BOT_ID, is_bot=True, first_name="Кабинет", username="cabinet_test_bot")
 
 _update_ids = itertools.count(1)
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's getFile limit for bots
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class RecordingSession(BaseSession):
         # (e.g. "getChatMember" -> a ChatMemberMember) or an ApiError / NetworkDown;
         # `self.answer(method)` is the default answer
         self.responses: dict[str, Callable[[TelegramMethod[Any]], Any]] = {}
+        # files users sent (file id -> bytes), served by getFile and the file download path
+        self.files: dict[str, bytes] = {}
+        self.downloads: list[str] = []  # file ids the bot downloaded
 
     def _answered(self, method: TelegramMethod[Any], result: Any) -> None:
         self.results.append(result)
@@ -123,9 +129,42 @@ class RecordingSession(BaseSession):
     async def close(self) -> None:
         return None
 
-    async def stream_content(self, *args: Any, **kwargs: Any):  # pragma: no cover - unused
-        raise NotImplementedError
-        yield b""
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncIterator[bytes]:
+        """The file download path (`/file/bot<token>/<file_path>`), as Telegram serves it."""
+        marker = f"/file/bot{BOT_TOKEN}/files/"
+        file_id = url.split(marker, 1)[1] if marker in url else ""
+        if file_id not in self.files:
+            raise TelegramNetworkError(method=GetFile(file_id=file_id), message="404 Not Found")
+        self.downloads.append(file_id)
+        data = self.files[file_id]
+        for start in range(0, len(data), chunk_size):
+            yield data[start : start + chunk_size]
+        if not data:
+            yield b""
+
+    def store_file(self, data: bytes) -> str:
+        """Keep a file a user sent; its file id."""
+        file_id = f"FILE{len(self.files) + 1}-{len(data)}"
+        self.files[file_id] = data
+        return file_id
+
+    def _file(self, file_id: str) -> File | ApiError:
+        data = self.files.get(file_id)
+        if data is None:
+            return bad_request("invalid file_id")
+        if len(data) > MAX_DOWNLOAD:
+            return bad_request("file is too big")
+        return File(
+            file_id=file_id, file_unique_id=f"U{file_id}", file_size=len(data),
+            file_path=f"files/{file_id}",
+        )  # fmt: skip
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
@@ -168,13 +207,16 @@ class RecordingSession(BaseSession):
         """The answer of a successful call, as Telegram gives it."""
         if isinstance(method, GetMe):
             return BOT_USER
+        if isinstance(method, GetFile):
+            return self._file(method.file_id)
         if isinstance(method, AnswerCallbackQuery):
             return True
         if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
+            chat_id = int(method.chat_id or 0)
             return Message(
                 message_id=method.message_id or 0,
                 date=dt.datetime.now(dt.UTC),
-                chat=Chat(id=int(method.chat_id or 0), type="private"),
+                chat=Chat(id=chat_id, type="private" if chat_id > 0 else "supergroup"),
                 from_user=BOT_USER,
                 text=getattr(method, "text", None),
                 caption=getattr(method, "caption", None),
@@ -248,6 +290,16 @@ class BotClient:
         self.results.extend(self.session.results[before:])
         return made
 
+    async def during(self, work: Awaitable[Any]) -> list[TelegramMethod[Any]]:
+        """Await work the bot does in the background (a batch's check, an import, a push) and
+        record what it did meanwhile as this client's replies."""
+        before = len(self.session.requests)
+        await work
+        made = self.session.requests[before:]
+        self.replies.extend(made)
+        self.results.extend(self.session.results[before:])
+        return made
+
     def message(self, **fields: Any) -> Message:
         return Message(
             message_id=next(self._message_ids),
@@ -265,6 +317,18 @@ class BotClient:
     async def send_message(self, **fields: Any) -> list[TelegramMethod[Any]]:
         """Any kind of message: `send_message(sticker=...)`, `send_message(photo=[...])`."""
         return await self.feed(Update(update_id=next(_update_ids), message=self.message(**fields)))
+
+    async def send_document(
+        self, data: bytes, filename: str, **fields: Any
+    ) -> list[TelegramMethod[Any]]:
+        """A file as a document (`reply_to_message=` a bot's message, `caption=`...); the bot can
+        download it through getFile. `size=` claims another size (a file over the limit)."""
+        size = fields.pop("size", len(data))
+        file_id = self.session.store_file(data)
+        document = Document(
+            file_id=file_id, file_unique_id=f"U{file_id}", file_name=filename, file_size=size
+        )
+        return await self.send_message(document=document, **fields)
 
     async def share_contact(
         self, phone: str, user_id: int | None = None, forwarded: bool = False

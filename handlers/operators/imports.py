@@ -180,7 +180,7 @@ async def on_undo_command(
     )
     delivered = await imports.receipts_delivered(session, item.periods)
     if delivered:
-        text += t.UNDO_ASK_RECEIPTS.format(residents=t.residents(delivered))
+        text += t.UNDO_ASK_RECEIPTS.format(received=t.received(delivered))
     await message.answer(text, reply_markup=kb.undo_confirm(item.id))
 
 
