@@ -11,6 +11,9 @@ The bot needs nothing special: start it with `TELEGRAM_API_URL=http://127.0.0.1:
   `tg.set_limits(per_chat_interval=1)` makes it a strict one a second and turns the others off;
   `tg.clock = lambda: 100.0` fixes the limits' clock so a test does not depend on the machine's
   speed; `tg.upload_latency = 0.2` makes every sendDocument take 200 ms (off by default);
+* 400 `file is too big` from getFile for a file over 20 MB (the Bot API's download limit);
+* privacy mode in a group (`group.privacy_mode = True`): unless the bot is an administrator there,
+  only commands and replies to the bot's messages reach it;
 * 403 `Forbidden: bot was blocked by the user` for a chat that blocked the bot (`tg.block(chat_id)`);
 * 400 for text over 4096 characters, a caption over 1024, an empty text, callback data over
   64 bytes (`BUTTON_DATA_INVALID`), HTML that Telegram cannot parse (`can't parse entities: ...`),
@@ -71,6 +74,7 @@ from tests.fakes.html_entities import HtmlParseError, parse_html, utf16_len
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile: the largest file a bot may download
 
 FILE_FIELDS = (
     "document",
@@ -522,6 +526,52 @@ class FakeGroup(_Chat):
         self.admins: set[int] = set()
         # None: everyone asked about is a member; a set: only these (and admins), others "left"
         self.members: set[int] | None = None
+        # Telegram's privacy mode for bots: when on and the bot is not an administrator here,
+        # the bot gets only commands and replies to its own messages (`send_document` returns None
+        # for a file the bot would not get; nothing is queued)
+        self.privacy_mode = False
+
+    def reaches_bot(self, message: dict[str, Any]) -> bool:
+        if not self.privacy_mode or self.tg.bot_id in self.admins:
+            return True
+        replied = message.get("reply_to_message") or {}
+        if (replied.get("from") or {}).get("id") == self.tg.bot_id:
+            return True
+        return str(message.get("text") or "").startswith("/")
+
+    async def send_document(
+        self,
+        user_id: int,
+        data: bytes,
+        filename: str,
+        reply_to_message_id: int | None = None,
+        caption: str | None = None,
+    ) -> dict[str, Any] | None:
+        """A member sends a file (as a reply to a message of the chat when told)."""
+        stored = self.tg.store_file(data, filename)
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "file_name": filename,
+            "file_size": len(data),
+        }
+        if stored.mime_type:
+            document["mime_type"] = stored.mime_type
+        fields: dict[str, Any] = {"document": document}
+        if caption is not None:
+            fields["caption"] = caption
+        if reply_to_message_id is not None:
+            replied = self.tg.message(self.id, reply_to_message_id)
+            if replied is None:
+                raise AssertionError(f"no message {reply_to_message_id} in chat {self.id}")
+            fields["reply_to_message"] = replied
+        user = self.tg.user(user_id).user
+        message = self.tg._new_message(self.chat, user, **fields)
+        if not self.reaches_bot(message):
+            return None
+        self._mark = len(self.tg._calls)
+        self.last_update_id = await self.tg.queue_update({"message": message})
+        return message
 
     async def send(
         self,
@@ -1601,6 +1651,8 @@ class FakeTelegram:
         stored = self._files.get(str(call.params.get("file_id")))
         if stored is None:
             raise bad_request("invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD:
+            raise bad_request("file is too big")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.unique_id,
