@@ -1,17 +1,15 @@
-"""Billing imports as a use case, for the operators' chat and the command line: check files
-without applying them (`preview`), apply them all or nothing (`apply`), list past imports
-(`list_imports`), undo one (`undo`).
+"""Billing imports as operators' use cases: preview, apply, list, undo.
 
-A thin adapter over `storage.importer` as main has it today. The versioned imports (load as a new
-version, publish, undo within a window) replace this module with the same names; until they land,
-`undo` says it is not available rather than pretending.
+A thin adapter over `storage.importer` as main has it today, with the names and shapes of the
+versioned imports (branch `publish`: load as a new version, publish, undo within a window), which
+replace this module. Until they land, `undo` only says it cannot restore anything: this build keeps
+no earlier version of the data an import replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,155 +17,128 @@ from pathlib import Path
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage.importer import ImportFailed, Problem, Progress, import_files
+from bot.config import Settings
+from storage.importer import ImportFailed, Progress, import_files
 from storage.importer.formats import KINDS_BY_NAME
 from storage.importer.load import read_known
-from storage.importer.plan import FileInfo, Plan
-from storage.models import (
-    Account,
-    AccountLink,
-    Charge,
-    ImportRun,
-    Organization,
-    ReceiptDelivery,
-    Resident,
-)
+from storage.importer.plan import FileInfo, Plan, Problem
+from storage.models import Account, Charge, ImportRun, Organization, ReceiptDelivery
 from storage.periods import int_to_period, period_to_int
 
 __all__ = [
-    "SUFFIXES",
     "Applied",
-    "FileReport",
-    "ImportItem",
+    "FileSummary",
+    "ImportFailed",
+    "ImportInfo",
     "PeriodChange",
     "Preview",
     "Problem",
     "Progress",
-    "Refused",
-    "UndoUnavailable",
     "Undone",
     "apply",
-    "display_name",
-    "get_import",
     "list_imports",
     "preview",
-    "push_audience",
-    "receipts_delivered",
     "undo",
 ]
 
-SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".zip")  # what billing files may be
-MONEY_KINDS = ("charges", "registry")
 
-
-@dataclass(frozen=True)
-class FileReport:
-    """One table as read: its kind, how it was decoded, what it holds (sums in kopecks)."""
+@dataclass
+class FileSummary:
+    """One table of the batch as detected: kind, encoding/separator (`description`), its figures."""
 
     name: str
-    kind: str  # Russian, for the operator
-    description: str  # encoding and separator as detected, or the sheet
+    kind: str  # storage.importer.formats kind name: "charges", "registry", "payments", ...
+    title: str  # the kind in Russian
+    description: str  # encoding and separator or sheet, as detected
     rows: int
     periods: list[int]  # YYYYMM
-    accounts_new: int
-    accounts_known: int
-    charged: int
+    accounts: int
+    new_accounts: int
+    charged: int  # kopecks
     recalculated: int
     paid: int
-    has_charges: bool
-    has_payments: bool
     skipped: int  # «Итого» and subtotal rows
     ignored: list[str]
 
 
-@dataclass(frozen=True)
+@dataclass
 class PeriodChange:
-    """A charge period against what is published now (sums in kopecks)."""
+    """The batch's charges of a period against what residents see now."""
 
     period: int  # YYYYMM
     accounts_before: int
     accounts_after: int
-    added: int
-    removed: int
-    charged_before: int
+    accounts_added: int
+    accounts_removed: int  # always 0: a file replaces the accounts it lists, keeps the others
+    charged_before: int  # kopecks
     charged_after: int
-
-    @property
-    def is_new(self) -> bool:
-        return self.accounts_before == 0
 
 
 @dataclass
 class Preview:
-    files: list[FileReport] = field(default_factory=list)
+    """What `apply` would do; `ok` is False when there are bad rows (then nothing can be applied)."""
+
+    ok: bool
+    rows: int
+    files: list[FileSummary] = field(default_factory=list)
     changes: list[PeriodChange] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the first ones, `file:line: reason`
     problem_count: int = 0
-    rows: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.problem_count == 0
+    problem_files: int = 0
 
 
-class Refused(Exception):
-    """The files have bad rows: nothing was applied."""
-
-    def __init__(self, preview: Preview) -> None:
-        super().__init__(f"{preview.problem_count} problems")
-        self.preview = preview
-
-
-@dataclass(frozen=True)
+@dataclass
 class Applied:
     import_id: int
     rows: int
-    periods: list[int]  # the charge periods it loaded, YYYYMM
-    published: list[int]  # of them, those that had no data before (new months)
+    periods: list[str]  # "MM.YYYY" of the charges
     counts: dict[str, dict[str, int]]
+    files: list[FileSummary]
+    created_at: dt.datetime  # UTC, naive
+    published_periods: list[int]  # YYYYMM of charges that are new to residents (none before)
 
 
-@dataclass(frozen=True)
-class ImportItem:
+@dataclass
+class ImportInfo:
     id: int
-    created_at: dt.datetime  # naive UTC
+    created_at: dt.datetime
     operator_id: int | None
-    files: list[str]
+    files: str
     periods: list[str]
     rows: int
+    status: str
+    published_at: dt.datetime | None
+    undone_at: dt.datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Undone:
     import_id: int
-    periods: list[str]
+    ok: bool
+    reason: str = ""  # why not, in Russian, when not ok
+    periods: list[str] = field(default_factory=list)
+    residents_with_receipts: int = 0  # residents already sent receipts of those periods
 
 
-class UndoUnavailable(Exception):
-    """This build keeps no earlier version of the data an import replaced."""
-
-
-# --- preview ----------------------------------------------------------------------------------
-
-
-def _file_report(info: FileInfo, plan: Plan) -> FileReport:
-    new = sum(1 for index in info.accounts if plan.is_new_account(index))
-    return FileReport(
+def _file_summary(info: FileInfo, plan: Plan) -> FileSummary:
+    return FileSummary(
         name=info.name,
-        kind=KINDS_BY_NAME[info.kind].title,
+        kind=info.kind,
+        title=KINDS_BY_NAME[info.kind].title,
         description=info.description,
         rows=info.rows,
         periods=sorted(info.periods),
-        accounts_new=new,
-        accounts_known=len(info.accounts) - new,
+        accounts=len(info.accounts),
+        new_accounts=sum(1 for index in info.accounts if plan.is_new_account(index)),
         charged=info.charged,
         recalculated=info.recalculated,
         paid=info.paid,
-        has_charges=info.kind in MONEY_KINDS,
-        has_payments=info.kind == "payments",
         skipped=info.skipped,
         ignored=list(info.ignored),
     )
+
+
+# --- preview ----------------------------------------------------------------------------------
 
 
 def _file_charges(plan: Plan) -> dict[int, tuple[set[int], int]]:
@@ -212,8 +183,8 @@ async def _changes(engine: AsyncEngine, plan: Plan) -> list[PeriodChange]:
                 period=period,
                 accounts_before=len(before),
                 accounts_after=len(after),
-                added=len(after - set(before)),
-                removed=len(set(before) - after),
+                accounts_added=len(after - set(before)),
+                accounts_removed=len(set(before) - after),
                 charged_before=sum(before.values()),
                 charged_after=sum(kept.values()) + charged,
             )
@@ -238,17 +209,24 @@ async def _plan(engine: AsyncEngine, paths: Sequence[Path], org: str | None) -> 
 async def preview(
     engine: AsyncEngine, paths: Sequence[Path], *, organization: str | None = None
 ) -> Preview:
-    """Check the files without applying anything: per file what it holds, per charge period the
-    change against the published data, or the problems (`file:line: reason`)."""
+    """Validate every file without applying anything; with the change against the published data."""
     plan = await _plan(engine, paths, organization)
     try:
         if plan.problems:
-            return Preview(problems=list(plan.problems.items), problem_count=plan.problems.count)
+            return Preview(
+                ok=False,
+                rows=plan.rows,
+                files=[_file_summary(info, plan) for info in plan.files],
+                problems=list(plan.problems.items),
+                problem_count=plan.problems.count,
+                problem_files=len(plan.problems.files),
+            )
         await asyncio.to_thread(plan.preview)
         return Preview(
-            files=[_file_report(info, plan) for info in plan.files],
-            changes=await _changes(engine, plan),
+            ok=True,
             rows=plan.rows,
+            files=[_file_summary(info, plan) for info in plan.files],
+            changes=await _changes(engine, plan),
         )
     finally:
         plan.close()
@@ -271,99 +249,89 @@ async def apply(
     organization: str | None = None,
     progress: Progress | None = None,
 ) -> Applied:
-    """Check and load the files in one transaction (all or nothing). Raises `Refused`."""
+    """Check and load the files in one transaction (all or nothing).
+
+    Raises `storage.importer.ImportFailed` (nothing applied) on bad rows."""
     before = await _periods_with_charges(engine)
-    try:
-        summary, plan = await import_files(engine, paths, progress, org=organization)
-    except ImportFailed as failed:
-        problems = failed.problems
-        raise Refused(
-            Preview(problems=list(problems.items), problem_count=problems.count)
-        ) from None
+    summary, plan = await import_files(engine, paths, progress, org=organization)
     assert summary is not None  # not a dry run
     periods = sorted(plan.charge_periods)
+    async with engine.connect() as conn:
+        created = await conn.scalar(
+            select(ImportRun.created_at).where(ImportRun.id == summary.import_run_id)
+        )
     return Applied(
         import_id=summary.import_run_id,
         rows=summary.rows,
-        periods=periods,
-        published=[p for p in periods if p not in before],
+        periods=[f"{p % 100:02d}.{p // 100}" for p in periods],
         counts=summary.counts,
+        files=[_file_summary(info, plan) for info in plan.files],
+        created_at=created or dt.datetime.min,
+        published_periods=[p for p in periods if p not in before],
     )
 
 
 # --- past imports, undo -----------------------------------------------------------------------
 
 
-TEMP_PREFIX = "tg-import-"  # the bot's download directories: not part of a file's name
-_TEMP_PART = re.compile(rf"^.*?{TEMP_PREFIX}[^/\\]*[/\\]\d+[/\\]")
-
-
-def display_name(name: str) -> str:
-    """A file's name as the operator sent it (without the bot's download directory)."""
-    return _TEMP_PART.sub("", name)
-
-
-def _item(run: ImportRun) -> ImportItem:
-    return ImportItem(
-        id=run.id,
-        created_at=run.created_at,
-        operator_id=None,  # this build does not record who imported
-        files=[display_name(name) for name in (run.files or "").split(", ") if name],
-        periods=list(run.periods or []),
-        rows=run.rows,
-    )
-
-
-async def list_imports(session: AsyncSession, limit: int = 20) -> list[ImportItem]:
+async def list_imports(session: AsyncSession, limit: int = 20) -> list[ImportInfo]:
+    """The most recent imports, newest first."""
     runs = await session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit))
-    return [_item(run) for run in runs]
+    return [
+        ImportInfo(
+            id=run.id,
+            created_at=run.created_at,
+            operator_id=None,  # this build does not record who imported
+            files=run.files or "",
+            periods=list(run.periods or []),
+            rows=run.rows,
+            status="published",
+            published_at=run.created_at,
+            undone_at=None,
+        )
+        for run in runs
+    ]
 
 
-async def get_import(session: AsyncSession, import_id: int) -> ImportItem | None:
-    run = await session.get(ImportRun, import_id)
-    return _item(run) if run is not None else None
-
-
-async def undo(engine: AsyncEngine, import_id: int, *, operator_id: int | None = None) -> Undone:
-    raise UndoUnavailable(import_id)
-
-
-# --- who receives what ------------------------------------------------------------------------
-
-
-def _periods(values: Sequence[str | int]) -> list[dt.date]:
+def _dates(periods: Sequence[str]) -> list[dt.date]:
     out = []
-    for value in values:
-        text = str(value).replace("-", "")
-        if text.isdigit() and len(text) == 6:
-            out.append(int_to_period(int(text)))
+    for value in periods:
+        digits = "".join(ch for ch in str(value) if ch.isdigit())
+        if len(digits) == 6:  # 2020-03 or 03.2020
+            year, month = (
+                (digits[:4], digits[4:]) if "-" in str(value) else (digits[2:], digits[:2])
+            )
+            out.append(dt.date(int(year), int(month), 1))
     return out
 
 
-async def push_audience(session: AsyncSession, period: int) -> int:
-    """Residents the receipt push of a period would reach (by Telegram or e-mail)."""
-    has_charges = (
-        select(Charge.id)
-        .where(Charge.account_id == AccountLink.account_id)
-        .where(Charge.period == int_to_period(period))
-        .exists()
+async def undo(
+    engine: AsyncEngine,
+    import_id: int,
+    *,
+    operator_id: int | None = None,
+    settings: Settings | None = None,
+    dry_run: bool = False,
+) -> Undone:
+    """Whether the import can be undone and how many residents got receipts of its periods; this
+    build cannot restore the data (no earlier version is kept): `ok` is False unless `dry_run`."""
+    async with AsyncSession(engine) as session:
+        run = await session.get(ImportRun, import_id)
+        if run is None:
+            return Undone(import_id, ok=False, reason="такой загрузки нет")
+        periods = list(run.periods or [])
+        dates = _dates(periods)
+        residents = 0
+        if dates:
+            residents = await session.scalar(
+                select(func.count(distinct(ReceiptDelivery.resident_id))).where(
+                    ReceiptDelivery.period.in_(dates), ReceiptDelivery.status == "sent"
+                )
+            )
+    return Undone(
+        import_id,
+        ok=dry_run,
+        reason="" if dry_run else "эта версия бота не хранит прежние данные периодов",
+        periods=periods,
+        residents_with_receipts=int(residents or 0),
     )
-    telegram = Resident.push_telegram.is_(True) & Resident.unreachable_at.is_(None)
-    email = Resident.push_email.is_(True) & Resident.email_confirmed_at.is_not(None)
-    query = (
-        select(func.count(distinct(Resident.id)))
-        .join(AccountLink, AccountLink.resident_id == Resident.id)
-        .where(Resident.registered_at.is_not(None), has_charges, telegram | email)
-    )
-    return int(await session.scalar(query) or 0)
-
-
-async def receipts_delivered(session: AsyncSession, periods: Sequence[str | int]) -> int:
-    """Residents who already got a receipt of these periods."""
-    dates = _periods(periods)
-    if not dates:
-        return 0
-    query = select(func.count(distinct(ReceiptDelivery.resident_id))).where(
-        ReceiptDelivery.period.in_(dates), ReceiptDelivery.status == "sent"
-    )
-    return int(await session.scalar(query) or 0)

@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from handlers.operators import background
-from services.imports import TEMP_PREFIX
+from services.operator_files import TEMP_PREFIX
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from handlers.operators.batches import Batch, batches
 from keyboards import imports as kb
 from receipts.push import Progress as PushProgress
 from receipts.push import build_push, push_statuses
-from services import imports
+from services import imports, operator_files
 from storage.periods import int_to_period
 from texts import fmt
 from texts.ru import imports as t
@@ -77,7 +77,7 @@ async def check_batch(bot: Bot, engine: AsyncEngine, settings: Settings, batch: 
     )  # fmt: skip
     if not result.ok:
         batches.drop(batch.id)
-        text, report = views.refused(result)
+        text, report = views.refused(result.problems, result.problem_count, result.problem_files)
         await edit(bot, status, text)
         if report:
             await send_report(
@@ -122,11 +122,11 @@ class EditedProgress(imports.Progress):
 async def _push_offer(
     session_factory: async_sessionmaker[AsyncSession], result: imports.Applied
 ) -> InlineKeyboardMarkup | None:
-    if not result.published:
+    if not result.published_periods:
         return None
-    period = max(result.published)
+    period = max(result.published_periods)
     async with session_factory() as session:
-        residents = await imports.push_audience(session, period)
+        residents = await operator_files.push_audience(session, period)
     if not residents:
         return None
     return kb.push_offer(period, views.month(period), residents)
@@ -142,8 +142,9 @@ async def load_batch(
     try:
         result = await imports.apply(engine, batch.paths, operator_id=batch.operator_id,
                                      progress=progress)  # fmt: skip
-    except imports.Refused as refused:  # the data changed since the check
-        text, report = views.refused(refused.preview)
+    except imports.ImportFailed as failed:  # the data changed since the check
+        problems = failed.problems
+        text, report = views.refused(list(problems.items), problems.count, len(problems.files))
         await edit(bot, status, text)
         if report:
             await send_report(
@@ -160,7 +161,7 @@ async def load_batch(
     log.info(
         "operator %s: import %s loaded (batch %s): %d rows, periods %s, new %s",
         batch.operator_id, result.import_id, batch.id, result.rows, result.periods,
-        result.published,
+        result.published_periods,
     )  # fmt: skip
     await edit(bot, status, views.applied(result), await _push_offer(session_factory, result))
 

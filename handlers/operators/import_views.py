@@ -7,20 +7,14 @@ import html
 import re
 from decimal import Decimal
 
-from services.imports import (
-    Applied,
-    FileReport,
-    ImportItem,
-    PeriodChange,
-    Preview,
-    Problem,
-    display_name,
-)
+from services.imports import Applied, FileSummary, ImportInfo, PeriodChange, Preview, Problem
+from services.operator_files import display_name, display_names
 from storage.periods import int_to_period
 from texts import fmt
 from texts.ru import imports as t
 
 SHOWN_PROBLEMS = 10
+MONEY_KINDS = ("charges", "registry")
 MESSAGE_LIMIT = 3500  # of Telegram's 4096, room for the tail
 
 
@@ -43,11 +37,11 @@ def problem_line(problem: Problem) -> str:
     )
 
 
-def _file_lines(info: FileReport) -> list[str]:
+def _file_lines(info: FileSummary) -> list[str]:
     lines = [
         t.PREVIEW_FILE.format(
             name=fmt.esc(display_name(info.name)),
-            kind=info.kind,
+            kind=info.title,
             rows=t.rows(info.rows),
             description=fmt.esc(info.description),
         )
@@ -55,12 +49,12 @@ def _file_lines(info: FileReport) -> list[str]:
     if info.periods:
         periods = ", ".join(short_period(p) for p in info.periods)
         lines.append(t.PREVIEW_PERIODS.format(periods=periods))
-    if info.accounts_new or info.accounts_known:
-        total = info.accounts_new + info.accounts_known
+    if info.accounts:
+        known = info.accounts - info.new_accounts
         lines.append(
-            t.PREVIEW_ACCOUNTS.format(total=total, new=info.accounts_new, known=info.accounts_known)
+            t.PREVIEW_ACCOUNTS.format(total=info.accounts, new=info.new_accounts, known=known)
         )
-    if info.has_charges:
+    if info.kind in MONEY_KINDS:
         lines.append(
             t.PREVIEW_MONEY.format(
                 charged=rub(info.charged),
@@ -68,7 +62,7 @@ def _file_lines(info: FileReport) -> list[str]:
                 paid=rub(info.paid),
             )
         )
-    elif info.has_payments:
+    elif info.kind == "payments":
         lines.append(t.PREVIEW_PAYMENTS.format(paid=rub(info.paid)))
     if info.skipped:
         lines.append(t.PREVIEW_SKIPPED.format(n=info.skipped))
@@ -78,7 +72,7 @@ def _file_lines(info: FileReport) -> list[str]:
 
 
 def _change_line(change: PeriodChange) -> str:
-    if change.is_new:
+    if change.accounts_before == 0:
         return t.PREVIEW_CHANGE_NEW.format(
             month=month(change.period),
             accounts=t.accounts(change.accounts_after),
@@ -88,8 +82,8 @@ def _change_line(change: PeriodChange) -> str:
         month=month(change.period),
         before=change.accounts_before,
         after=change.accounts_after,
-        added=change.added,
-        removed=change.removed,
+        added=change.accounts_added,
+        removed=change.accounts_removed,
         charged_before=rub(change.charged_before),
         charged_after=rub(change.charged_after),
     )
@@ -123,21 +117,16 @@ def preview(result: Preview) -> tuple[str, str | None]:
     return _cut(lines, t.PREVIEW_ASK)
 
 
-def refused(result: Preview) -> tuple[str, str | None]:
+def refused(problems: list[Problem], count: int, files: int) -> tuple[str, str | None]:
     """The refusal with the first bad rows; all of them as a report when there are more."""
-    files = {problem.file for problem in result.problems}
-    lines = [
-        t.REFUSED_TITLE.format(
-            errors=t.errors(result.problem_count), files=t.files_in(max(len(files), 1))
-        )
-    ]
-    lines.extend(fmt.esc(problem_line(p)) for p in result.problems[:SHOWN_PROBLEMS])
+    lines = [t.REFUSED_TITLE.format(errors=t.errors(count), files=t.files_in(max(files, 1)))]
+    lines.extend(fmt.esc(problem_line(p)) for p in problems[:SHOWN_PROBLEMS])
     report = None
-    if result.problem_count > SHOWN_PROBLEMS:
-        lines.append(t.REFUSED_MORE.format(n=result.problem_count - SHOWN_PROBLEMS))
-        report = "\n".join(problem_line(p) for p in result.problems)
-        if result.problem_count > len(result.problems):
-            report += "\n" + t.REFUSED_MORE.format(n=result.problem_count - len(result.problems))
+    if count > SHOWN_PROBLEMS:
+        lines.append(t.REFUSED_MORE.format(n=count - SHOWN_PROBLEMS))
+        report = "\n".join(problem_line(p) for p in problems)
+        if count > len(problems):
+            report += "\n" + t.REFUSED_MORE.format(n=count - len(problems))
     text, whole = _cut(lines, "")
     return text, report or whole
 
@@ -145,9 +134,8 @@ def refused(result: Preview) -> tuple[str, str | None]:
 def applied(result: Applied) -> str:
     lines = [t.LOADED.format(id=result.import_id, rows=t.rows(result.rows))]
     if result.periods:
-        periods = ", ".join(short_period(p) for p in result.periods)
-        lines.append(t.LOADED_PERIODS.format(periods=periods))
-    lines.extend(t.LOADED_NEW_PERIOD.format(month=month(p)) for p in result.published)
+        lines.append(t.LOADED_PERIODS.format(periods=periods_label(result.periods)))
+    lines.extend(t.LOADED_NEW_PERIOD.format(month=month(p)) for p in result.published_periods)
     return "\n".join(lines)
 
 
@@ -159,19 +147,19 @@ def periods_label(periods: list[str]) -> str:
     return ", ".join(shown) or t.NO_PERIODS
 
 
-def import_item(item: ImportItem, timezone: str) -> str:
+def import_item(item: ImportInfo, timezone: str) -> str:
     who = t.IMPORTS_BY.format(id=item.operator_id) if item.operator_id else t.IMPORTS_BY_UNKNOWN
     return t.IMPORTS_ITEM.format(
         id=item.id,
         when=fmt.local_time(item.created_at, timezone),
         who=who,
-        files=fmt.esc(", ".join(item.files)),
+        files=fmt.esc(display_names(item.files)),
         periods=periods_label(item.periods),
         rows=t.rows(item.rows),
     )
 
 
-def imports_list(items: list[ImportItem], timezone: str) -> str:
+def imports_list(items: list[ImportInfo], timezone: str) -> str:
     if not items:
         return t.IMPORTS_EMPTY
     lines = [t.IMPORTS_TITLE, *(import_item(item, timezone) for item in items), t.IMPORTS_HINT]

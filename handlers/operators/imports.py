@@ -31,7 +31,7 @@ from handlers.operators.filters import MEMBER_STATUSES, HasDocument, OperatorChe
 from handlers.ui import edit_or_send, say
 from keyboards import imports as kb
 from keyboards.imports import BatchAction, UndoAction
-from services import imports
+from services import imports, operator_files
 from services.readings import export as readings_export
 from storage.periods import period_to_int
 from texts import fmt
@@ -69,7 +69,7 @@ async def on_document(
     document = message.document
     assert document is not None  # HasDocument
     name = document.file_name or "file"
-    if not name.lower().endswith(imports.SUFFIXES):
+    if not name.lower().endswith(operator_files.SUFFIXES):
         await message.reply(t.NOT_BILLING_FILE.format(name=fmt.esc(name)))
         return
     size = document.file_size or 0
@@ -90,7 +90,7 @@ async def on_document(
 
 async def refuse_document(message: Message) -> None:
     name = (message.document.file_name or "") if message.document else ""
-    if name.lower().endswith(imports.SUFFIXES):
+    if name.lower().endswith(operator_files.SUFFIXES):
         await message.answer(t.NOT_FOR_RESIDENTS)
 
 
@@ -167,37 +167,31 @@ async def on_undo_command(
     if number is None:
         await message.answer(t.UNDO_USAGE)
         return
-    item = await imports.get_import(session, number)
-    if item is None:
-        await message.answer(t.UNDO_NOT_FOUND.format(id=number))
-        return
     log.info("operator %s asked to undo import %s", _operator(message), number)
-    text = t.UNDO_ASK.format(
-        id=item.id,
-        when=fmt.local_time(item.created_at, settings.default_timezone),
-        files=fmt.esc(", ".join(item.files)) or t.NO_PERIODS,
-        periods=views.periods_label(item.periods),
-    )
-    delivered = await imports.receipts_delivered(session, item.periods)
-    if delivered:
-        text += t.UNDO_ASK_RECEIPTS.format(received=t.received(delivered))
-    await message.answer(text, reply_markup=kb.undo_confirm(item.id))
+    check = await imports.undo(session.bind, number, settings=settings, dry_run=True)
+    if not check.ok:
+        await message.answer(t.UNDO_IMPOSSIBLE.format(id=number, reason=fmt.esc(check.reason)))
+        return
+    text = t.UNDO_ASK.format(id=number, periods=views.periods_label(check.periods))
+    if check.residents_with_receipts:
+        text += t.UNDO_ASK_RECEIPTS.format(received=t.received(check.residents_with_receipts))
+    await message.answer(text, reply_markup=kb.undo_confirm(number))
 
 
 async def on_undo(
-    callback: CallbackQuery, callback_data: kb.UndoImport, session: AsyncSession
-) -> None:
+    callback: CallbackQuery, callback_data: kb.UndoImport, session: AsyncSession,
+    settings: Settings,
+) -> None:  # fmt: skip
     import_id = callback_data.import_id
+    await callback.answer()
     if callback_data.action is UndoAction.KEEP:
         await edit_or_send(callback, t.UNDO_KEPT.format(id=import_id), None)
-        await callback.answer()
         return
-    await callback.answer()
     operator = _operator(callback)
-    try:
-        undone = await imports.undo(session.bind, import_id, operator_id=operator)
-    except imports.UndoUnavailable:
-        await edit_or_send(callback, t.UNDO_UNAVAILABLE.format(id=import_id), None)
+    undone = await imports.undo(session.bind, import_id, operator_id=operator, settings=settings)
+    if not undone.ok:
+        reason = fmt.esc(undone.reason)
+        await edit_or_send(callback, t.UNDO_IMPOSSIBLE.format(id=import_id, reason=reason), None)
         return
     log.info("operator %s undid import %s", operator, import_id)
     periods = views.periods_label(undone.periods)
