@@ -67,6 +67,16 @@ async def house(session: AsyncSession, house_id: int) -> House | None:
     return await linking.get_house(session, house_id)
 
 
+async def houses_by_code(
+    session: AsyncSession, code: str, organization_id: int | None = None
+) -> list[House]:
+    """Houses with this code (the import's «Код дома»), of one organization or of any."""
+    query = select(House).where(House.code == code).order_by(House.id)
+    if organization_id is not None:
+        query = query.where(House.organization_id == organization_id)
+    return list(await session.scalars(query))
+
+
 async def target(session: AsyncSession, organization_id: int, house_id: int = 0) -> Target | None:
     """The organization and (house_id > 0) one of its houses; None when either names no row or
     the house is another organization's. Ids come from the client: checked before any query."""

@@ -7,16 +7,24 @@ from typing import Any
 
 import pytest
 from aiogram.methods import TelegramMethod
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.cli import CommandError
 from bot.cli.operators import run_announce
 from receipts import announce
 from receipts.pacing import Pacer
 from services import announcements
-from storage.models import Account, AnnouncementDelivery, Apartment, Resident
+from storage.models import (
+    Account,
+    Announcement,
+    AnnouncementDelivery,
+    Apartment,
+    House,
+    Resident,
+)
 from tests import factories
 from tests.harness import forbidden, too_many_requests
+from tests.test_cli import run_cli
 
 
 class FakeClock:
@@ -184,12 +192,40 @@ async def test_an_interrupted_run_resumes_where_it_stopped(
 
 async def test_cli_refuses_bad_input(settings, session) -> None:
     await town(session)
-    args = argparse.Namespace(org="nope", house=None, resume=None, text="Текст")
-    with pytest.raises(CommandError, match="no organization"):
+    args = argparse.Namespace(org="nope", house=None, resume=None, text="Текст", dry_run=False)
+    with pytest.raises(CommandError, match="нет организации с номером или кодом «nope»"):
         await run_announce(args, settings)
-    args = argparse.Namespace(org=None, house=99999, resume=None, text="Текст")
-    with pytest.raises(CommandError, match="no house"):
+    args = argparse.Namespace(org=None, house="nope", resume=None, text="Текст", dry_run=False)
+    with pytest.raises(CommandError, match="нет дома с кодом «nope»"):
         await run_announce(args, settings)
-    args = argparse.Namespace(org="1", house=None, resume=None, text="  ")
-    with pytest.raises(CommandError, match="empty"):
+    args = argparse.Namespace(org="1", house=None, resume=None, text="  ", dry_run=False)
+    with pytest.raises(CommandError, match="текст объявления пуст"):
         await run_announce(args, settings)
+
+
+async def test_cli_dry_run_by_house_code_shows_who_and_what_and_sends_nothing(
+    session, db_url
+) -> None:
+    _org, house1, _people = await town(session)
+    apartment = await session.get(Apartment, house1.apartment_id)
+    house = await session.get(House, apartment.house_id)
+    # the same code in another organization: --house alone is ambiguous then
+    await factories.account(session, address="ул. Юга, д. 1")
+    other = (await session.scalars(select(House).order_by(House.id.desc()).limit(1))).one()
+    other.code = house.code
+    await session.commit()
+    env = {"DATABASE_URL": db_url}  # no BOT_TOKEN: a dry run needs none
+
+    ambiguous = run_cli("announce", "--house", house.code, "--dry-run", "Текст", env=env)
+    assert ambiguous.returncode != 0
+    assert "есть у нескольких организаций: укажите --org" in ambiguous.stderr
+
+    result = run_cli(
+        "announce", "--org", str(house.organization_id),
+        "--house", house.code, "--dry-run", "Воды не будет <до 12:00> & всё", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"Получатели: 2 жителя; дом «{house.code}», ул. Мира, д. 1 (УК Север)." in result.stdout
+    assert "📢 Объявление — УК Север\n\nВоды не будет <до 12:00> & всё" in result.stdout
+    assert "Ничего не отправлено (--dry-run)." in result.stdout
+    assert await session.scalar(select(func.count()).select_from(Announcement)) == 0
