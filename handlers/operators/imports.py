@@ -28,7 +28,7 @@ from handlers.operators import background, import_jobs
 from handlers.operators import import_views as views
 from handlers.operators.batches import Incoming, Stage, batches
 from handlers.operators.filters import MEMBER_STATUSES, HasDocument, OperatorCheck, OperatorHere
-from handlers.ui import edit_or_send, say
+from handlers.ui import drop_buttons, edit_or_send, say
 from keyboards import imports as kb
 from keyboards.imports import BatchAction, UndoAction
 from services import imports, operator_files
@@ -119,8 +119,7 @@ async def on_batch(
     batch.operator_id = _operator(callback)  # who pressed «Загрузить» is who loaded it
     log.info("operator %s: loading import batch %s", batch.operator_id, batch.id)
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     status = await say(callback, t.LOADING)
     if status is None:
         batches.drop(batch.id)
@@ -142,8 +141,7 @@ async def on_push(
         await callback.answer(t.EXPIRED, show_alert=True)
         return
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     background.spawn(import_jobs.run_push(bot, session_factory, settings, request), "push")
 
 
