@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,11 @@ def april_registry() -> bytes:
     month the golden account has no charges of yet."""
     text = REGISTRY.read_bytes().decode("cp1251")
     return text.replace("за март 2020 г.", "за апрель 2020 г.").encode("cp1251")
+
+
+def download_dirs() -> set[Path]:
+    """The bot's directories of downloaded billing files that exist now."""
+    return set(Path(tempfile.gettempdir()).glob("tg-import-*"))
 
 
 def members(*user_ids: int):
@@ -90,9 +96,11 @@ async def test_an_operator_loads_a_month_pushes_receipts_and_sees_the_import(
 ) -> None:
     person = await golden_resident(session)
     op = operator(dp, bot)
+    before = download_dirs()
 
     await op.send_document(april_registry(), "реестр_апрель.csv")
     await op.during(background.finished())
+    assert len(download_dirs() - before) == 1  # kept for «Загрузить»
 
     preview = op.last_text()
     assert "🔎 <b>Проверка без загрузки</b>: 3 строки в 1 таблице — ошибок нет." in preview
@@ -111,6 +119,7 @@ async def test_an_operator_loads_a_month_pushes_receipts_and_sees_the_import(
     await op.during(background.finished())
 
     assert await april_charges(session_factory) == (3, Decimal("1460.23")), op.texts()[-3:]
+    assert download_dirs() <= before  # the files are gone once loaded
     [run] = (await session.scalars(select(ImportRun))).all()
     summary = op.bot_messages()[-1]
     assert summary.text.startswith(f"✅ <b>Загрузка № {run.id}</b>: загружено 3 строки.")
@@ -153,6 +162,7 @@ async def test_files_of_several_messages_form_one_batch_and_cancel_removes_them(
 ) -> None:
     await golden_resident(session)
     admin = make_client(ADMIN)  # an administrator in a private chat
+    before = download_dirs()
     payments = "Лицевой счет;Дата;Сумма;Источник\r\n00000000;05.04.2020;100,00;Сбербанк\r\n"
     await admin.send_document(payments.encode("utf-8"), "оплаты.csv")
     await admin.send_document(april_registry(), "реестр.csv")
@@ -166,6 +176,7 @@ async def test_files_of_several_messages_form_one_batch_and_cancel_removes_them(
 
     await admin.click(t.BTN_CANCEL)
     assert admin.last_text() == t.CANCELLED
+    assert download_dirs() <= before  # the files are gone once cancelled
     await admin.callback(_load_data(admin))
     assert admin.alerts()[-1] == t.EXPIRED
     await admin.during(background.finished())
