@@ -41,7 +41,8 @@ def april_registry() -> bytes:
 
 
 def download_dirs() -> set[Path]:
-    """The bot's directories of downloaded billing files that exist now."""
+    """The bot's directories of downloaded billing files that exist now (in this test's temporary
+    directory: see `quick`)."""
     return set(Path(tempfile.gettempdir()).glob("tg-import-*"))
 
 
@@ -59,10 +60,15 @@ def members(*user_ids: int):
 
 
 @pytest.fixture
-def quick(settings, tmp_path):
-    """Batches close 1 s after the last file (the default waits 3 s); receipts spool in tmp."""
+def quick(settings, tmp_path, monkeypatch):
+    """Batches close 1 s after the last file (the default waits 3 s); receipts spool in tmp;
+    temporary files (the downloaded ones too) go to this test's own directory, so that other
+    processes' files in the shared one do not count."""
     settings.import_batch_seconds = 1.0
     settings.receipt_spool_dir = str(tmp_path / "spool")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     return settings
 
 
