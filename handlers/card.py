@@ -51,6 +51,7 @@ def router(cache: BillingCache | None = None) -> Router:
     r.callback_query.register(on_accounts, kb.AccountsList.filter())
     r.callback_query.register(on_card, OpenCard.filter())
     r.callback_query.register(on_month, kb.ChargesMonth.filter())
+    r.callback_query.register(on_month_detail, kb.ChargesDetail.filter())
     return r
 
 
@@ -116,7 +117,27 @@ async def on_month(
     month = await statements.month(session, billing_cache, account.id, period)
     screen = None
     if month is not None:
-        markup = kb.month_keyboard(account.id, month.previous, month.next)
-        screen = (view.month_text(account.number, month), markup)
+        markup = kb.month_keyboard(account.id, month.period, month.previous, month.next)
+        screen = (view.month_summary_text(account.number, month), markup)
     nothing = t.NO_CHARGES_YET if period is None else view.no_month_text(fmt.month(period))
     await show_or_alert(callback, screen, nothing)
+
+
+async def on_month_detail(
+    callback: CallbackQuery,
+    callback_data: kb.ChargesDetail,
+    account: Account,
+    session: AsyncSession,
+    billing_cache: BillingCache,
+) -> None:
+    """«Подробно»: each service's tariff, volume, opening, recalculation, payment and balance."""
+    try:
+        period = int_to_period(callback_data.period)
+    except ValueError:  # forged
+        await callback.answer(t.NO_DATA, show_alert=True)
+        return
+    month = await statements.month(session, billing_cache, account.id, period)
+    screen = None
+    if month is not None:
+        screen = (view.month_text(account.number, month), kb.detail_keyboard(account.id, period))
+    await show_or_alert(callback, screen, view.no_month_text(fmt.month(period)))

@@ -25,6 +25,13 @@ class ChargesMonth(CallbackData, prefix="cm"):
     period: int = 0  # YYYYMM; 0: the latest period with charges
 
 
+class ChargesDetail(CallbackData, prefix="cd"):
+    """The month's per-service detail behind «Подробно»."""
+
+    account_id: int
+    period: int  # YYYYMM
+
+
 class StatementMenu(CallbackData, prefix="cs"):
     """The payments statement's period picker (handled in handlers/history.py)."""
 
@@ -68,9 +75,9 @@ def link_keyboard() -> InlineKeyboardMarkup:
 
 
 def month_keyboard(
-    account_id: int, previous: dt.date | None, following: dt.date | None
+    account_id: int, period: dt.date, previous: dt.date | None, following: dt.date | None
 ) -> InlineKeyboardMarkup:
-    """◀ ▶ only to months that have charges, then back to the card."""
+    """The summary's «Подробно», ◀ ▶ only to months that have charges, then back to the card."""
     arrows = []
     if previous is not None:
         arrows.append(
@@ -86,7 +93,21 @@ def month_keyboard(
                 ChargesMonth(account_id=account_id, period=period_to_int(following)),
             )
         )
-    rows = [arrows] if arrows else []
+    detail = ChargesDetail(account_id=account_id, period=period_to_int(period))
+    rows = [[button(t.BTN_MONTH_DETAIL, detail)]]
+    if arrows:
+        rows.append(arrows)
     rows.append([button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id))])
     rows.append([button(t.BTN_TO_CARD, OpenCard(account_id=account_id))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def detail_keyboard(account_id: int, period: dt.date) -> InlineKeyboardMarkup:
+    """From the detail back to the month's summary, or to the card."""
+    back = ChargesMonth(account_id=account_id, period=period_to_int(period))
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(t.BTN_TO_MONTH, back)],
+            [button(t.BTN_TO_CARD, OpenCard(account_id=account_id))],
+        ]
+    )

@@ -133,7 +133,7 @@ def charges_history_keyboard(
     """A month grid (each opens that month's charges), paging, back."""
     months = [
         button(
-            fmt.month_short(period),
+            fmt.month_abbr(period),
             ChargesMonth(account_id=account_id, period=period_to_int(period)),
         )
         for period in periods

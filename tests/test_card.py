@@ -14,7 +14,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from handlers.views import plain
 from keyboards.accounts import LinkStart
 from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
-from keyboards.card import ChargesMonth
+from keyboards.card import ChargesDetail, ChargesMonth
 from storage.demo import (
     GOLDEN_GROUP,
     GOLDEN_HOLDER,
@@ -73,10 +73,10 @@ def assert_golden_card(text: str) -> None:
     assert GOLDEN_HOLDER in shown
     assert 'Поставщик: АО "ДЭК"' in shown
     assert 'Отделение/филиал: "Хабаровскэнергообл"' in shown
-    assert f"Долг с оплатой: {money('2 383,29')}{NB}₽" in shown
+    assert f"К оплате: {money('2 383,29')}{NB}₽" in shown
     assert "Адрес: г. Хабаровск, ул. Ленина, д. 1, кв. 1" in shown
     assert "Площадь: 33,10 м²" in shown
-    assert "Тип: Частная" in shown
+    assert "Собственность: частная" in shown
     assert "по данным за март 2020" in shown
 
 
@@ -86,8 +86,8 @@ def assert_golden_month(text: str) -> None:
     assert f"Начисление «{GOLDEN_GROUP}» за март 2020" in text
     for line in GOLDEN_LINES:
         header, amounts = service_section(text, line.name)
-        assert f"тариф {money(fmt.tariff(line.tariff))} ₽/{line.unit}" in header
-        assert f"объём {fmt.volume(line.volume)} {line.unit}" in header
+        assert f"тариф {money(fmt.tariff(line.tariff))} ₽/{fmt.unit(line.unit)}" in header
+        assert f"объём {fmt.volume(line.volume)} {fmt.unit(line.unit)}" in header
         assert amounts == {
             tc.ROW_OPENING: fmt.money(line.opening),
             tc.ROW_CHARGED: fmt.money(line.charged),
@@ -115,6 +115,7 @@ def assert_golden_month(text: str) -> None:
     for block in pre_blocks(text):
         assert all(len(line) <= 36 for line in block), block
     assert "<code>" not in text
+    assert "₽/м³ · объём 1,9125 м³" in text and "куб.м" not in text  # one spelling of units
 
 
 async def test_one_account_shows_its_card_with_golden_figures(client, golden_resident) -> None:
@@ -136,6 +137,24 @@ async def test_accounts_command_shows_the_same_card(client, golden_resident) -> 
     assert_golden_card(client.last_text())
 
 
+def assert_golden_summary(text: str) -> None:
+    """The month on one screen: each service's charge for the month (recalculation included),
+    the group (three services), the month's total, the payment and what is due."""
+    assert "Начисления за март 2020" in text
+    (block,) = pre_blocks(text)
+    assert rows(block) == {
+        tc.SUMMARY_OPENING: money("2 337,08"),
+        GOLDEN_GROUP: money("2 386,21"),  # 1 460,23 charged + 925,98 recalculated
+        "· ГВС (т/н)": "177,25",  # 36,01 + 141,24
+        "· ГВС (т/з)": "960,94",  # 176,20 + 784,74
+        "· Отопление": money("1 248,02"),
+        tc.SUMMARY_CHARGED: money("2 386,21"),
+        tc.SUMMARY_PAID: money("2 340,00"),
+    }
+    assert f"К оплате: {money('2 383,29')}{NB}₽" in plain(text)  # 2 337,08 + 2 386,21 − 2 340
+    assert "тариф" not in text and tc.ROW_TOTAL not in text  # the detail is one tap away
+
+
 async def test_month_view_shows_figure_5_to_the_kopeck(client, golden_resident) -> None:
     await client.send(common.BTN_ACCOUNTS)
     made = await client.click(tc.BTN_CHARGES)
@@ -143,10 +162,15 @@ async def test_month_view_shows_figure_5_to_the_kopeck(client, golden_resident) 
     assert len(edits) == 1  # the card turns into the month, no new message
     text = edits[0].text
     assert "Начисления за март 2020" in text  # the latest month with charges by default
-    assert_golden_month(text)
+    assert_golden_summary(text)
     buttons = [b.text for b in inline_buttons(edits[0].reply_markup)]
     assert "◀ февраль 2020" in buttons
     assert not any(b.endswith("▶") for b in buttons)  # nothing after the latest month
+    made = await client.click(tc.BTN_MONTH_DETAIL)
+    assert [m for m in made if isinstance(m, EditMessageText)]  # the same message, in detail
+    assert_golden_month(client.last_text())
+    await client.click(tc.BTN_TO_MONTH)
+    assert_golden_summary(client.last_text())
 
 
 async def test_months_navigate_back_and_forth_only_where_data_is(client, golden_resident) -> None:
@@ -159,6 +183,8 @@ async def test_months_navigate_back_and_forth_only_where_data_is(client, golden_
     buttons = [b.text for b in inline_buttons(client.bot_messages()[-1].reply_markup)]
     assert "◀ январь 2020" in buttons and "март 2020 ▶" in buttons
     await client.click("март 2020 ▶")
+    assert_golden_summary(client.last_text())
+    await client.click(tc.BTN_MONTH_DETAIL)
     assert_golden_month(client.last_text())
     # the first month of the 24 (April 2018) has no way further back
     _, account = golden_resident
@@ -188,8 +214,9 @@ async def test_month_with_common_house_line_is_marked(client, session, golden_re
     )  # fmt: skip
     await session.commit()
     await client.send(common.BTN_ACCOUNTS)
-    assert f"Долг с оплатой: {money('2 388,64')}{NB}₽" in plain(client.last_text())
+    assert f"К оплате: {money('2 388,64')}{NB}₽" in plain(client.last_text())
     await client.click(tc.BTN_CHARGES)
+    await client.click(tc.BTN_MONTH_DETAIL)
     text = client.last_text()
     header, amounts = service_section(text, "ХВС на ОДН")
     assert "🏢 ОДН" in header and "🔄 перерасчёт" in header
@@ -202,6 +229,43 @@ async def test_month_with_common_house_line_is_marked(client, session, golden_re
     assert total[tc.ROW_TOTAL] == money("2 388,64")
     assert total[tc.ROW_RECALCULATION] == "924,98"
     assert tc.LEGEND_COMMON in text
+
+
+async def test_twelve_services_fit_one_screen_of_at_most_25_lines(client, session) -> None:
+    """Six groups of two services each: the most lines twelve services can take."""
+    from storage.models import Service
+
+    person = await factories.resident(session)
+    acc = await factories.account(session, number="12121212")
+    await factories.link(session, person, acc)
+    for i in range(12):
+        service = Service(
+            organization_id=acc.organization_id, code=f"s{i}", name=f"Услуга {i + 1}",
+            unit="куб.м", group_name=f"Группа {i // 2 + 1}", sort_order=i,
+        )  # fmt: skip
+        session.add(service)
+        await session.flush()
+        session.add(
+            Charge(account_id=acc.id, period=account_period(), service_id=service.id,
+                   tariff=Decimal("42.30"), volume=Decimal("2.5"), opening=Decimal("10.00"),
+                   charged=Decimal("105.75"), recalculation=Decimal("-5.75"),
+                   paid=Decimal("10.00"), closing=Decimal("100.00"))
+        )  # fmt: skip
+    await session.commit()
+    await client.send(common.BTN_ACCOUNTS)
+    await client.click(tc.BTN_CHARGES)
+    shown = plain(client.last_text())
+    assert len(shown.split("\n")) <= 25, shown
+    amounts = rows(pre_blocks(client.last_text())[0])
+    assert amounts["Группа 1"] == "200,00" and amounts["· Услуга 12"] == "100,00"
+    assert amounts[tc.SUMMARY_CHARGED] == money("1 200,00")
+    assert amounts[tc.SUMMARY_PAID] == "120,00"
+    assert f"К оплате: {money('1 200,00')}{NB}₽" in shown
+    # «Подробно» opens every service's figures
+    await client.click(tc.BTN_MONTH_DETAIL)
+    detail = plain(client.last_text())
+    assert all(f"Услуга {i} · 🔄 перерасчёт: 100,00" in detail for i in range(1, 13)), detail
+    assert tc.ROW_RECALCULATION in detail and "−69,00" in detail
 
 
 def account_period():
@@ -299,6 +363,8 @@ async def test_long_month_keeps_to_one_message(client, session) -> None:
     await session.commit()
     await client.send("/accounts")
     await client.click(tc.BTN_CHARGES)
+    assert len(client.last_text()) <= 4096
+    await client.click(tc.BTN_MONTH_DETAIL)
     text = client.last_text()
     assert len(text) <= 4096
     assert tc.MONTH_SHORTENED in text
@@ -336,6 +402,7 @@ def leaked(client, *needles: str) -> bool:
         lambda a: OpenCard(account_id=a).pack(),
         lambda a: ChargesMonth(account_id=a).pack(),
         lambda a: ChargesMonth(account_id=a, period=202003).pack(),
+        lambda a: ChargesDetail(account_id=a, period=202003).pack(),
     ],
 )
 async def test_another_residents_account_is_refused(client, stranger_account, data) -> None:
@@ -409,8 +476,8 @@ async def test_cli_prints_the_card_and_month_exactly_as_the_bot_sends_them(
     assert "Начисление «Теплоснабжение» за март 2020" in out
     for line in GOLDEN_LINES:
         block = out.split(f"\n{line.name}", 1)[1].split("\n\n", 1)[0]
-        assert f"тариф {money(fmt.tariff(line.tariff))} ₽/{line.unit}" in block
-        assert f"объём {fmt.volume(line.volume)} {line.unit}" in block
+        assert f"тариф {money(fmt.tariff(line.tariff))} ₽/{fmt.unit(line.unit)}" in block
+        assert f"объём {fmt.volume(line.volume)} {fmt.unit(line.unit)}" in block
         amounts = rows(block.split("\n")[2:])
         assert amounts[tc.ROW_OPENING] == fmt.money(line.opening)
         assert amounts[tc.ROW_CHARGED] == fmt.money(line.charged)
@@ -425,10 +492,11 @@ async def test_cli_prints_the_card_and_month_exactly_as_the_bot_sends_them(
         tc.ROW_PAID: money("2 340,00"),
         tc.ROW_TOTAL: money("2 383,29"),
     }
-    # and it is exactly what the bot sent: the card, then the month
+    # and it is exactly what the bot sent: the card, then the month in detail
     await client.send("/accounts")
     card = plain(client.last_text())
     await client.click(tc.BTN_CHARGES)
+    await client.click(tc.BTN_MONTH_DETAIL)
     month = plain(client.last_text())
     assert out == f"{card}\n\n{month}\n"
 
@@ -480,7 +548,7 @@ async def test_cli_asks_for_the_organization_when_the_number_is_ambiguous(
 
 async def test_cli_month_without_data(golden_resident, settings, capsys) -> None:
     out = await run_card_in_process(settings, capsys, GOLDEN_NUMBER, "--period", "2021-01")
-    assert "Долг с оплатой" in out and "За январь 2021 начислений нет." in out
+    assert "К оплате" in out and "За январь 2021 начислений нет." in out
 
 
 async def test_a_message_telegram_will_not_edit_is_replaced_by_a_new_one(
@@ -520,7 +588,7 @@ async def test_an_import_by_another_process_shows_on_the_card_and_in_the_month(
 
     with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC), tick=False) as clock:
         await client.send(common.BTN_ACCOUNTS)
-        assert f"Долг с оплатой: {money('2 383,29')}{NB}₽" in plain(client.last_text())
+        assert f"К оплате: {money('2 383,29')}{NB}₽" in plain(client.last_text())
         await client.click(tc.BTN_CHARGES)
         assert "Начисления за март 2020" in client.last_text()
 
@@ -541,11 +609,13 @@ async def test_an_import_by_another_process_shows_on_the_card_and_in_the_month(
         clock.shift(dt.timedelta(seconds=2))
         await client.send(common.BTN_ACCOUNTS)
         card = plain(client.last_text())
-        assert f"Долг с оплатой: {money('3 843,52')}{NB}₽" in card  # 2 383,29 + 1 460,23
+        assert f"К оплате: {money('3 843,52')}{NB}₽" in card  # 2 383,29 + 1 460,23
         assert "по данным за апрель 2020" in card
         await client.click(tc.BTN_CHARGES)
         assert "Начисления за апрель 2020" in client.last_text()
         buttons = [b.text for b in inline_buttons(client.bot_messages()[-1].reply_markup)]
         assert "◀ март 2020" in buttons
         await client.click("◀ март 2020")
+        assert_golden_summary(client.last_text())
+        await client.click(tc.BTN_MONTH_DETAIL)
         assert_golden_month(client.last_text())

@@ -79,6 +79,33 @@ def month_short(period: dt.date) -> str:
     return f"{MONTHS_SHORT[period.month - 1]} {period.year % 100:02d}"
 
 
+def month_abbr(period: dt.date) -> str:
+    """`мар 2020` for month buttons (`мар 20` would read as a date)."""
+    return f"{MONTHS_SHORT[period.month - 1]} {period.year}"
+
+
+# The billing writes units as it likes; residents see one spelling everywhere.
+UNITS = {
+    "куб.м": "м³", "куб. м": "м³", "куб.м.": "м³", "м3": "м³", "m3": "м³", "куб": "м³",
+    "кв.м": "м²", "кв. м": "м²", "кв.м.": "м²", "м2": "м²", "m2": "м²",
+    "квт.ч": "кВт·ч", "квт*ч": "кВт·ч", "квтч": "кВт·ч", "квт/ч": "кВт·ч", "квт·ч": "кВт·ч",
+    "гкал": "Гкал",
+}  # fmt: skip
+
+
+def unit(value: str | None) -> str:
+    """`куб.м` -> `м³`, `кВт.ч` -> `кВт·ч`; an unknown unit as the billing wrote it."""
+    text = (value or "").strip()
+    return UNITS.get(text.lower(), text)
+
+
+def lower_first(value: str) -> str:
+    """`Частная` -> `частная` (a billing value inside a sentence); `ЖСК` stays as it is."""
+    if len(value) > 1 and value[0].isupper() and not value[1].isupper():
+        return value[0].lower() + value[1:]
+    return value
+
+
 def day(value: dt.date) -> str:
     """`05.03.2020`."""
     return value.strftime("%d.%m.%Y")

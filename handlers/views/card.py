@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from storage.models import Account
 from storage.repo.billing import Balance, ChargeLine, MonthCharges, Totals
@@ -46,7 +47,9 @@ def card_text(account: Account, balance: Balance | None) -> str:
     if account.apartment.area is not None:
         lines.append(t.CARD_AREA.format(area=fmt.money(account.apartment.area)))
     if account.apartment.ownership_type:
-        lines.append(t.CARD_TYPE.format(kind=esc(account.apartment.ownership_type)))
+        lines.append(
+            t.CARD_TYPE.format(kind=esc(fmt.lower_first(account.apartment.ownership_type)))
+        )
     if account.closed:
         lines.append(t.CARD_CLOSED)
     return "\n".join(lines)
@@ -89,13 +92,14 @@ def list_button(account: Account) -> str:
 # --- the month's charges -----------------------------------------------------------------------
 
 
-def mono(rows: Sequence[tuple[str, str]]) -> str:
-    """Label-value rows in a <pre> block, values right-aligned, no line over MONO_WIDTH."""
-    width = max(MIN_MONO_WIDTH, *(len(label) + 1 + len(value) for label, value in rows))
+def mono(rows: Sequence[tuple[str, str]], gap: int = 2) -> str:
+    """Label-value rows in a <pre> block, values right-aligned at least `gap` spaces from their
+    labels, no line over MONO_WIDTH."""
+    width = max(MIN_MONO_WIDTH, *(len(label) + gap + len(value) for label, value in rows))
     width = min(width, MONO_WIDTH)
     out = []
     for label, value in rows:
-        room = width - len(value) - 1
+        room = width - len(value) - gap
         if len(label) > room:
             label = label[: max(room - 1, 0)] + "…"
         out.append(f"{label}{' ' * (width - len(label) - len(value))}{value}")
@@ -121,8 +125,9 @@ def _marks(line: ChargeLine) -> str:
 def _tariff_line(line: ChargeLine) -> str | None:
     if not line.tariff and not line.volume:
         return None
-    unit = f" {line.unit}" if line.unit else ""
-    per_unit = f"/{line.unit}" if line.unit else ""
+    shown = fmt.unit(line.unit)
+    unit = f" {shown}" if shown else ""
+    per_unit = f"/{shown}" if shown else ""
     return t.TARIFF_LINE.format(
         tariff=fmt.tariff(line.tariff),
         per_unit=esc(per_unit),
@@ -150,8 +155,39 @@ def _legend(month: MonthCharges) -> list[str]:
     return legend
 
 
+def _balance_line(closing: Decimal) -> str:
+    if closing > 0:
+        return t.SUMMARY_DUE.format(amount=fmt.rub(closing))
+    if closing < 0:
+        return t.SUMMARY_OVERPAID.format(amount=fmt.rub(-closing))
+    return t.SUMMARY_SETTLED
+
+
+def month_summary_text(number: str, month: MonthCharges) -> str:
+    """The month on one screen: one line per service (what the month charged, recalculations
+    included), a group line only over a group of several, then the total, payments and what is
+    due. 12 services take at most 25 lines; `month_text` is the detail behind «Подробно»."""
+    rows = [(t.SUMMARY_OPENING, fmt.money(month.totals.opening))]
+    for group in month.groups:
+        several = len(group.lines) > 1
+        if several:
+            rows.append((group.name, fmt.money(_for_month(group.totals))))
+        for line in group.lines:
+            label = t.SUMMARY_SERVICE.format(service=line.service) if several else line.service
+            rows.append((label, fmt.money(_for_month(line))))
+    rows.append((t.SUMMARY_CHARGED, fmt.money(_for_month(month.totals))))
+    rows.append((t.SUMMARY_PAID, fmt.money(month.totals.paid)))
+    head = t.MONTH_TITLE.format(month=fmt.month(month.period), number=esc(number))
+    return f"{head}\n{mono(rows)}\n{_balance_line(month.totals.closing)}\n{t.SUMMARY_DETAIL_HINT}"
+
+
+def _for_month(amounts: Totals | ChargeLine) -> Decimal:
+    """What the month itself charged: the charge and any recalculation."""
+    return amounts.charged + amounts.recalculation
+
+
 def month_text(number: str, month: MonthCharges) -> str:
-    """The month's charges, grouped as the billing groups them, readable on a phone."""
+    """The month's charges in detail, grouped as the billing groups them, readable on a phone."""
     name = fmt.month(month.period)
     head = t.MONTH_TITLE.format(month=name, number=esc(number))
     several = len(month.groups) > 1

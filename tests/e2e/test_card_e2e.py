@@ -31,24 +31,30 @@ async def test_a_resident_walks_the_card_statement_and_chart(
     anna = fake_tg.user(1001, first_name="Анна")
 
     await anna.send(common.BTN_ACCOUNTS)
-    card = await anna.wait_for("Долг с оплатой")
+    card = await anna.wait_for("К оплате")
     shown = card.visible_text or ""
     assert f"Л/С № {GOLDEN_NUMBER}" in shown
-    assert f"Долг с оплатой: {rub('2 383,29')}" in shown
-    assert "Площадь: 33,10 м²" in shown and "Тип: Частная" in shown
+    assert f"К оплате: {rub('2 383,29')}" in shown
+    assert "Площадь: 33,10 м²" in shown and "Собственность: частная" in shown
 
     await anna.click(tc.BTN_CHARGES)
     march = await anna.wait_for("Начисления за март 2020")
     assert march.method == "editMessageText"  # the card turned into the month
-    for figure in ("177,04", "959,76", "1 246,49", "2 337,08", "1 460,23", "925,98", "2 383,29"):
+    for figure in ("2 337,08", "2 386,21", "2 340,00", "2 383,29"):  # the summary
         assert figure.replace(" ", NB) in (march.visible_text or "")
+    await anna.click(tc.BTN_MONTH_DETAIL)
+    detail = await anna.wait_for("Остаток на конец месяца")
+    for figure in ("177,04", "959,76", "1 246,49", "2 337,08", "1 460,23", "925,98", "2 383,29"):
+        assert figure.replace(" ", NB) in (detail.visible_text or "")
+    await anna.click(tc.BTN_TO_MONTH)
+    await anna.wait_for(lambda call: tc.BTN_MONTH_DETAIL in call.buttons())
 
     await anna.click("◀ февраль 2020")
     february = await anna.wait_for("Начисления за февраль 2020")
     assert "март 2020 ▶" in february.buttons()
 
     await anna.click(tc.BTN_TO_CARD)
-    await anna.wait_for("Долг с оплатой")
+    await anna.wait_for("К оплате")
     await anna.click(tc.BTN_PAYMENTS)
     await anna.wait_for("За какой период")
     await anna.click("За март 2020")
@@ -59,7 +65,7 @@ async def test_a_resident_walks_the_card_statement_and_chart(
     assert f"Долг на конец периода: {rub('2 383,29')}" in shown
 
     await anna.click(tc.BTN_TO_CARD)
-    await anna.wait_for("Долг с оплатой")
+    await anna.wait_for("К оплате")
     await anna.click(tc.BTN_HISTORY)
     await anna.wait_for("Что показать?")
     await anna.click(th.BTN_CHARGES_CHART)
