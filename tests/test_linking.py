@@ -242,7 +242,8 @@ async def test_three_failures_bring_a_captcha_and_ten_a_wait(client, session, go
         assert client.sent("sendPhoto") == []
         await client.send("1,00")  # the third failure: from now on a captcha comes first
         (photo,) = client.sent("sendPhoto")
-        assert photo.caption == t.PROOF_WRONG
+        assert photo.caption.startswith("Сумма не совпала")  # why, then what to do now
+        assert "введите цифры с картинки" in photo.caption
         assert photo.photo.data.startswith(b"\x89PNG")
 
         await client.send("00000")  # a wrong captcha counts as a failure too
@@ -252,7 +253,7 @@ async def test_three_failures_bring_a_captcha_and_ten_a_wait(client, session, go
         await client.send(await captcha_answer(client))
         assert client.last_text() == t.CAPTCHA_OK
         await client.send("1,00")  # wrong again: the next try needs a new captcha
-        assert client.sent("sendPhoto")[-1].caption == t.PROOF_WRONG
+        assert client.sent("sendPhoto")[-1].caption == t.PROOF_WRONG_CAPTCHA
 
         # Up to ten failures across accounts, then a wait until they age out of the day.
         for _ in range(5):

@@ -50,6 +50,13 @@ def _blocked(proof: Proof, settings: Settings) -> str:
     return t.PROOF_BLOCKED.format(time=fmt.local_time(until, settings.default_timezone))
 
 
+def _captcha_caption(proof: Proof, wrong: str) -> str:
+    """The captcha's caption always says to type the characters in the picture."""
+    if not proof.failed:
+        return t.CAPTCHA_ASK
+    return t.PROOF_WRONG_CAPTCHA if wrong == t.PROOF_WRONG else wrong
+
+
 async def _answer(
     message: Message,
     state: FSMContext,
@@ -68,27 +75,36 @@ async def _answer(
             text = texts.get(proof.outcome, t.ALREADY_LINKED).format(number=number)
             await message.answer(text, reply_markup=kb.linked(account.id))
         case Outcome.NO_RECEIPTS:
-            await message.answer(t.PROOF_NO_RECEIPTS, reply_markup=kb.back_only(_back(account)))
+            await message.answer(
+                t.PROOF_NO_RECEIPTS,
+                reply_markup=kb.back_only(_back(account)),
+            )
         case Outcome.BLOCKED if proof.failed:
             await state.clear()
             await message.answer(f"{wrong}\n\n{_blocked(proof, settings)}")
         case Outcome.BLOCKED:
             await message.answer(
-                _blocked(proof, settings), reply_markup=kb.back_only(_back(account))
+                _blocked(proof, settings),
+                reply_markup=kb.back_only(_back(account)),
             )
         case Outcome.CAPTCHA:
-            await _send_captcha(
-                message, state, path, account, wrong if proof.failed else t.CAPTCHA_ASK
-            )
+            await _send_captcha(message, state, path, account, _captcha_caption(proof, wrong))
         case Outcome.RETRY:
             await save(state, Linking.proof, path.but(account_id=account.id, captcha_passed=False))
-            await message.answer(wrong, reply_markup=kb.back_only(_back(account)))
+            await message.answer(
+                wrong, reply_markup=kb.back_only(_back(account))
+            )
         case Outcome.CAPTCHA_PASSED:
             await save(state, Linking.proof, path.but(captcha="", captcha_passed=True))
-            await message.answer(t.CAPTCHA_OK, reply_markup=kb.back_only(_back(account)))
+            await message.answer(
+                t.CAPTCHA_OK, reply_markup=kb.back_only(_back(account))
+            )
         case Outcome.ASK_TOTAL:
             await save(state, Linking.proof, path.but(account_id=account.id, captcha_passed=False))
-            await message.answer(_proof_text(account), reply_markup=kb.back_only(_back(account)))
+            await message.answer(
+                _proof_text(account),
+                reply_markup=kb.back_only(_back(account)),
+            )
 
 
 async def on_pick(
