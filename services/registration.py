@@ -7,14 +7,32 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profile import erase_personal_data
 from services.verification import forget_pending
-from storage.models import Resident, utcnow
+from storage.models import Organization, Resident, utcnow
 from storage.repo import residents
 
 log = logging.getLogger(__name__)
+
+# The consent names every operator; a deployment serves a handful of organizations.
+MAX_OPERATORS_NAMED = 20
+
+
+async def operators(session: AsyncSession) -> tuple[list[tuple[str, str]], int]:
+    """The personal-data operators the consent names (152-ФЗ art. 9): the organizations the bot
+    serves, as (name, address), and how many more there are beyond those listed."""
+    rows = (
+        await session.execute(
+            select(Organization.name, Organization.address).order_by(
+                Organization.name, Organization.id
+            )
+        )
+    ).all()
+    named = [(name, address) for name, address in rows[:MAX_OPERATORS_NAMED]]
+    return named, len(rows) - len(named)
 
 
 async def record_phone(

@@ -60,7 +60,7 @@ async def test_a_new_resident_registers_with_an_e_mail(client, session, mailbox)
     await client.click(t.BTN_READ_AGREEMENT)
     assert client.last_text() == t.AGREEMENT
     await client.click(t.BTN_ACCEPT)
-    assert client.last_text() == t.CONSENT_ASK
+    assert client.last_text() == t.CONSENT_ASK.format(operators=t.OPERATOR_UNKNOWN)  # no data yet
     assert await count(session, Resident) == 0  # nothing about the person before consent
 
     await client.click(t.BTN_READ_CONSENT)
@@ -260,3 +260,28 @@ async def test_cancel_during_registration_and_start_again(client, session) -> No
     assert await count(session, Resident) == 0
     await client.send("/start")
     assert client.last_text() == t.AGREEMENT_ASK
+
+
+async def test_the_consent_names_the_operator_with_its_address(client, session) -> None:
+    """152-ФЗ art. 9: the consent says who processes the data: the organization and its address."""
+    await factories.golden(session)
+    await session.commit()
+    await client.send("/start")
+    await client.click(t.BTN_ACCEPT)
+    dek = 'АО "ДЭК", 680000, г. Хабаровск, ул. Фрунзе, д. 49'
+    assert f"<b>Оператор:</b> {dek}" in client.last_text()
+    await client.click(t.BTN_READ_CONSENT)
+    full = client.last_text()
+    assert "152-ФЗ" in full and f"<b>Оператор:</b> {dek}" in full
+
+    # two organizations: both named, each with its address
+    await factories.organization(
+        session, name="ООО «Амур»", address="675000, г. Благовещенск, ул. Ленина, д. 2"
+    )
+    await session.commit()
+    await client.send("/start")
+    await client.click(t.BTN_ACCEPT)
+    asked = client.last_text()
+    assert t.OPERATORS_TITLE in asked
+    assert "• ООО «Амур», 675000, г. Благовещенск, ул. Ленина, д. 2" in asked
+    assert f"• {dek}" in asked

@@ -74,17 +74,36 @@ async def on_read_agreement(callback: CallbackQuery) -> None:
     await say(callback, t.AGREEMENT, kb.agreement(with_read=False))
 
 
-async def on_agree(callback: CallbackQuery, state: FSMContext) -> None:
+def _operator_line(name: str, address: str) -> str:
+    return f"{fmt.esc(name)}, {fmt.esc(address)}" if address else fmt.esc(name)
+
+
+async def _operators(session: AsyncSession) -> str:
+    """Who processes the data (152-ФЗ art. 9): each organization's name and address."""
+    named, more = await registration.operators(session)
+    if not named:
+        return t.OPERATOR_UNKNOWN
+    if len(named) == 1 and not more:
+        return t.OPERATOR_ONE.format(line=_operator_line(*named[0]))
+    lines = [t.OPERATORS_TITLE]
+    lines.extend(t.OPERATOR_ITEM.format(line=_operator_line(*item)) for item in named)
+    if more:
+        lines.append(t.OPERATORS_MORE.format(count=fmt.count(more, *t.ORGANIZATION_FORMS)))
+    return "\n".join(lines)
+
+
+async def on_agree(callback: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
     await callback.answer()
     await drop_buttons(callback)
     await state.update_data(**asdict(Answers(agreed_at=utcnow().isoformat())))
     await state.set_state(Registration.consent)
-    await say(callback, t.CONSENT_ASK, kb.consent())
+    await say(callback, t.CONSENT_ASK.format(operators=await _operators(session)), kb.consent())
 
 
-async def on_read_consent(callback: CallbackQuery) -> None:
+async def on_read_consent(callback: CallbackQuery, session: AsyncSession) -> None:
     await callback.answer()
-    await say(callback, t.CONSENT, kb.consent(with_read=False))
+    text = t.CONSENT.format(operators=await _operators(session))
+    await say(callback, text, kb.consent(with_read=False))
 
 
 async def on_consent(callback: CallbackQuery, state: FSMContext) -> None:

@@ -70,7 +70,7 @@ async def test_a_resident_registers_end_to_end(
     await anna.wait_for(reg.AGREEMENT_ASK)
     assert reg.GREETING in anna.texts()
     await anna.click(reg.BTN_ACCEPT)
-    await anna.wait_for(reg.CONSENT_ASK)
+    await anna.wait_for(reg.CONSENT_STEP_TITLE)
     await anna.click(reg.BTN_CONSENT)
     await anna.wait_for(reg.PHONE_ASK)
     assert reg.BTN_SHARE_PHONE in anna.reply_keyboard()
@@ -94,7 +94,7 @@ async def test_a_restart_mid_dialogue_continues_where_the_resident_was(
     await anna.send("/start")
     await anna.wait_for(reg.AGREEMENT_ASK)
     await anna.click(reg.BTN_ACCEPT)
-    await anna.wait_for(reg.CONSENT_ASK)
+    await anna.wait_for(reg.CONSENT_STEP_TITLE)
     await fake_tg.wait_confirmed()  # Telegram will not resend the click to the next process
     assert await first.kill() != 0  # SIGKILL: no chance to save anything more
 
@@ -147,7 +147,7 @@ async def test_sigterm_lets_the_update_in_progress_finish(
     anna = fake_tg.user(1001)
     await anna.send("/start")
     await anna.click(reg.BTN_ACCEPT)
-    await anna.wait_for(reg.CONSENT_ASK)
+    await anna.wait_for(reg.CONSENT_STEP_TITLE)
     await anna.click(reg.BTN_CONSENT)
     await anna.wait_for(reg.PHONE_ASK)
 
