@@ -26,7 +26,22 @@ log = logging.getLogger(__name__)
 
 
 def _timezone(appeal: Appeal) -> str | None:
-    return appeal.account.organization.timezone if appeal.account.organization else None
+    organization = appeal.account.organization if appeal.account else appeal.organization
+    return organization.timezone if organization else None
+
+
+def _about(appeal: Appeal) -> str:
+    """What the appeal is about: the account, or (none linked) the address the resident wrote."""
+    account = appeal.account
+    if account is None:
+        name = appeal.organization.name if appeal.organization else t.NO_VALUE
+        return t.POST_NO_ACCOUNT.format(organization=fmt.esc(name), address=fmt.esc(appeal.address))
+    return t.POST_ACCOUNT.format(
+        number=fmt.esc(account.number),
+        organization=fmt.esc(account.organization.name),
+        address=fmt.esc(fmt.address(account.apartment.house.address, account.apartment.number)),
+        holder=fmt.esc(account.holder_name or t.NO_VALUE),
+    )
 
 
 def render_post(appeal: Appeal) -> str:
@@ -36,12 +51,7 @@ def render_post(appeal: Appeal) -> str:
     text = t.POST.format(
         id=appeal.id,
         topic=fmt.esc(ta.TOPICS.get(appeal.topic, appeal.topic)),
-        number=fmt.esc(appeal.account.number),
-        organization=fmt.esc(appeal.account.organization.name),
-        address=fmt.esc(
-            fmt.address(appeal.account.apartment.house.address, appeal.account.apartment.number)
-        ),
-        holder=fmt.esc(appeal.account.holder_name or t.NO_VALUE),
+        about=_about(appeal),
         phone=fmt.esc(resident.phone or t.NO_VALUE) if resident else t.RESIDENT_DELETED,
         when=ta.when(appeal.created_at, _timezone(appeal)),
         text=fmt.esc(first.text),

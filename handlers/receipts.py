@@ -18,6 +18,7 @@ from handlers.access import registered_only
 from handlers.filters import TextIs
 from handlers.ui import edit_or_send, say
 from keyboards import receipts as kb
+from keyboards.accounts import no_accounts
 from keyboards.callbacks import OpenReceipts
 from receipts.data import load_receipt, receipt_periods
 from receipts.pdf import render_receipt
@@ -62,7 +63,7 @@ async def _months_view(
 async def on_menu(message: Message, session: AsyncSession, resident: Resident) -> None:
     accounts = await linked_accounts(session, resident.id)
     if not accounts:
-        await message.answer(common.NO_ACCOUNTS)
+        await message.answer(common.NO_ACCOUNTS, reply_markup=no_accounts())
         return
     if len(accounts) == 1:
         text, markup = await _months_view(session, resident, accounts[0], 0)

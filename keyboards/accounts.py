@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from keyboards.callbacks import OpenCard
+from keyboards.callbacks import NotFound, OpenCard
 from texts.ru import accounts as t
 from texts.ru import common as tc
 
@@ -65,8 +65,10 @@ def paged(
     page_fields: dict[str, int] | None = None,
     extra: Sequence[tuple[str, CallbackData]] = (),
     back: CallbackData | None = None,
+    not_found: int | None = None,
 ) -> InlineKeyboardMarkup:
-    """One button per item, then ◀ n/N ▶, then extra buttons and "Назад"."""
+    """One button per item, then ◀ n/N ▶, then extra buttons, «Не нашли свой счёт?» (to the
+    organization `not_found`, 0: to be chosen) and "Назад"."""
     rows = [[_button(text, data)] for text, data in items]
     if page_data is not None and pages > 1:
         fields = page_fields or {}
@@ -77,21 +79,38 @@ def paged(
             nav.append(_button(tc.BTN_NEXT, page_data(**fields, page=page + 1)))
         rows.append(nav)
     rows.extend([_button(text, data)] for text, data in extra)
+    if not_found is not None:
+        rows.append(not_found_row(not_found))
     if back is not None:
         rows.append([_button(tc.BTN_BACK, back)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def back_only(back: CallbackData) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(tc.BTN_BACK, back)]])
+def not_found_row(org_id: int = 0) -> list[InlineKeyboardButton]:
+    return [_button(tc.BTN_NOT_FOUND, NotFound(org_id=org_id))]
 
 
-def captcha(back: CallbackData) -> InlineKeyboardMarkup:
+def back_only(back: CallbackData, org_id: int) -> InlineKeyboardMarkup:
+    """A proof step: "Назад" to the accounts, or an appeal to the account's organization."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[not_found_row(org_id), [_button(tc.BTN_BACK, back)]]
+    )
+
+
+def captcha(back: CallbackData, org_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [_button(t.BTN_NEW_CAPTCHA, LinkNewCaptcha())],
+            not_found_row(org_id),
             [_button(tc.BTN_BACK, back)],
         ]
+    )
+
+
+def no_accounts() -> InlineKeyboardMarkup:
+    """Every "no linked account" screen: link one, or write without one."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(t.BTN_ADD_ACCOUNT, LinkStart())], not_found_row()]
     )
 
 

@@ -40,3 +40,11 @@ class AppealsHistory(CallbackData, prefix="ah"):
 
     account_id: int = 0
     page: int = 0
+
+
+class NotFound(CallbackData, prefix="nf"):
+    """«Не нашли свой счёт?»: an appeal to an organization without a linked account (handled in
+    handlers/appeals/unlinked.py). `org_id` 0: the organization is to be chosen first."""
+
+    org_id: int = 0
+    page: int = 0

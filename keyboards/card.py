@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 
-from keyboards.accounts import LinkStart
+from keyboards.accounts import LinkStart, not_found_row
 from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
 from keyboards.common import button
 from storage.periods import period_to_int
@@ -70,8 +70,10 @@ def accounts_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
 
 
 def link_keyboard() -> InlineKeyboardMarkup:
-    """The linking dialogue's entry (handlers/accounts)."""
-    return InlineKeyboardMarkup(inline_keyboard=[[button(t.BTN_LINK, LinkStart())]])
+    """The linking dialogue's entry (handlers/accounts), or an appeal without an account."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(t.BTN_LINK, LinkStart())], not_found_row()]
+    )
 
 
 def month_keyboard(

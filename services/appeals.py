@@ -16,11 +16,12 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import Account, Appeal, AppealMessage
+from storage.models import Account, Appeal, AppealMessage, Organization
 from storage.repo import appeals as repo
 from storage.repo import residents as residents_repo
 from storage.repo.accounts import get_linked_account, linked_accounts
 from storage.repo.appeals import Author, Status, Topic
+from storage.repo.linking import get_organization
 
 __all__ = ["Author", "Status", "Topic"]
 
@@ -87,9 +88,54 @@ async def create(session: AsyncSession, resident_id: int, draft: Draft) -> Appea
         session,
         resident_id=resident_id,
         account_id=account.id,
+        organization_id=account.organization_id,
         topic=draft.topic,
         text=draft.text,
         photo_file_ids=[p for p in draft.photos if isinstance(p, str)][:MAX_PHOTOS],
+    )
+    await session.commit()
+    return appeal
+
+
+MAX_ADDRESS = 300
+
+
+@dataclass
+class Unlinked:
+    """An appeal from a resident without a linked account («Не нашли свой счёт?»): to the chosen
+    organization, about the address the resident describes."""
+
+    org_id: int
+    address: str = ""
+
+
+def check_address(text: str) -> TextProblem | None:
+    """An address needs words or numbers (an emoji alone is not one)."""
+    if not any(ch.isalnum() for ch in text):
+        return TextProblem.EMPTY
+    return check_text(text, MAX_ADDRESS)
+
+
+async def organization(session: AsyncSession, organization_id: int) -> Organization | None:
+    """The organization an appeal without an account goes to (None for an id that names none)."""
+    return await get_organization(session, organization_id)
+
+
+async def create_unlinked(
+    session: AsyncSession, resident_id: int, draft: Unlinked, text: str
+) -> Appeal | Refusal:
+    """Store an appeal without an account (topic «Другое») and commit it."""
+    org = await organization(session, draft.org_id)
+    if org is None or check_address(draft.address) or check_text(text):
+        return Refusal.INVALID
+    appeal = await repo.create(
+        session,
+        resident_id=resident_id,
+        account_id=None,
+        organization_id=org.id,
+        address=draft.address.strip(),
+        topic=Topic.OTHER,
+        text=text,
     )
     await session.commit()
     return appeal

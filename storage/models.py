@@ -295,7 +295,15 @@ class Appeal(Base):
     __tablename__ = "appeals"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # NULL for an appeal from a resident who could not find their account («Не нашли свой
+    # счёт?»): then `organization_id` says whom it is for and `address` what they described
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id"), nullable=True, index=True
+    )
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), nullable=True, index=True
+    )
+    address: Mapped[str] = mapped_column(String(500), default="")
     # NULL once the resident deleted the registration (the appeal is anonymized, not lost)
     resident_id: Mapped[int | None] = mapped_column(
         ForeignKey("residents.id", ondelete="SET NULL"), nullable=True, index=True
@@ -311,7 +319,8 @@ class Appeal(Base):
     messages: Mapped[list[AppealMessage]] = relationship(
         back_populates="appeal", order_by="AppealMessage.id", cascade="all, delete-orphan"
     )
-    account: Mapped[Account] = relationship()
+    account: Mapped[Account | None] = relationship()
+    organization: Mapped[Organization | None] = relationship()
     resident: Mapped[Resident | None] = relationship(passive_deletes=True)
 
 

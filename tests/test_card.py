@@ -13,7 +13,7 @@ from aiogram.methods import EditMessageText, SendMessage
 
 from handlers.views import plain
 from keyboards.accounts import LinkStart
-from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
+from keyboards.callbacks import NewAppeal, NotFound, OpenCard, OpenReadings, OpenReceipts
 from keyboards.card import ChargesDetail, ChargesMonth
 from storage.demo import (
     GOLDEN_GROUP,
@@ -331,7 +331,10 @@ async def test_no_accounts_offers_linking(client, session) -> None:
     text = client.last_text()
     assert common.NO_ACCOUNTS in text
     buttons = inline_buttons(client.bot_messages()[-1].reply_markup)
-    assert [(b.text, b.callback_data) for b in buttons] == [(tc.BTN_LINK, LinkStart().pack())]
+    assert [(b.text, b.callback_data) for b in buttons] == [
+        (tc.BTN_LINK, LinkStart().pack()),
+        (common.BTN_NOT_FOUND, NotFound().pack()),  # no one is left without a way to write
+    ]
 
 
 async def test_unregistered_user_is_sent_to_start(client) -> None:

@@ -202,7 +202,7 @@ async def run_appeals(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"{appeal.id:>6}  {appeal.created_at:%Y-%m-%d %H:%M}  "
             f"{ta.STATUSES.get(appeal.status, appeal.status):10}  "
-            f"{ta.TOPICS.get(appeal.topic, appeal.topic):18}  {appeal.account.number:10}  {posted}"
+            f"{ta.TOPICS.get(appeal.topic, appeal.topic):18}  {appeal.account.number if appeal.account else '—':10}  {posted}"
         )
     if unposted:
         print(f"{unposted} not yet in the operators' chat: the bot retries them every minute")

@@ -42,7 +42,7 @@ async def orgs_screen(session: AsyncSession, page: int) -> Screen:
     if not found.items:
         return t.NO_ORGS, None
     items = [(org.name, LinkHouses(org_id=org.id)) for org in found.items]
-    markup = kb.paged(items, page=found.page, pages=found.pages, page_data=LinkOrgs)
+    markup = kb.paged(items, page=found.page, pages=found.pages, page_data=LinkOrgs, not_found=0)
     return t.CHOOSE_ORG + _page_note(found), markup
 
 
@@ -60,7 +60,7 @@ async def houses_screen(session: AsyncSession, org: Organization, page: int, sea
     extra = [(t.BTN_CLEAR_SEARCH, LinkClearSearch(org_id=org.id))] if search else []
     markup = kb.paged(
         items, page=found.page, pages=found.pages, page_data=LinkHouses,
-        page_fields={"org_id": org.id}, extra=extra, back=LinkOrgs(),
+        page_fields={"org_id": org.id}, extra=extra, back=LinkOrgs(), not_found=org.id,
     )  # fmt: skip
     return text, markup
 
@@ -86,6 +86,7 @@ async def apartments_screen(session: AsyncSession, house: House, page: int, numb
     markup = kb.paged(
         items, page=found.page, pages=found.pages, page_data=LinkApartments,
         page_fields={"house_id": house.id}, back=LinkHouses(org_id=house.organization_id),
+        not_found=house.organization_id,
     )  # fmt: skip
     return text, markup
 
@@ -100,6 +101,7 @@ async def accounts_screen(session: AsyncSession, apartment: Apartment, page: int
         items, page=found.page, pages=found.pages, page_data=LinkAccounts,
         page_fields={"apartment_id": apartment.id},
         back=LinkApartments(house_id=apartment.house_id),
+        not_found=apartment.house.organization_id,
     )  # fmt: skip
     address = fmt.address(apartment.house.address, apartment.number)
     text = t.CHOOSE_ACCOUNT.format(address=fmt.esc(address))

@@ -41,7 +41,7 @@ async def _send_captcha(
     await message.answer_photo(
         BufferedInputFile(picture, filename="captcha.png"),
         caption=caption,
-        reply_markup=kb.captcha(_back(account)),
+        reply_markup=kb.captcha(_back(account), account.organization_id),
     )
 
 
@@ -77,7 +77,7 @@ async def _answer(
         case Outcome.NO_RECEIPTS:
             await message.answer(
                 t.PROOF_NO_RECEIPTS,
-                reply_markup=kb.back_only(_back(account)),
+                reply_markup=kb.back_only(_back(account), account.organization_id),
             )
         case Outcome.BLOCKED if proof.failed:
             await state.clear()
@@ -85,25 +85,25 @@ async def _answer(
         case Outcome.BLOCKED:
             await message.answer(
                 _blocked(proof, settings),
-                reply_markup=kb.back_only(_back(account)),
+                reply_markup=kb.back_only(_back(account), account.organization_id),
             )
         case Outcome.CAPTCHA:
             await _send_captcha(message, state, path, account, _captcha_caption(proof, wrong))
         case Outcome.RETRY:
             await save(state, Linking.proof, path.but(account_id=account.id, captcha_passed=False))
             await message.answer(
-                wrong, reply_markup=kb.back_only(_back(account))
+                wrong, reply_markup=kb.back_only(_back(account), account.organization_id)
             )
         case Outcome.CAPTCHA_PASSED:
             await save(state, Linking.proof, path.but(captcha="", captcha_passed=True))
             await message.answer(
-                t.CAPTCHA_OK, reply_markup=kb.back_only(_back(account))
+                t.CAPTCHA_OK, reply_markup=kb.back_only(_back(account), account.organization_id)
             )
         case Outcome.ASK_TOTAL:
             await save(state, Linking.proof, path.but(account_id=account.id, captcha_passed=False))
             await message.answer(
                 _proof_text(account),
-                reply_markup=kb.back_only(_back(account)),
+                reply_markup=kb.back_only(_back(account), account.organization_id),
             )
 
 

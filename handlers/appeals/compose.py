@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from handlers.appeals.albums import Album, albums
+from handlers.appeals.unlinked import UnlinkedForm
 from handlers.filters import TextIs
 from handlers.posting import TelegramOperatorsChat
 from handlers.ui import HasPhoto, StepInput, command_of, edit_or_send
 from keyboards import appeals as kb
+from keyboards.accounts import no_accounts
 from keyboards.appeals import StepAction
 from keyboards.callbacks import NewAppeal
 from services import appeals as service
@@ -99,7 +101,7 @@ async def start(
     accounts = await service.accounts_of(session, resident.id)
     if not accounts:
         await state.clear()
-        await edit_or_send(event, tc.NO_ACCOUNTS)
+        await edit_or_send(event, f"{tc.NO_ACCOUNTS}\n\n{t.NO_ACCOUNT_HINT}", no_accounts())
         return
     if len(accounts) == 1:
         await ask_topic(event, state, session, resident, accounts[0])
@@ -153,7 +155,8 @@ async def on_topic(
 
 
 async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
-    if await state.get_state() in AppealForm:
+    current = await state.get_state()
+    if current in AppealForm or current in UnlinkedForm:
         await state.clear()
     await edit_or_send(callback, t.NOT_SENT, None)
     await callback.answer()

@@ -88,11 +88,15 @@ def thread_pages(
 def render_thread(appeal: Appeal, page: int) -> tuple[str, int, int]:
     pages = thread_pages(appeal.messages)
     page = min(max(page, 0), len(pages) - 1)
-    timezone = appeal.account.organization.timezone if appeal.account.organization else None
+    account = appeal.account
+    organization = account.organization if account else appeal.organization
+    timezone = organization.timezone if organization else None
     header = t.THREAD_HEADER.format(
         id=appeal.id,
         topic=t.TOPICS.get(appeal.topic, appeal.topic),
-        number=fmt.esc(appeal.account.number),
+        number=fmt.esc(account.number)
+        if account
+        else t.NO_ACCOUNT_ADDRESS.format(address=fmt.esc(appeal.address)),
         status=t.STATUSES.get(appeal.status, appeal.status),
     )
     shown = pages[page]

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.readings import views
 from handlers.ui import edit_or_send
 from keyboards import readings as kb
+from keyboards.accounts import no_accounts
 from keyboards.menu import MENU_BUTTONS
 from services.readings import dialogue as service
 from services.readings.parser import ParseResult, parse_readings
@@ -59,7 +60,10 @@ async def on_readings_text(
     meters = await service.resident_meters(session, resident.id)
     if not meters.accounts or not meters.meters:
         await state.clear()
-        await message.answer(t.NO_ACCOUNTS if not meters.accounts else t.NO_ACTIVE_METERS)
+        if meters.accounts:
+            await message.answer(t.NO_ACTIVE_METERS)
+        else:
+            await message.answer(t.NO_ACCOUNTS, reply_markup=no_accounts())
         return
     pending = service.understand(meters, parsed, nonce=message.message_id)
     await _advance(message, session, state, meters, pending)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.readings import views
 from handlers.ui import edit_or_send, say
+from keyboards.accounts import no_accounts
 from keyboards.callbacks import ReadingsHistory
 from services.readings import meters as service
 from storage.models import Account, Resident
@@ -17,7 +18,7 @@ from texts.ru import common
 async def show_readings(message: Message, session: AsyncSession, resident: Resident) -> None:
     accounts = [a for a in await linked_accounts(session, resident.id) if not a.closed]
     if not accounts:
-        await message.answer(common.NO_ACCOUNTS)
+        await message.answer(common.NO_ACCOUNTS, reply_markup=no_accounts())
         return
     if len(accounts) == 1:
         text, markup = views.meters_screen(await service.overview(session, accounts[0]))

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -53,6 +53,7 @@ STATUSES = frozenset(Status)
 _ACCOUNT_DETAILS = (
     joinedload(Appeal.account).joinedload(Account.organization),
     joinedload(Appeal.account).joinedload(Account.apartment).joinedload(Apartment.house),
+    joinedload(Appeal.organization),
 )
 
 
@@ -60,17 +61,23 @@ async def create(
     session: AsyncSession,
     *,
     resident_id: int,
-    account_id: int,
+    account_id: int | None,
     topic: str,
     text: str,
     photo_file_ids: Sequence[str] = (),
+    organization_id: int | None = None,
+    address: str = "",
 ) -> Appeal:
+    """An appeal about an account, or (no account: «Не нашли свой счёт?») to an organization
+    about the address the resident described."""
     if topic not in TOPICS:
         raise ValueError(f"unknown topic {topic!r}")
     now = utcnow()
     appeal = Appeal(
         resident_id=resident_id,
         account_id=account_id,
+        organization_id=organization_id,
+        address=address,
         topic=topic,
         status=Status.NEW,
         created_at=now,
@@ -108,7 +115,8 @@ async def get_with_details(session: AsyncSession, appeal_id: int) -> Appeal | No
 async def get_for_resident(
     session: AsyncSession, resident_id: int, appeal_id: int
 ) -> Appeal | None:
-    """The resident's own appeal about an account they still have linked, else None.
+    """The resident's own appeal about an account they still have linked (or about none), else
+    None.
 
     Callback data can name any appeal: this is the authorization check for the resident's side.
     """
@@ -116,15 +124,21 @@ async def get_for_resident(
         return None
     return await session.scalar(
         select(Appeal)
-        .join(
-            AccountLink,
-            (AccountLink.account_id == Appeal.account_id)
-            & (AccountLink.resident_id == resident_id),
+        .where(
+            Appeal.id == appeal_id,
+            Appeal.resident_id == resident_id,
+            _still_theirs(resident_id),
         )
-        .where(Appeal.id == appeal_id, Appeal.resident_id == resident_id)
         .options(*_ACCOUNT_DETAILS, selectinload(Appeal.messages))
         .execution_options(populate_existing=True)
     )
+
+
+def _still_theirs(resident_id: int) -> ColumnElement[bool]:
+    """Only accounts still linked: an unlinked account's correspondence is no longer theirs to
+    see. An appeal about no account stays its author's."""
+    linked = select(AccountLink.account_id).where(AccountLink.resident_id == resident_id)
+    return or_(Appeal.account_id.is_(None), Appeal.account_id.in_(linked))
 
 
 async def list_for_resident(
@@ -139,9 +153,7 @@ async def list_for_resident(
     conditions = [Appeal.resident_id == resident_id]
     if account_id:
         conditions.append(Appeal.account_id == account_id)
-    # Only accounts still linked: an unlinked account's correspondence is no longer theirs to see.
-    linked = select(AccountLink.account_id).where(AccountLink.resident_id == resident_id)
-    conditions.append(Appeal.account_id.in_(linked))
+    conditions.append(_still_theirs(resident_id))
     total = await session.scalar(select(func.count(Appeal.id)).where(*conditions)) or 0
     rows = await session.scalars(
         select(Appeal)

@@ -88,6 +88,7 @@ NO_APPEALS = "Обращений пока нет."
 OWN_MESSAGES = ("Ваши обращения", NO_APPEALS, "Обращение №")
 
 THREAD_HEADER = "<b>Обращение №{id}</b> · {topic}\nЛицевой счёт: {number}\nСтатус: <b>{status}</b>"
+NO_ACCOUNT_ADDRESS = "не привязан (адрес: {address})"
 THREAD_PAGE = "Сообщения {first}–{last} из {total}"
 THREAD_YOU = "<b>Вы</b>, {when}:"
 THREAD_OPERATOR = "<b>Оператор</b>, {when}:"
@@ -113,3 +114,31 @@ def when(value: dt.datetime, timezone: str | None) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("Europe/Moscow")
     return value.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%d.%m.%Y %H:%M")
+
+
+# --- without a linked account («Не нашли свой счёт?») -------------------------------------------
+NO_ACCOUNT_HINT = (
+    "Если не получается найти свой счёт, напишите в управляющую организацию — нажмите "
+    "«Не нашли свой счёт?»."
+)
+UNLINKED_CHOOSE_ORG = (
+    "✉️ <b>Обращение без привязанного счёта</b>\n\n"
+    "Выберите организацию, которая обслуживает ваш дом:"
+)
+UNLINKED_NO_ORGS = "В боте пока нет ни одной организации. Попробуйте позже."
+UNLINKED_ASK_ADDRESS = (
+    "✉️ <b>Обращение в {org}</b>\n\n"
+    "Мы передадим его сотрудникам, они помогут найти ваш счёт или ответят на вопрос.\n\n"
+    "Напишите адрес: улицу, дом и квартиру (и номер лицевого счёта, если знаете)."
+)
+UNLINKED_ADDRESS_HINT = "Напишите адрес текстом, например: ул. Ленина, д. 1, кв. 5."
+UNLINKED_ADDRESS_TOO_LONG = "Адрес получился слишком длинным — не больше {limit} символов."
+UNLINKED_ASK_TEXT = (
+    "Адрес: {address}\n\n"
+    "Теперь опишите вопрос одним сообщением (до {limit} символов): например, что счёт не "
+    "находится или что в нём не так."
+)
+UNLINKED_SENT = (
+    "✅ Обращение №{id} отправлено в {org}. Ответ придёт сюда, в этот чат; "
+    "обращение видно в разделе «✉️ Обращения»."
+)

@@ -8,12 +8,17 @@ from texts.fmt import count
 # --- the appeal's post in the operators' chat ---------------------------------------------------
 POST = (
     "🆕 <b>Обращение №{id}</b> · {topic}\n"
-    "Лицевой счёт: <b>{number}</b> ({organization})\n"
-    "Адрес: {address}\n"
-    "Владелец счёта: {holder}\n"
+    "{about}\n"
     "Телефон жителя: {phone}\n"
     "Создано: {when}\n\n"
     "{text}"
+)
+POST_ACCOUNT = (
+    "Лицевой счёт: <b>{number}</b> ({organization})\nАдрес: {address}\nВладелец счёта: {holder}"
+)
+POST_NO_ACCOUNT = (
+    "⚠️ <b>Без привязанного счёта</b> ({organization}): житель не нашёл свой счёт в боте.\n"
+    "Адрес со слов жителя: {address}"
 )
 POST_PHOTOS = "\n\n📎 Фото: {n} (ниже)"
 POST_HINT = "\n\n<i>Чтобы ответить жителю, ответьте (reply) на это сообщение.</i>"
