@@ -8,7 +8,7 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from keyboards.callbacks import AppealsHistory, NewAppeal
+from keyboards.callbacks import AppealsHistory, NewAppeal, OpenCard
 from keyboards.common import button
 from storage.models import Account, Appeal
 from storage.repo.appeals import Status, Topic
@@ -141,7 +141,11 @@ def _new_appealbutton(account_id: int) -> InlineKeyboardButton:
 
 
 def no_appeals(account_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_new_appealbutton(account_id)]])
+    """«Обращений пока нет»: write one, or (about an account) back to its card."""
+    rows = [[_new_appealbutton(account_id)]]
+    if account_id:
+        rows.append([button(tc.BTN_BACK, OpenCard(account_id=account_id))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def thread(appeal: Appeal, page: int, pages: int) -> InlineKeyboardMarkup:

@@ -88,7 +88,7 @@ def statement_keyboard(account_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [button(t.BTN_OTHER_SPAN, StatementMenu(account_id=account_id))],
-            [button(t.BTN_PAYMENTS_HISTORY, PaymentsHistory(account_id=account_id))],
+            [button(t.BTN_ALL_PAYMENTS, PaymentsHistory(account_id=account_id))],
             _to_card(account_id),
         ]
     )

@@ -9,7 +9,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 
 from keyboards.callbacks import OpenReadings, ReadingsHistory
+from keyboards.card import HistoryMenu
 from keyboards.common import button
+from texts.ru import common as tc
 from texts.ru import readings as t
 
 
@@ -104,9 +106,10 @@ def history_keyboard(
 def history_meters_keyboard(
     account_id: int, meters: Sequence[tuple[int, str]]
 ) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(name, ReadingsHistory(account_id=account_id, meter_id=meter_id))]
-            for meter_id, name in meters
-        ]
-    )
+    """One button per meter, then back to the account's history (no dead end)."""
+    rows = [
+        [button(name, ReadingsHistory(account_id=account_id, meter_id=meter_id))]
+        for meter_id, name in meters
+    ]
+    rows.append([button(tc.BTN_BACK, HistoryMenu(account_id=account_id))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -12,7 +12,6 @@ from keyboards.common import button
 from storage.models import Account
 from storage.periods import period_to_int
 from texts import fmt
-from texts.ru import common as tc
 from texts.ru import receipts as t
 
 MONTHS_PER_PAGE = 12
@@ -59,7 +58,8 @@ def page_count(total: int) -> int:
 def choose_month(
     account_id: int, periods: Sequence[dt.date], page: int, *, several_accounts: bool
 ) -> InlineKeyboardMarkup:
-    """Months of `page` (latest first), ◀ ▶ between pages, and back to the accounts."""
+    """Months of `page` (latest first); «◀ Ранее» to older months, «Позже ▶» to newer ones (◀
+    always means earlier), and back to the accounts."""
     pages = page_count(len(periods))
     page = min(max(page, 0), pages - 1)
     shown = periods[page * MONTHS_PER_PAGE : (page + 1) * MONTHS_PER_PAGE]
@@ -69,10 +69,10 @@ def choose_month(
     ]
     rows = [buttons[i : i + MONTHS_PER_ROW] for i in range(0, len(buttons), MONTHS_PER_ROW)]
     navigation = []
-    if page > 0:  # newer months
-        navigation.append(button(tc.BTN_PREV, ReceiptMonths(account_id=account_id, page=page - 1)))
-    if page < pages - 1:  # older months
-        navigation.append(button(tc.BTN_NEXT, ReceiptMonths(account_id=account_id, page=page + 1)))
+    if page < pages - 1:
+        navigation.append(button(t.BTN_OLDER, ReceiptMonths(account_id=account_id, page=page + 1)))
+    if page > 0:
+        navigation.append(button(t.BTN_NEWER, ReceiptMonths(account_id=account_id, page=page - 1)))
     if navigation:
         rows.append(navigation)
     if several_accounts:

@@ -14,6 +14,8 @@ PUSH_CAPTION = (
 )
 BTN_ACCOUNT = "№ {number} · {address}"
 BTN_OTHER_ACCOUNT = "◀ Другой счёт"
+BTN_OLDER = "◀ Ранее"
+BTN_NEWER = "Позже ▶"
 RENDER_FAILED = "Не удалось подготовить квитанцию. Пожалуйста, попробуйте ещё раз чуть позже."
 
 EMAIL_SUBJECT = "Квитанция за {month}, лицевой счёт {number}"
