@@ -1,6 +1,7 @@
 """Benchmark: importing charges from CSV into SQLite, next to raw sqlite3 executemany.
 
-    python bench/import_bench.py [--rows 1000000] [--keep DIR]
+    python bench/import_bench.py [--rows 1000000] [--months 12] [--keep DIR]
+    python bench/import_bench.py --rows 2400000 --months 1     # a 240 000-account month
     python bench/import_bench.py --database-url postgresql+asyncpg://postgres@127.0.0.1/postgres
 
 Generates a charges CSV as billing systems export it (`;`, cp1251, decimal comma) with its
@@ -9,6 +10,9 @@ reference files, then
      child process whose peak memory (maxrss) is measured;
   2. the baseline: the same charge rows, already parsed into tuples of stored integers, inserted
      with plain `sqlite3` `executemany` into a fresh database of the same schema.
+  3. during the import, a concurrent writer: another process saving a resident's reading every
+     ~50 ms through the bot's own repository and session (`storage.repo.readings.add_version`,
+     commit), recording how long each write took. Target: none over 1 s, none failed.
 Target: at least 0.2 of the baseline's rows/s and peak memory under 300 MB.
 
 With --database-url (a PostgreSQL server and a user that may create databases) both run on
@@ -43,7 +47,7 @@ SERVICES = (
     ("maint", "Содержание жилья", "кв.м", "3120"), ("hvs_odn", "ХВС ОДН", "куб.м", "3286"),
     ("el_odn", "Электроэнергия ОДН", "кВт·ч", "476"), ("trash", "Обращение с ТКО", "чел", "15318"),
 )  # fmt: skip
-MONTHS = 12
+MONTHS = 12  # --months
 
 
 def comma(kopecks: int, scale: int = 2) -> str:
@@ -52,9 +56,9 @@ def comma(kopecks: int, scale: int = 2) -> str:
     return f"{sign}{whole},{frac:0{scale}d}"
 
 
-def generate(directory: Path, rows: int) -> int:
+def generate(directory: Path, rows: int, months: int = MONTHS) -> int:
     """Reference files and the charges file; the number of charge rows written."""
-    accounts = max(1, rows // (MONTHS * len(SERVICES)))
+    accounts = max(1, rows // (months * len(SERVICES)))
     rnd = random.Random(42)
 
     def write(name: str, header: list[str], body, encoding: str = "utf-8") -> None:
@@ -90,7 +94,7 @@ def generate(directory: Path, rows: int) -> int:
     def charges():
         count = 0
         for a in range(accounts):
-            for m in range(MONTHS):
+            for m in range(months):
                 period = f"{m + 1:02d}.2019"
                 for code, _, _, tariff in SERVICES:
                     if count == rows:
@@ -111,7 +115,7 @@ def generate(directory: Path, rows: int) -> int:
     header = ["Л/С", "Период", "Услуга", "Тариф", "Объём", "На начало", "Начислено",
               "Перерасчёт", "Оплачено", "Итого"]  # fmt: skip
     write("charges.csv", header, charges(), encoding="cp1251")
-    return min(rows, accounts * MONTHS * len(SERVICES))
+    return min(rows, accounts * months * len(SERVICES))
 
 
 def fresh_database(path: Path) -> str:
@@ -122,17 +126,104 @@ def fresh_database(path: Path) -> str:
     return url
 
 
+def writer(url: str, ready, stop, out) -> None:  # type: ignore[no-untyped-def]
+    """The bot's side: a reading saved every ~50 ms through the bot's repository and session,
+    each one timed (the wait for the write lock included) until `stop`; the waits to `out`."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from storage.db import create_engine, create_session_factory
+    from storage.models import Account, Apartment, House, Meter, Organization
+    from storage.repo.readings import add_version
+
+    async def main() -> dict:
+        engine = create_engine(url)
+        sessions = create_session_factory(engine)
+        async with sessions() as session:
+            org = Organization(code="bench", name="ООО Бенчмарк")
+            house = House(organization=org, code="writer", address="ул. Писателя, д. 1")
+            apartment = Apartment(house=house, number="1")
+            account = Account(organization=org, apartment=apartment, number="writer01")
+            meter = Meter(code="w1", resource="cold_water")
+            session.add_all([org, house, apartment, account])
+            await session.flush()
+            meter.account_id = account.id
+            session.add(meter)
+            await session.commit()
+            meter_id = meter.id
+        ready.set()
+        waits, failures, value, slow = [], 0, 0, []
+        while not stop.is_set():
+            value += 1
+            started = time.perf_counter()
+            try:
+                async with sessions() as session:
+                    await add_version(
+                        session, meter_id=meter_id, period=dt.date(2019, 1, 1),
+                        value=Decimal(value), taken_on=dt.date(2019, 1, 20),
+                        resident_id=None, update_id=None,
+                    )  # fmt: skip
+                    await session.commit()
+            except Exception:  # a failed write is the figure counted
+                failures += 1
+            waits.append(time.perf_counter() - started)
+            if waits[-1] > 0.5:
+                slow.append((round(time.time(), 1), round(waits[-1], 2)))
+            await asyncio.sleep(0.05)
+        async with sessions() as session:  # the writer's rows are all there
+            from storage.models import Reading
+
+            saved = len((await session.scalars(select(Reading.id))).all())
+        await engine.dispose()
+        waits.sort()
+        return {
+            "writes": len(waits), "failed": failures, "saved": saved,
+            "max_wait": waits[-1] if waits else 0.0,
+            "p99_wait": waits[int(len(waits) * 0.99)] if waits else 0.0,
+            "slow": slow[:20],
+        }  # fmt: skip
+
+    out.put(asyncio.run(main()))
+
+
+def run_with_writer(directory: Path, url: str) -> tuple[float, float, float, dict]:
+    """`run_child` while a concurrent writer saves readings; its figures as the fourth item."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready, stop, out = context.Event(), context.Event(), context.Queue()
+    process = context.Process(target=writer, args=(url, ready, stop, out))
+    process.start()
+    if not ready.wait(60):
+        raise SystemExit("the concurrent writer did not start")
+    time.sleep(0.5)  # a few writes before the import starts
+    try:
+        seconds, cpu, peak_mb = run_child(directory, url)
+    finally:
+        stop.set()
+    figures = out.get(timeout=120)
+    process.join(30)
+    return seconds, cpu, peak_mb, figures
+
+
 def child(directory: Path, url: str) -> None:
     """Run the import in this (child) process; print the seconds it took as JSON."""
     from storage.db import create_engine
-    from storage.importer import import_files
+    from storage.importer import Progress, import_files
 
     files = sorted(directory.glob("*.csv"))
+
+    class Stages(Progress):
+        def start(self, stage: str, total: int | None, unit: str) -> None:
+            print(f"{time.time():.1f} stage {stage}", file=sys.stderr, flush=True)
 
     async def main() -> tuple[float, float]:
         engine = create_engine(url)
         started, cpu = time.perf_counter(), time.process_time()
-        await import_files(engine, files)
+        print(f"{time.time():.1f} import starts", file=sys.stderr, flush=True)
+        await import_files(engine, files, Stages())
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         await engine.dispose()
         return elapsed, cpu
@@ -253,6 +344,7 @@ def baseline_postgres(directory: Path, work: Path, admin_url: str) -> tuple[floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="charge rows (1 000 000)")
+    parser.add_argument("--months", type=int, default=MONTHS, help="periods per account (12)")
     parser.add_argument("--keep", type=Path, help="keep the generated files and databases here")
     parser.add_argument(
         "--database-url",
@@ -274,14 +366,14 @@ def main() -> None:
     files.mkdir(exist_ok=True)
     try:
         print(f"generating {args.rows} charge rows in {files} ...", file=sys.stderr)
-        rows = generate(files, args.rows)
+        rows = generate(files, args.rows, args.months)
         size_mb = (files / "charges.csv").stat().st_size / 1e6
         if on_postgres:
             url = fresh_postgres(args.database_url, "import_bench")
         else:
             url = fresh_database(work / "import.sqlite3")
         print(f"importing through storage.importer into {engine_name} ...", file=sys.stderr)
-        seconds, cpu, peak_mb = run_child(files, url)
+        seconds, cpu, peak_mb, writes = run_with_writer(files, url)
         print(f"baseline: {baseline_name} ...", file=sys.stderr)
         if on_postgres:
             base_seconds, base_cpu, base_rows = baseline_postgres(files, work, args.database_url)
@@ -307,6 +399,14 @@ def main() -> None:
         print(f"ratio: {ours / base:.2f} of the baseline by wall time, "
               f"{(rows / cpu) / (base_rows / base_cpu):.2f} by CPU time (target >= 0.20); "
               f"peak memory {peak_mb:.0f} MB (target < 300)")  # fmt: skip
+        print(
+            f"concurrent writer (a reading every 50 ms through the bot's repository): "
+            f"{writes['writes']} writes, longest wait {writes['max_wait'] * 1000:.0f} ms, "
+            f"p99 {writes['p99_wait'] * 1000:.0f} ms, failed {writes['failed']} "
+            f"(target: none over 1 s, none failed)"
+        )
+        if writes["slow"]:
+            print(f"writes over 0.5 s (time, seconds): {writes['slow']}", file=sys.stderr)
         figures = {
             "bench": "import", "engine": engine_name, "rows": rows,
             "import_seconds": round(seconds, 2), "import_cpu_s": round(cpu, 2),
@@ -314,6 +414,9 @@ def main() -> None:
             "ratio_wall": round(ours / base, 3),
             "ratio_cpu": round((rows / cpu) / (base_rows / base_cpu), 3),
             "peak_mb": round(peak_mb),
+            "writer_writes": writes["writes"], "writer_failed": writes["failed"],
+            "writer_max_wait_ms": round(writes["max_wait"] * 1000, 1),
+            "writer_p99_wait_ms": round(writes["p99_wait"] * 1000, 1),
         }  # fmt: skip
         print(json.dumps(figures))
     finally:

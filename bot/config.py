@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # each other form one batch; a checked batch's files are kept this long for «Загрузить».
     import_batch_seconds: float = 3.0
     import_keep_minutes: float = 30.0
+    # Billing imports: how long an import can be undone (the data it replaced is kept that long).
+    import_undo_days: int = 30
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from receipts.content import (
 )
 from storage.models import Account, Apartment, Charge, Meter, Reading, Service
 from storage.periods import add_months, format_period
+from storage.repo.versions import visible
 from texts import fmt
 
 __all__ = [
@@ -51,7 +52,7 @@ async def receipt_periods(session: AsyncSession, account_id: int) -> list[dt.dat
     """Periods that have charges for the account, latest first."""
     rows = await session.scalars(
         select(Charge.period)
-        .where(Charge.account_id == account_id)
+        .where(Charge.account_id == account_id, visible(Charge))
         .group_by(Charge.period)
         .order_by(Charge.period.desc())
     )
@@ -77,7 +78,7 @@ async def load_receipts(
         await session.execute(
             select(Charge, Service)
             .join(Service, Service.id == Charge.service_id)
-            .where(Charge.account_id.in_(ids), Charge.period == period)
+            .where(Charge.account_id.in_(ids), Charge.period == period, visible(Charge))
         )
     ).all()
     if not charges:

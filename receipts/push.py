@@ -82,6 +82,7 @@ from storage.models import (
 from storage.periods import format_period, parse_period, period_to_int
 from storage.repo import leases
 from storage.repo.residents import mark_unreachable
+from storage.repo.versions import visible
 from texts import fmt
 from texts.ru import receipts as t
 
@@ -705,7 +706,9 @@ class ReceiptPush:
         resident's channels), and the period's delivery log."""
         async with self.session_factory() as session:
             has_charges = exists().where(
-                Charge.account_id == AccountLink.account_id, Charge.period == period
+                Charge.account_id == AccountLink.account_id,
+                Charge.period == period,
+                visible(Charge),
             )
             rows = (
                 await session.execute(
@@ -904,13 +907,15 @@ async def periods_to_push(
 
     Only the newest period that has charges qualifies: loading an old month again (a
     correction, history) must not send everyone an old receipt."""
-    newest = await session.scalar(select(func.max(Charge.period)))
+    newest = await session.scalar(select(func.max(Charge.period)).where(visible(Charge)))
     if newest is None:
         return []
     since = utcnow() - within
     imports = (
         await session.execute(
-            select(ImportRun.periods, ImportRun.created_at).where(ImportRun.created_at >= since)
+            select(ImportRun.periods, ImportRun.created_at).where(
+                ImportRun.status == "published", ImportRun.created_at >= since
+            )
         )
     ).all()
     imported_at: dict[dt.date, dt.datetime] = {}

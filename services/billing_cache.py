@@ -1,11 +1,13 @@
 """The card's and the month view's figures, kept in memory between imports.
 
-Billing data (charges, payments) changes only when the billing export is imported: every import
-commits its rows together with one `import_runs` row, so the highest `import_runs.id` is the
-billing data's *generation*. Figures computed under one generation stay exact until the next
-one, whichever process ran the import (the CLI usually runs it in another process).
+Billing data (charges, payments) changes only when an import is published or undone: both change
+the import's `import_runs` row in the same small transaction that switches the version readers
+see, so the highest published import id with the latest undo time is the billing data's
+*generation* (an import still loading changes nothing readers see, so it does not count).
+Figures computed under one generation stay exact until the next one, whichever process ran the
+import (the CLI usually runs it in another process).
 
-The generation is read with one tiny indexed query (the primary key's maximum), at most once per
+The generation is read with one tiny query over `import_runs` (a row a month), at most once per
 `recheck_seconds` per process; the figures read in between are served from memory. So after an
 import commits, a process shows the new figures within `recheck_seconds` (one second by default):
 no view is ever served figures older than the latest import by more than that. A generation that
@@ -23,7 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ImportRun
@@ -31,7 +33,9 @@ from storage.models import ImportRun
 DEFAULT_SIZE = 20_000  # ~1-2 KB each: tens of MB at most
 DEFAULT_RECHECK_SECONDS = 1.0
 
-_GENERATION = select(func.max(ImportRun.id))
+_GENERATION = select(
+    func.max(case((ImportRun.status == "published", ImportRun.id))), func.max(ImportRun.undone_at)
+)
 _UNKNOWN = object()
 
 
@@ -58,7 +62,7 @@ class BillingCache:
         # a clock that went backwards (wall time is adjustable) counts as due
         if self._generation is not _UNKNOWN and 0 <= now - self._checked_at < self._recheck:
             return
-        generation = await session.scalar(_GENERATION)
+        generation = tuple((await session.execute(_GENERATION)).one())
         self._checked_at = now
         if generation != self._generation:
             self._entries.clear()

@@ -1,41 +1,49 @@
-"""Billing imports as operators' use cases: preview, apply, list, undo.
+"""Billing imports as operators' use cases: preview, apply (load a version and publish), list, undo.
 
-A thin adapter over `storage.importer` as main has it today, with the names and shapes of the
-versioned imports (branch `publish`: load as a new version, publish, undo within a window), which
-replace this module. Until they land, `undo` only says it cannot restore anything: this build keeps
-no earlier version of the data an import replaced.
+The CLI (`bot/cli/import_.py`, `imports`, `undo-import`) and the operators' Telegram flow call these;
+the storage side is `storage.importer` (reading and validating files, loading a version) and
+`storage.repo.imports` (versions, publishing, undo, clean-up). Every operator action is logged with
+the operator's Telegram id when given; no resident's personal data is logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import distinct, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from storage.importer import ImportFailed, Progress, import_files
+from storage.db import create_engine
+from storage.importer import (
+    ImportFailed,
+    Progress,
+    Summary,
+    clean_versions,
+    import_files,
+    validate,
+)
 from storage.importer.formats import KINDS_BY_NAME
-from storage.importer.load import read_known
 from storage.importer.plan import FileInfo, Plan, Problem
-from storage.models import Account, Charge, ImportRun, Organization, ReceiptDelivery
-from storage.periods import int_to_period, period_to_int
+from storage.repo import imports as repo
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = [
     "Applied",
     "FileSummary",
-    "ImportFailed",
     "ImportInfo",
     "PeriodChange",
     "Preview",
-    "Problem",
-    "Progress",
     "Undone",
     "apply",
+    "cleanup",
     "list_imports",
     "preview",
     "undo",
@@ -63,12 +71,12 @@ class FileSummary:
 
 @dataclass
 class PeriodChange:
-    """The batch's charges of a period against what residents see now."""
+    """The batch's charges of a period against what residents see now (the published version)."""
 
     period: int  # YYYYMM
     accounts_before: int
     accounts_after: int
-    accounts_added: int
+    accounts_added: int  # accounts that get charges of this period and had none
     accounts_removed: int  # always 0: a file replaces the accounts it lists, keeps the others
     charged_before: int  # kopecks
     charged_after: int
@@ -89,6 +97,8 @@ class Preview:
 
 @dataclass
 class Applied:
+    """A published import."""
+
     import_id: int
     rows: int
     periods: list[str]  # "MM.YYYY" of the charges
@@ -100,13 +110,15 @@ class Applied:
 
 @dataclass
 class ImportInfo:
+    """A row of `imports`: when (UTC, naive), who, files, periods, rows, state."""
+
     id: int
     created_at: dt.datetime
     operator_id: int | None
     files: str
     periods: list[str]
     rows: int
-    status: str
+    status: str  # loading / published / undone / failed
     published_at: dt.datetime | None
     undone_at: dt.datetime | None
 
@@ -138,107 +150,28 @@ def _file_summary(info: FileInfo, plan: Plan) -> FileSummary:
     )
 
 
-# --- preview ----------------------------------------------------------------------------------
-
-
-def _file_charges(plan: Plan) -> dict[int, tuple[set[int], int]]:
-    """Per charge period of the files: their accounts (plan indexes) and total charged."""
-    width = plan.charges.width
-    out: dict[int, tuple[set[int], int]] = {}
-    for batch in plan.charges.batches():
-        for start in range(0, len(batch), width):
-            accounts, charged = out.get(batch[start + 1], (set(), 0))
-            accounts.add(batch[start])
-            out[batch[start + 1]] = (accounts, charged + batch[start + 6])
-    return out
-
-
-async def _published(engine: AsyncEngine, plan: Plan, period: int) -> dict[int, int]:
-    """What is published now for a period: charged (kopecks) per account, keyed by plan index
-    (accounts the plan does not know get negative keys, so that they still count)."""
-    query = (
-        select(Organization.code, Account.number, func.sum(Charge.charged))
-        .join(Account, Account.id == Charge.account_id)
-        .join(Organization, Organization.id == Account.organization_id)
-        .where(Charge.period == int_to_period(period))
-        .group_by(Organization.code, Account.number)
-    )
-    async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
-    out: dict[int, int] = {}
-    for n, (org, number, charged) in enumerate(rows):
-        index = plan.known.accounts.get(org, {}).get(number, -1 - n)
-        out[index] = round((charged or 0) * 100)
-    return out
-
-
-async def _changes(engine: AsyncEngine, plan: Plan) -> list[PeriodChange]:
-    changes = []
-    for period, (accounts, charged) in sorted(_file_charges(plan).items()):
-        before = await _published(engine, plan, period)
-        kept = {index: value for index, value in before.items() if index not in accounts}
-        after = set(before) | accounts
-        changes.append(
-            PeriodChange(
-                period=period,
-                accounts_before=len(before),
-                accounts_after=len(after),
-                accounts_added=len(after - set(before)),
-                accounts_removed=len(set(before) - after),
-                charged_before=sum(before.values()),
-                charged_after=sum(kept.values()) + charged,
-            )
-        )
-    return changes
-
-
-async def _plan(engine: AsyncEngine, paths: Sequence[Path], org: str | None) -> Plan:
-    """Pass one of the import (read and check everything) without loading; the caller closes
-    the plan. The same steps `import_files` takes before it loads."""
-    plan = Plan(org)
-    opened = await asyncio.to_thread(plan.open, list(paths))
-    kinds = {layout.kind.name for _, layout in opened}
-    async with engine.connect() as conn:
-        await conn.run_sync(read_known, plan.known, kinds)
-    await asyncio.to_thread(plan.scan, opened, Progress())
-    if not plan.problems and not plan.files:
-        plan.problems.add(", ".join(str(p) for p in paths), 0, "нет ни одной таблицы")
-    return plan
-
-
 async def preview(
     engine: AsyncEngine, paths: Sequence[Path], *, organization: str | None = None
 ) -> Preview:
     """Validate every file without applying anything; with the change against the published data."""
-    plan = await _plan(engine, paths, organization)
     try:
-        if plan.problems:
-            return Preview(
-                ok=False,
-                rows=plan.rows,
-                files=[_file_summary(info, plan) for info in plan.files],
-                problems=list(plan.problems.items),
-                problem_count=plan.problems.count,
-                problem_files=len(plan.problems.files),
-            )
-        await asyncio.to_thread(plan.preview)
+        plan, changes = await validate(engine, paths, org=organization)
+    except ImportFailed as failed:
+        problems = failed.problems
         return Preview(
-            ok=True,
-            rows=plan.rows,
-            files=[_file_summary(info, plan) for info in plan.files],
-            changes=await _changes(engine, plan),
+            ok=False,
+            rows=failed.plan.rows,
+            files=[_file_summary(f, failed.plan) for f in failed.plan.files],
+            problems=list(problems.items),
+            problem_count=problems.count,
+            problem_files=len(problems.files),
         )
-    finally:
-        plan.close()
-
-
-# --- apply ------------------------------------------------------------------------------------
-
-
-async def _periods_with_charges(engine: AsyncEngine) -> set[int]:
-    async with engine.connect() as conn:
-        found = (await conn.execute(select(distinct(Charge.period)))).scalars().all()
-    return {period_to_int(value) for value in found}
+    return Preview(
+        ok=True,
+        rows=plan.rows,
+        files=[_file_summary(f, plan) for f in plan.files],
+        changes=[PeriodChange(**c) for c in changes],
+    )
 
 
 async def apply(
@@ -249,60 +182,98 @@ async def apply(
     organization: str | None = None,
     progress: Progress | None = None,
 ) -> Applied:
-    """Check and load the files in one transaction (all or nothing).
+    """Load the files as a new version of the periods they touch and publish it.
 
-    Raises `storage.importer.ImportFailed` (nothing applied) on bad rows."""
-    before = await _periods_with_charges(engine)
-    summary, plan = await import_files(engine, paths, progress, org=organization)
-    assert summary is not None  # not a dry run
-    periods = sorted(plan.charge_periods)
-    async with engine.connect() as conn:
-        created = await conn.scalar(
-            select(ImportRun.created_at).where(ImportRun.id == summary.import_run_id)
-        )
+    Runs in a worker thread with its own event loop and engine, so the caller's loop (the bot)
+    stays responsive; `progress`'s methods are called on the caller's loop. Raises
+    `storage.importer.ImportFailed` (nothing applied) on bad rows, `PublishConflict` when another
+    import published the same periods meanwhile (nothing visible changed)."""
+    log.info("import started: operator=%s files=%d", operator_id, len(paths))
+    loop = asyncio.get_running_loop()
+    forward = _Forward(progress, loop) if progress is not None else None
+
+    async def load(own: AsyncEngine) -> tuple[Summary, Plan]:
+        return await import_files(own, paths, forward, org=organization, operator_id=operator_id)
+
+    try:
+        summary, plan = await _in_own_thread(engine, load)
+    except ImportFailed as failed:
+        log.info("import refused: operator=%s problems=%d", operator_id, failed.problems.count)
+        raise
+    files = [_file_summary(f, plan) for f in plan.files]
+    log.info(
+        "import published: id=%d operator=%s rows=%d periods=%s",
+        summary.import_run_id,
+        operator_id,
+        summary.rows,
+        ",".join(summary.periods),
+    )
+    return _applied(summary, files)
+
+
+class _Forward(Progress):
+    """The import's progress, reported from its thread, run on the caller's event loop."""
+
+    def __init__(self, target: Progress, loop: asyncio.AbstractEventLoop) -> None:
+        self.target, self.loop = target, loop
+
+    def start(self, stage: str, total: int | None, unit: str) -> None:
+        self.loop.call_soon_threadsafe(self.target.start, stage, total, unit)
+
+    def advance(self, amount: int) -> None:
+        self.loop.call_soon_threadsafe(self.target.advance, amount)
+
+    def finish(self) -> None:
+        self.loop.call_soon_threadsafe(self.target.finish)
+
+
+async def _in_own_thread(engine: AsyncEngine, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run `work` in a thread with its own event loop and engine on the same database: the
+    import's CPU-bound passes never stall the caller's loop (the bot keeps answering)."""
+    url = engine.url.render_as_string(hide_password=False)
+
+    def run() -> T:
+        async def main() -> T:
+            own = create_engine(url)
+            try:
+                return await work(own)
+            finally:
+                await own.dispose()
+
+        return asyncio.run(main())
+
+    return await asyncio.to_thread(run)
+
+
+def _applied(summary: Summary, files: list[FileSummary]) -> Applied:
     return Applied(
         import_id=summary.import_run_id,
         rows=summary.rows,
-        periods=[f"{p % 100:02d}.{p // 100}" for p in periods],
+        periods=summary.periods,
         counts=summary.counts,
-        files=[_file_summary(info, plan) for info in plan.files],
-        created_at=created or dt.datetime.min,
-        published_periods=[p for p in periods if p not in before],
+        files=files,
+        created_at=summary.created_at or dt.datetime.min,
+        published_periods=summary.new_periods,
     )
-
-
-# --- past imports, undo -----------------------------------------------------------------------
 
 
 async def list_imports(session: AsyncSession, limit: int = 20) -> list[ImportInfo]:
     """The most recent imports, newest first."""
-    runs = await session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit))
+    runs = await repo.recent(session, limit)
     return [
         ImportInfo(
-            id=run.id,
-            created_at=run.created_at,
-            operator_id=None,  # this build does not record who imported
-            files=run.files or "",
-            periods=list(run.periods or []),
-            rows=run.rows,
-            status="published",
-            published_at=run.created_at,
-            undone_at=None,
+            id=r.id,
+            created_at=r.created_at,
+            operator_id=r.operator_id,
+            files=r.files,
+            periods=list(r.periods or []),
+            rows=r.rows,
+            status=r.status,
+            published_at=r.published_at,
+            undone_at=r.undone_at,
         )
-        for run in runs
+        for r in runs
     ]
-
-
-def _dates(periods: Sequence[str]) -> list[dt.date]:
-    out = []
-    for value in periods:
-        digits = "".join(ch for ch in str(value) if ch.isdigit())
-        if len(digits) == 6:  # 2020-03 or 03.2020
-            year, month = (
-                (digits[:4], digits[4:]) if "-" in str(value) else (digits[2:], digits[:2])
-            )
-            out.append(dt.date(int(year), int(month), 1))
-    return out
 
 
 async def undo(
@@ -313,25 +284,35 @@ async def undo(
     settings: Settings | None = None,
     dry_run: bool = False,
 ) -> Undone:
-    """Whether the import can be undone and how many residents got receipts of its periods; this
-    build cannot restore the data (no earlier version is kept): `ok` is False unless `dry_run`."""
-    async with AsyncSession(engine) as session:
-        run = await session.get(ImportRun, import_id)
-        if run is None:
-            return Undone(import_id, ok=False, reason="такой загрузки нет")
-        periods = list(run.periods or [])
-        dates = _dates(periods)
-        residents = 0
-        if dates:
-            residents = await session.scalar(
-                select(func.count(distinct(ReceiptDelivery.resident_id))).where(
-                    ReceiptDelivery.period.in_(dates), ReceiptDelivery.status == "sent"
-                )
-            )
+    """Restore the data of the periods the import touched as they were before it.
+
+    `dry_run`: only say whether it can be undone and how many residents got receipts."""
+    settings = settings or Settings()
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as session:
+        outcome = await repo.undo(
+            session, import_id, window=dt.timedelta(days=settings.import_undo_days), dry_run=dry_run
+        )
+        if not dry_run and outcome.ok:
+            await session.commit()
+    if outcome.ok and not dry_run:
+        log.info("import undone: id=%d operator=%s", import_id, operator_id)
+        await cleanup(engine, settings)
     return Undone(
-        import_id,
-        ok=dry_run,
-        reason="" if dry_run else "эта версия бота не хранит прежние данные периодов",
-        periods=periods,
-        residents_with_receipts=int(residents or 0),
+        import_id=import_id,
+        ok=outcome.ok,
+        reason=outcome.reason,
+        periods=outcome.periods,
+        residents_with_receipts=outcome.residents_with_receipts,
     )
+
+
+async def cleanup(engine: AsyncEngine, settings: Settings | None = None) -> int:
+    """Delete versions nobody can see or undo to any more (an unpublished load of a killed
+    process, undone imports, versions older than the undo window), in short batches.
+    The count of rows deleted."""
+    settings = settings or Settings()
+    deleted = await clean_versions(engine, dt.timedelta(days=settings.import_undo_days))
+    if deleted:
+        log.info("import versions cleaned up: rows=%d", deleted)
+    return deleted

@@ -136,10 +136,16 @@ class Service(Base):
 
 
 class Charge(Base):
-    """One service's line of one account's month: `closing = opening + charged + recalc − paid`."""
+    """One service's line of one account's month: `closing = opening + charged + recalc − paid`.
+
+    `import_id` is the version (the import that loaded it; 0: before versions): readers see only
+    the version `published_periods` names for the period (`storage.repo.versions.visible`)."""
 
     __tablename__ = "charges"
-    __table_args__ = (UniqueConstraint("account_id", "period", "service_id"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "period", "service_id", "import_id"),
+        Index("ix_charges_import_period", "import_id", "period"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
@@ -152,6 +158,7 @@ class Charge(Base):
     recalculation: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     closing: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    import_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     service: Mapped[Service] = relationship()
 
@@ -165,8 +172,12 @@ class Payment(Base):
     paid_on: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money())
     source: Mapped[str] = mapped_column(String(100), default="")  # "Сбербанк", "касса", ...
+    import_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # version
 
-    __table_args__ = (Index("ix_payments_account_period", "account_id", "period"),)
+    __table_args__ = (
+        Index("ix_payments_account_period", "account_id", "period"),
+        Index("ix_payments_import_period", "import_id", "period"),
+    )
 
 
 class Meter(Base):
@@ -211,6 +222,8 @@ class Reading(Base):
     review_reason: Mapped[str] = mapped_column(String(32), default="")
     # Telegram's update id: a redelivered update must not save a second version
     update_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
+    # the import that loaded this version (undo deletes it); NULL: sent by a resident
+    import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 # --- residents (personal data: erased at once when a registration is deleted) -----------------
@@ -439,7 +452,10 @@ class Lease(Base):
 
 
 class ImportRun(Base):
-    """Each billing import: what was loaded, for the operators' statistics and audit."""
+    """Each billing import: what was loaded, by whom, and the state of its version.
+
+    `loading` (rows being written, invisible) → `published` (readers see it) → `undone`; a load
+    that died is `failed` once cleaned up."""
 
     __tablename__ = "import_runs"
 
@@ -448,6 +464,36 @@ class ImportRun(Base):
     rows: Mapped[int] = mapped_column(Integer, default=0)
     periods: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    operator_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # Telegram id
+    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
+    owner: Mapped[str] = mapped_column(String(100), default="", server_default="")  # host:pid
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PublishedPeriod(Base):
+    """Which version of a period's charges (`kind` "charges") or payments ("payments") readers
+    see: the import that published it. No row: the rows of version 0 (loaded before versions)."""
+
+    __tablename__ = "published_periods"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period: Mapped[dt.date] = mapped_column(Period(), primary_key=True)
+    import_id: Mapped[int] = mapped_column(Integer)
+
+
+class ImportVersion(Base):
+    """A period an import published, with the version it replaced (what undo restores; kept
+    until the undo window passes, then `purged`)."""
+
+    __tablename__ = "import_versions"
+
+    import_id: Mapped[int] = mapped_column(ForeignKey("import_runs.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period: Mapped[dt.date] = mapped_column(Period(), primary_key=True)
+    previous_import_id: Mapped[int] = mapped_column(Integer, default=0)
+    purged: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 # The unique (account_id, period, service_id) of charges already serves the card's look-ups.

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import io
-import os
-import signal
 import sys
 from decimal import Decimal as D
 from pathlib import Path
@@ -23,7 +20,6 @@ from bot.cli import main as cli_main
 from bot.cli.import_ import BarProgress, make_progress
 from storage.importer import ImportFailed, import_files
 from storage.importer import values as v
-from storage.importer.bulk import BATCH
 from storage.importer.formats import explain, normalize, recognize
 from storage.models import (
     Account,
@@ -37,6 +33,7 @@ from storage.models import (
     Reading,
     Service,
 )
+from storage.repo import versions
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -224,12 +221,14 @@ async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple]]:
                 )
                 .join(Account, Charge.account_id == Account.id)
                 .join(Service, Charge.service_id == Service.id)
+                .where(versions.visible(Charge))
             )
         ).all()  # fmt: skip
         payments = (
             await conn.execute(
                 select(Account.number, Payment.paid_on, Payment.amount, Payment.period, Payment.source)
                 .join(Account, Payment.account_id == Account.id)
+                .where(versions.visible(Payment, versions.PAYMENTS))
             )
         ).all()  # fmt: skip
         meters = (
@@ -608,53 +607,6 @@ def write_big_set(directory: Path, accounts: int, periods: int) -> int:
                             f"32,86;1,5;{a % 997},{p % 100:02d};{a % 997},{p % 100:02d}\n")  # fmt: skip
                     rows += 1
     return rows
-
-
-async def test_an_import_killed_midway_leaves_the_database_as_it_was(
-    engine: AsyncEngine, db_url: str, tmp_path: Path
-) -> None:
-    await import_files(engine, write_set(tmp_path / "base", VARIANTS["semicolon-utf8-comma"]))
-    before, before_snapshot = await counts(engine), await snapshot(engine)
-    big = tmp_path / "big"
-    total = write_big_set(big, accounts=2000, periods=20)  # 120 000 charge rows
-    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
-    env.update(PYTHONPATH=str(ROOT), DATABASE_URL=db_url, LOG_LEVEL="WARNING")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "import", str(big), "--progress", "lines",
-        stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, env=env, cwd=ROOT,
-    )  # fmt: skip
-    assert process.stderr is not None
-    seen = []
-    killed_at = None
-    while line := (await process.stderr.readline()).decode():
-        seen.append(line)
-        # "загрузка: N/T rows" is printed after each batch is written inside the open transaction
-        if line.startswith("загрузка: ") and "/" in line:
-            done = int(line.split()[1].split("/")[0])
-            if done >= 2 * BATCH:
-                process.kill()  # SIGKILL: no clean-up of any kind
-                killed_at = done
-                break
-    await asyncio.wait_for(process.wait(), timeout=120)
-    assert killed_at is not None, "".join(seen[-20:])
-    assert killed_at < total + 4002
-    assert process.returncode == -signal.SIGKILL
-    # a fresh engine: the database opens, reads and is unchanged
-    await engine.dispose()
-    assert await counts(engine) == before
-    assert await snapshot(engine) == before_snapshot
-    if db_url.startswith("sqlite"):
-        async with engine.connect() as conn:
-            assert (await conn.exec_driver_sql("PRAGMA integrity_check")).scalar() == "ok"
-    # and it takes the next import
-    again = tmp_path / "again"
-    again.mkdir()
-    write(
-        again / "charges.csv",
-        "account;period;service;charged\n20010002;2020-04;hvs;10,00\n",
-    )
-    summary, _ = await import_files(engine, [again / "charges.csv"])
-    assert summary.counts["charges"]["new"] == 1
 
 
 # --- the command line -----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from storage.models import (
     Reading,
     Service,
 )
-from storage.repo import billing
+from storage.repo import billing, versions
 from tests.test_import import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,10 +100,12 @@ async def snapshot(engine: AsyncEngine) -> dict[str, list[tuple]]:
                    Charge.recalculation, Charge.paid, Charge.closing)
             .join(Account, Charge.account_id == Account.id)
             .join(Service, Charge.service_id == Service.id)
+            .where(versions.visible(Charge))
         )  # fmt: skip
         payments = await s.execute(
             select(Account.number, Payment.period, Payment.paid_on, Payment.amount, Payment.source)
             .join(Account, Payment.account_id == Account.id)
+            .where(versions.visible(Payment, versions.PAYMENTS))
         )  # fmt: skip
         readings = await s.execute(
             select(Account.number, Meter.code, Reading.period, Reading.value, Reading.taken_on)

@@ -156,11 +156,9 @@ async def test_an_operator_loads_a_month_pushes_receipts_and_sees_the_import(
     assert question.startswith(f"↩️ Отменить загрузку № {run.id}?\nПериоды: 04.2020\n")
     assert "Квитанции этих периодов уже получил 1 житель" in question
     await op.click(t.BTN_UNDO.format(id=run.id))
-    # main's importer keeps no earlier version of the data (the versioned imports of branch
-    # `publish` restore it): the bot says so and changes nothing
-    reason = "эта версия бота не хранит прежние данные периодов"
-    assert op.last_text() == t.UNDO_IMPOSSIBLE.format(id=run.id, reason=reason)
-    assert await april_charges(session_factory) == (3, Decimal("1460.23"))
+    # April had no charges before this import: undone, it has none again (its rows deleted)
+    assert op.last_text() == t.UNDO_DONE.format(id=run.id, periods="04.2020")
+    assert await april_charges(session_factory) == (0, Decimal(0))
 
 
 async def test_files_of_several_messages_form_one_batch_and_cancel_removes_them(

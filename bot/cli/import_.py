@@ -12,6 +12,7 @@ import datetime as dt
 import sys
 import time
 import zoneinfo
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,11 @@ from sqlalchemy import select
 from bot.cli.common import Subcommands, database
 from bot.config import Settings
 from bot.errors import CommandError
-from storage.importer import ImportFailed, Progress, import_files
+from services import imports
+from services.imports import FileSummary, PeriodChange
+from storage.importer import ImportFailed, Problem, Progress, PublishConflict
 from storage.importer.formats import KINDS_BY_NAME
-from storage.importer.plan import FileInfo, Plan, Problems
-from storage.models import ImportRun, Organization
+from storage.models import Organization
 from texts import fmt
 
 # what a directory contributes; files given by name: any
@@ -135,16 +137,15 @@ def _period(period: int) -> str:
     return f"{period % 100:02d}.{period // 100}"
 
 
-def describe(info: FileInfo, plan: Plan) -> list[str]:
-    kind = KINDS_BY_NAME[info.kind].title
-    lines = [f"  {info.name}: {kind}, {rows(info.rows)} ({info.description})"]
+def describe(info: FileSummary) -> list[str]:
+    lines = [f"  {info.name}: {info.title}, {rows(info.rows)} ({info.description})"]
     details = []
     if info.periods:
-        details.append("периоды " + ", ".join(_period(p) for p in sorted(info.periods)))
+        details.append("периоды " + ", ".join(_period(p) for p in info.periods))
     if info.accounts:
-        new = sum(1 for index in info.accounts if plan.is_new_account(index))
+        known = info.accounts - info.new_accounts
         details.append(
-            f"лицевых счетов {len(info.accounts)} (новых {new}, известных {len(info.accounts) - new})"
+            f"лицевых счетов {info.accounts} (новых {info.new_accounts}, известных {known})"
         )
     if info.kind in ("charges", "registry"):
         details.append(
@@ -162,14 +163,22 @@ def describe(info: FileInfo, plan: Plan) -> list[str]:
     return lines
 
 
-async def _zone(session_factory: Any, plan: Plan) -> zoneinfo.ZoneInfo:
-    """The organization's zone (the import's, or the only one); Moscow otherwise."""
-    codes = {plan.default_org} if plan.default_org else set()
-    codes |= {r["code"] for r in plan.records["organizations"]}
+def describe_change(change: PeriodChange) -> str:
+    accounts = fmt.count(change.accounts_added, "новый счет", "новых счета", "новых счетов")
+    return (
+        f"  {_period(change.period)}: лицевых счетов {change.accounts_before} → "
+        f"{change.accounts_after} ({accounts}), начислено "
+        f"{fmt.money(_decimal(change.charged_before))} → "
+        f"{fmt.money(_decimal(change.charged_after))}"
+    )
+
+
+async def local_zone(session_factory: Any, code: str | None = None) -> zoneinfo.ZoneInfo:
+    """The organization's zone (`code`'s, or the only one's); Moscow otherwise."""
     async with session_factory() as session:
         query = select(Organization.timezone)
-        if len(codes) == 1:
-            query = query.where(Organization.code == codes.pop())
+        if code:
+            query = query.where(Organization.code == code)
         zones = set((await session.scalars(query)).all())
     try:
         return zoneinfo.ZoneInfo(zones.pop() if len(zones) == 1 else "Europe/Moscow")
@@ -177,62 +186,72 @@ async def _zone(session_factory: Any, plan: Plan) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("Europe/Moscow")
 
 
-def report_problems(problems: Problems) -> None:
-    for problem in problems.items:
+def report_problems(problems: Sequence[Problem], count: int, files: int) -> None:
+    for problem in problems:
         print(problem, file=sys.stderr)
-    if problems.count > len(problems.items):
-        print(f"… и ещё {problems.count - len(problems.items)}", file=sys.stderr)
-    files = len(problems.files)
+    if count > len(problems):
+        print(f"… и ещё {count - len(problems)}", file=sys.stderr)
     print(
-        f"Не загружено: {fmt.count(problems.count, 'ошибка', 'ошибки', 'ошибок')} "
+        f"Не загружено: {fmt.count(count, 'ошибка', 'ошибки', 'ошибок')} "
         f"в {fmt.count(files, 'файле', 'файлах', 'файлах')}; в базе ничего не изменилось.",
         file=sys.stderr,
     )
 
 
+async def _dry_run(engine: Any, paths: list[Path], org: str | None) -> int:
+    found = await imports.preview(engine, paths, organization=org)
+    if not found.ok:
+        report_problems(found.problems, found.problem_count, found.problem_files)
+        return 1
+    tables = fmt.count(len(found.files), "таблицы", "таблиц", "таблиц")
+    print(f"Проверка без загрузки: {rows(found.rows)} из {tables} — ошибок нет.")
+    for info in found.files:
+        for line in describe(info):
+            print(line)
+    if found.changes:
+        print("Изменения против опубликованных данных:")
+        for change in found.changes:
+            print(describe_change(change))
+    print("Ничего не изменено (--dry-run).")
+    return 0
+
+
+COUNT_NAMES = {"new": "новых", "updated": "обновлено", "replaced": "заменено"}
+COUNT_NAMES["unchanged"] = "без изменений"
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     paths = expand(args.paths)
     async with database(settings) as (engine, session_factory):
+        await imports.cleanup(engine, settings)
+        if args.dry_run:
+            return await _dry_run(engine, paths, args.org)
         started = time.monotonic()
         try:
-            summary, plan = await import_files(
-                engine, paths, make_progress(args.progress), org=args.org, dry_run=args.dry_run
+            done = await imports.apply(
+                engine, paths, organization=args.org, progress=make_progress(args.progress)
             )
         except ImportFailed as failed:
-            report_problems(failed.problems)
+            problems = failed.problems
+            report_problems(problems.items, problems.count, len(problems.files))
             return 1
+        except PublishConflict:
+            raise CommandError(
+                "за это время другая загрузка опубликовала те же периоды; повторите загрузку"
+            ) from None
         elapsed = f"{time.monotonic() - started:.1f}".replace(".", ",")
-        zone = await _zone(session_factory, plan)
-        created = None
-        if summary is not None:
-            async with session_factory() as session:
-                created = await session.scalar(
-                    select(ImportRun.created_at).where(ImportRun.id == summary.import_run_id)
-                )
-    tables = fmt.count(len(plan.files), "таблицы", "таблиц", "таблиц")
-    if summary is None:
-        print(f"Проверка без загрузки: {rows(plan.rows)} из {tables} — ошибок нет.")
-    else:
-        print(f"Загружено {rows(summary.rows)} из {tables} за {elapsed} с.")
-    for info in plan.files:
-        for line in describe(info, plan):
+        zone = await local_zone(session_factory, args.org)
+    tables = fmt.count(len(done.files), "таблицы", "таблиц", "таблиц")
+    print(f"Загружено {rows(done.rows)} из {tables} за {elapsed} с.")
+    for info in done.files:
+        for line in describe(info):
             print(line)
-    if summary is None:
-        print("Ничего не изменено (--dry-run).")
-        return 0
-    names = {
-        "new": "новых",
-        "updated": "обновлено",
-        "replaced": "заменено",
-        "unchanged": "без изменений",
-    }
-    for kind, counts in summary.counts.items():
+    for kind, counts in done.counts.items():
         if any(counts.values()):
-            detail = ", ".join(f"{names.get(name, name)} {value}" for name, value in counts.items())
+            detail = ", ".join(f"{COUNT_NAMES.get(k, k)} {value}" for k, value in counts.items())
             print(f"  {KINDS_BY_NAME[kind].title}: {detail}")
-    if summary.periods:
-        print(f"  периоды начислений: {', '.join(summary.periods)}")
-    if created is not None:
-        local = created.replace(tzinfo=dt.UTC).astimezone(zone)
-        print(f"Загрузка № {summary.import_run_id}: {local:%d.%m.%Y %H:%M} ({zone.key})")
+    if done.periods:
+        print(f"  периоды начислений: {', '.join(done.periods)}")
+    local = done.created_at.replace(tzinfo=dt.UTC).astimezone(zone)
+    print(f"Загрузка № {done.import_id}: {local:%d.%m.%Y %H:%M} ({zone.key})")
     return 0

@@ -16,6 +16,7 @@ from bot.errors import CommandError
 from receipts import pool
 from storage.models import Charge, utcnow
 from storage.periods import format_period, parse_period
+from storage.repo.versions import visible
 
 if TYPE_CHECKING:
     from receipts.push import ReceiptPush
@@ -56,7 +57,9 @@ async def push_command(args: argparse.Namespace, settings: Settings) -> int:
         async with database(settings) as (_engine, session_factory):
             if period is None:
                 async with session_factory() as session:
-                    period = await session.scalar(select(func.max(Charge.period)))
+                    period = await session.scalar(
+                        select(func.max(Charge.period)).where(visible(Charge))
+                    )
                 if period is None:
                     raise CommandError("there are no charges to send receipts for")
             bot = create_bot(settings)

@@ -8,6 +8,7 @@ import logging
 from bot.cli.common import Subcommands, database, require_token
 from bot.config import Settings
 from receipts import pool
+from services import imports
 
 log = logging.getLogger("bot")
 
@@ -31,7 +32,9 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
 
     pool.configure(settings.render_workers)
     try:
-        async with database(settings) as (_engine, session_factory):
+        async with database(settings) as (engine, session_factory):
+            # an import killed before publishing left an invisible version: delete it
+            await imports.cleanup(engine, settings)
             bot = create_bot(settings)
             dp = create_dispatcher(settings, session_factory)
             scheduler = create_scheduler(settings, bot, session_factory)

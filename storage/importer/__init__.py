@@ -1,23 +1,35 @@
 """Billing import: CSV/XLSX files → the database, all or nothing.
 
 Pass one (`plan`) reads and validates every file and collects every bad row; only when there is
-none does pass two (`load`) apply everything in one transaction, ending with an `ImportRun` row.
+none does pass two (`load`) write everything as a new version of the periods, invisible, in short
+transactions, and publish it in one small one (`versions`).
 See `docs/import-format.md` for the formats.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.importer.dialect import finish_bulk, prepare_bulk
-from storage.importer.load import Summary, apply, read_known
+from storage.importer.load import Summary, changes, load, read_known
 from storage.importer.plan import Plan, Problem, Problems, Progress
+from storage.importer.versions import PublishConflict, clean
 
-__all__ = ["ImportFailed", "Problem", "Progress", "Summary", "import_files"]
+__all__ = [
+    "ImportFailed",
+    "Problem",
+    "Progress",
+    "PublishConflict",
+    "Summary",
+    "clean_versions",
+    "import_files",
+    "validate",
+]
 
 
 class ImportFailed(Exception):
@@ -29,19 +41,10 @@ class ImportFailed(Exception):
         self.plan = plan
 
 
-async def import_files(
-    engine: AsyncEngine,
-    paths: Sequence[Path],
-    progress: Progress | None = None,
-    *,
-    org: str | None = None,
-    dry_run: bool = False,
-) -> tuple[Summary | None, Plan]:
-    """Validate all files, then (unless `dry_run`) load them in one transaction.
-
-    `org`: the organization (code) of tables without an org column; by default the only one.
-    Raises `ImportFailed`; a dry run returns `(None, plan)` with the plan's `preview()`."""
-    progress = progress or Progress()
+async def _plan(
+    engine: AsyncEngine, paths: Sequence[Path], progress: Progress, org: str | None
+) -> Plan:
+    """Pass one; the plan (the caller closes it). Raises `ImportFailed` (the plan closed)."""
     plan = Plan(org)
     try:
         opened = await asyncio.to_thread(plan.open, list(paths))
@@ -53,16 +56,57 @@ async def import_files(
             plan.problems.add(", ".join(str(p) for p in paths), 0, "нет ни одной таблицы")
         if plan.problems:
             raise ImportFailed(plan.problems, plan)
-        if dry_run:
-            plan.preview()
-            return None, plan
+    except BaseException:
+        plan.close()
+        raise
+    return plan
+
+
+async def validate(
+    engine: AsyncEngine, paths: Sequence[Path], *, org: str | None = None
+) -> tuple[Plan, list[dict[str, int]]]:
+    """Pass one without applying: the plan (closed) with its `preview()` figures and, per period of its charges, the change against the published data (`load.changes`).
+    Raises `ImportFailed`."""
+    plan = await _plan(engine, paths, Progress(), org)
+    try:
+        await asyncio.to_thread(plan.preview)
+        async with engine.connect() as conn:
+            found = await conn.run_sync(changes, plan)
+    finally:
+        plan.close()
+    return plan, found
+
+
+async def import_files(
+    engine: AsyncEngine,
+    paths: Sequence[Path],
+    progress: Progress | None = None,
+    *,
+    org: str | None = None,
+    operator_id: int | None = None,
+) -> tuple[Summary, Plan]:
+    """Validate all files, then load them as a new version and publish it (all or nothing:
+    until it is published nobody sees any of it; `versions.clean` removes a killed load).
+
+    `org`: the organization (code) of tables without an org column; by default the only one.
+    Raises `ImportFailed`. The plan comes back closed, with its `preview()` figures."""
+    progress = progress or Progress()
+    plan = await _plan(engine, paths, progress, org)
+    try:
+        await asyncio.to_thread(plan.preview)
         async with engine.connect() as conn:
             await prepare_bulk(conn)
             try:
-                async with conn.begin():
-                    summary = await conn.run_sync(apply, plan, progress)
+                summary = await conn.run_sync(load, plan, progress, operator_id)
             finally:
                 await finish_bulk(conn)
-        return summary, plan
     finally:
         plan.close()
+    return summary, plan
+
+
+async def clean_versions(engine: AsyncEngine, window: dt.timedelta) -> int:
+    """Delete unpublished loads of dead processes, undone imports' rows and the versions
+    replaced longer than `window` ago (short batches); rows deleted."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(clean, window)

@@ -43,7 +43,7 @@ TABLES = {
     name: _plain(Base.metadata.tables[name])
     for name in (
         "organizations", "houses", "apartments", "accounts", "services",
-        "charges", "payments", "meters", "readings",
+        "charges", "payments", "meters", "readings", "published_periods", "import_versions",
     )
 }  # fmt: skip
 organizations = TABLES["organizations"]

@@ -1,12 +1,16 @@
-"""Pass two: apply a validated plan in one transaction (the caller owns the transaction).
+"""Pass two: load a validated plan as a new version and publish it (`storage.importer.versions`).
 
-Portable SQL only: reference data is upserted by reading the existing natural keys and then
-inserting the new rows and updating the existing ones (no dialect-specific ON CONFLICT); the
-caller's transaction makes that atomic.
+Reference data (organizations, houses, apartments, accounts, services, meters) is upserted in short
+transactions: new rows are inserted and existing ones updated (portable SQL, no dialect-specific
+ON CONFLICT). Charges and payments go into the run's own version in short transactions that no
+reader sees; readings, the pointers of the periods and the run's state go in one small publishing
+transaction. Only one import loads at a time (the operators' flow and the CLI run them one by one;
+`publish` refuses a version whose periods another import published meanwhile).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from array import array
 from collections import defaultdict
@@ -14,14 +18,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, distinct, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
 
 from storage.importer import bulk as t
+from storage.importer import versions as v
 from storage.importer.formats import KINDS_BY_NAME
 from storage.importer.plan import Known, Plan, Progress
-from storage.models import ImportRun, utcnow
+from storage.models import utcnow
 from storage.periods import format_period, int_to_period
 
 
@@ -33,6 +38,11 @@ class Summary:
     rows: int = 0
     periods: list[str] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    created_at: dt.datetime | None = None  # UTC, naive
+    new_periods: list[int] = field(default_factory=list)  # charges' periods with none before
+
+
+PACE_ROWS = 500  # rows per statement between the pacer's commits
 
 
 # --- what exists ---------------------------------------------------------------------------------
@@ -101,9 +111,10 @@ def _upsert(
     existing: dict[tuple, int],
     records: Iterable[dict[str, Any]],
     defaults: dict[str, Any],
+    pacer: v.Pacer,
 ) -> dict[str, int]:
     """Insert new rows (missing columns from `defaults`), update existing ones (only the columns
-    the file had). Returns {"new": n, "updated": n}."""
+    the file had), in the pacer's short transactions. Returns {"new": n, "updated": n}."""
     names = tuple(defaults)
     new_rows = []
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
@@ -118,7 +129,10 @@ def _upsert(
                 params = {f"v_{k}": record[k] for k in columns}
                 params["v_id"] = row_id
                 updates[columns].append(params)
-    t.insert_rows(conn, target, names, new_rows)
+    inserter = t.Inserter(conn, target, names)
+    for batch in t.batches(new_rows, PACE_ROWS):
+        inserter(batch)
+        pacer.tick()
     updated = 0
     for columns, params in updates.items():
         statement = (
@@ -126,9 +140,11 @@ def _upsert(
             .where(target.c.id == bindparam("v_id"))
             .values({k: bindparam(f"v_{k}") for k in columns})
         )
-        for batch in t.batches(params):
+        for batch in t.batches(params, PACE_ROWS):
             conn.execute(statement, batch)
+            pacer.tick()
         updated += len(params)
+    pacer.tick(force=True)
     return {"new": len(new_rows), "updated": updated}
 
 
@@ -200,18 +216,59 @@ def house_search_text(address: str, street: str) -> str:
 # --- the load ------------------------------------------------------------------------------------
 
 
-def apply(conn: Connection, plan: Plan, progress: Progress) -> Summary:
+def load(conn: Connection, plan: Plan, progress: Progress, operator_id: int | None) -> Summary:
+    """Load the plan as the run's version (commits as it goes), then publish it."""
     summary = Summary(rows=plan.rows)
     summary.periods = [format_period(int_to_period(p)) for p in plan.charge_periods]
-    # The first statement writes: on SQLite that takes the write lock at once, so the reads
-    # below see the state the whole load is based on.
-    summary.import_run_id = _record_run(conn, plan, summary.periods)
+    files = ", ".join(f.name for f in plan.files)
+    run_id = v.start_run(conn, files, plan.rows, summary.periods, operator_id)
+    summary.import_run_id = run_id
+    try:
+        _load_and_publish(conn, plan, progress, summary)
+    except BaseException:
+        v.give_up(conn, run_id)
+        raise
+    return summary
+
+
+def _load_and_publish(conn: Connection, plan: Plan, progress: Progress, summary: Summary) -> None:
+    run_id = summary.import_run_id
+    pacer = v.Pacer(conn, run_id)
     progress.start("загрузка", plan.rows, "rows")
     counts = summary.counts
+    org_ids = _load_places(conn, plan.records, counts, progress, pacer)
+    account_ids, service_ids, meter_ids = _load_services_meters(
+        conn, plan, org_ids, counts, progress, pacer
+    )
+    keys = [(v.CHARGES, p) for _, p in plan.charge_pairs]
+    keys += [(v.PAYMENTS, p) for _, p in plan.payment_pairs]
+    bases = v.current_versions(conn, keys)
+    loaded = _Version(conn, run_id, bases, pacer)
+    counts["charges"] = _load_charges(loaded, plan, account_ids, service_ids, progress)
+    counts["payments"] = _load_payments(loaded, plan, account_ids, progress)
+    pacer.tick(force=True)
+    progress.finish()
+    progress.start("публикация", len(plan.readings), "rows")
+    v.publish(conn, run_id, bases)
+    counts["readings"] = _load_readings(conn, plan, meter_ids, progress, run_id)
+    conn.commit()
+    progress.finish()
+    summary.created_at = utcnow()
+    summary.new_periods = sorted(
+        p for (kind, p), n in loaded.base_rows.items() if kind == v.CHARGES and n == 0
+    )
+
+
+def _load_services_meters(
+    conn: Connection,
+    plan: Plan,
+    org_ids: dict[str, int],
+    counts: dict,
+    progress: Progress,
+    pacer: v.Pacer,
+) -> tuple[list[int], list[int], list[int]]:
+    """Services and meters; the database ids of pass one's account, service and meter indexes."""
     records = plan.records
-
-    org_ids = _load_places(conn, records, counts, progress)
-
     service_rows = []
     for r in records["services"]:
         row = {k: r[k] for k in r if k != "org"}
@@ -219,11 +276,10 @@ def apply(conn: Connection, plan: Plan, progress: Progress) -> Summary:
         service_rows.append(row)
     counts["services"] = _upsert(
         conn, t.services, ("organization_id", "code"), _service_ids(conn), service_rows,
-        _defaults("services", organization_id=None),
+        _defaults("services", organization_id=None), pacer,
     )  # fmt: skip
     progress.advance(len(service_rows))
 
-    # Indexes of pass one → database ids.
     known = plan.known
     used_orgs = {org for org, _ in known.account_keys}
     account_map = _account_ids(conn, [org_ids[o] for o in used_orgs if o in org_ids])
@@ -241,42 +297,29 @@ def apply(conn: Connection, plan: Plan, progress: Progress) -> Summary:
         meter_accounts |= {account_map[(org_ids[o], a)] for o, a, _ in known.meter_keys}
     counts["meters"] = _upsert(
         conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts), meter_rows,
-        _defaults("meters", account_id=None),
+        _defaults("meters", account_id=None), pacer,
     )  # fmt: skip
     progress.advance(len(meter_rows))
     meter_ids: list[int] = []
     if len(plan.readings):
         meter_map = _meter_ids(conn, meter_accounts)
         meter_ids = [meter_map[(account_map[(org_ids[o], a)], c)] for o, a, c in known.meter_keys]
-
-    counts["charges"] = _load_charges(conn, plan, account_ids, service_ids, progress)
-    counts["payments"] = _load_payments(conn, plan, account_ids, progress)
-    counts["readings"] = _load_readings(conn, plan, meter_ids, progress)
-    progress.finish()
-    return summary
-
-
-def _record_run(conn: Connection, plan: Plan, periods: list[str]) -> int:
-    run = conn.execute(
-        insert(ImportRun.__table__).values(
-            files=", ".join(f.name for f in plan.files),
-            rows=plan.rows,
-            periods=periods,
-            created_at=utcnow(),
-        )
-    )
-    return run.inserted_primary_key[0]
+    return account_ids, service_ids, meter_ids
 
 
 def _load_places(
-    conn: Connection, records: dict[str, list[dict[str, Any]]], counts: dict, progress: Progress
+    conn: Connection,
+    records: dict[str, list[dict[str, Any]]],
+    counts: dict,
+    progress: Progress,
+    pacer: v.Pacer,
 ) -> dict[str, int]:
     """Organizations, houses, apartments and accounts; the organizations' ids by code."""
     existing = _org_ids(conn)
     org_rows = records["organizations"]
     counts["organizations"] = _upsert(
         conn, t.organizations, ("code",), {(c,): i for c, i in existing.items()}, org_rows,
-        _defaults("organizations"),
+        _defaults("organizations"), pacer,
     )  # fmt: skip
     progress.advance(len(org_rows))
     org_ids = _org_ids(conn)
@@ -289,7 +332,7 @@ def _load_places(
         house_rows.append(row)
     counts["houses"] = _upsert(
         conn, t.houses, ("organization_id", "code"), _house_ids(conn), house_rows,
-        _defaults("houses", organization_id=None, search_text=""),
+        _defaults("houses", organization_id=None, search_text=""), pacer,
     )  # fmt: skip
     progress.advance(len(house_rows))
     house_ids = _house_ids(conn)
@@ -303,15 +346,27 @@ def _load_places(
     counts["apartments"] = _upsert(
         conn, t.apartments, ("house_id", "number"),
         _apartment_ids(conn, (r["house_id"] for r in apartment_rows)), apartment_rows,
-        _defaults("apartments", drop=["house"], house_id=None, sort_key=0),
+        _defaults("apartments", drop=["house"], house_id=None, sort_key=0), pacer,
     )  # fmt: skip
     progress.advance(len(apartment_rows))
+    _load_accounts(conn, records["accounts"], org_ids, house_ids, counts, pacer)
+    progress.advance(len(records["accounts"]))
+    return org_ids
 
+
+def _load_accounts(
+    conn: Connection,
+    records: list[dict[str, Any]],
+    org_ids: dict[str, int],
+    house_ids: dict[tuple[int, str], int],
+    counts: dict,
+    pacer: v.Pacer,
+) -> None:
     account_rows = []
-    if records["accounts"]:
-        wanted_houses = {house_ids[(org_ids[r["org"]], r["house"])] for r in records["accounts"]}
+    if records:
+        wanted_houses = {house_ids[(org_ids[r["org"]], r["house"])] for r in records}
         apartment_ids = _apartment_ids(conn, wanted_houses)
-        for r in records["accounts"]:
+        for r in records:
             row = {k: r[k] for k in ("number", "holder_name", "phone", "closed") if k in r}
             row["organization_id"] = org_ids[r["org"]]
             house = house_ids[(org_ids[r["org"]], r["house"])]
@@ -321,75 +376,91 @@ def _load_places(
         conn, t.accounts, ("organization_id", "number"),
         _account_ids(conn, {r["organization_id"] for r in account_rows}), account_rows,
         _defaults("accounts", drop=["house", "apartment"], organization_id=None, apartment_id=None),
+        pacer,
     )  # fmt: skip
-    progress.advance(len(account_rows))
-    return org_ids
 
 
-def _replace(conn: Connection, target: TableClause, pairs: Iterable[tuple[int, int]]) -> int:
-    """Delete the rows of these (account id, period) pairs; the count deleted."""
-    pairs = list(pairs)
-    periods = sorted({p for _, p in pairs})
-    present: set[int] = set()
-    for chunk in t.batches(periods, 500):
-        present.update(
-            conn.execute(
-                select(distinct(target.c.period)).where(target.c.period.in_(chunk))
-            ).scalars()
-        )
-    if not present:
-        return 0  # a new period: nothing to replace, skip the per-account deletes
-    # one DELETE per period and chunk of accounts: plain executes, whose rowcount every driver
-    # reports (an executemany's is -1 on asyncpg)
-    by_period: dict[int, list[int]] = defaultdict(list)
-    for account, period in pairs:
-        if period in present:
-            by_period[period].append(account)
-    deleted = 0
-    for period, accounts in sorted(by_period.items()):
-        for chunk in t.batches(sorted(accounts), 500):
-            result = conn.execute(
-                delete(target).where(target.c.period == period, target.c.account_id.in_(chunk))
+class _Version:
+    """The run's version being written: its rows, and what it keeps of the versions it replaces."""
+
+    def __init__(
+        self, conn: Connection, run_id: int, bases: dict[tuple[str, int], int], pacer: v.Pacer
+    ) -> None:
+        self.conn, self.run_id, self.bases, self.pacer = conn, run_id, bases, pacer
+        self.base_rows: dict[tuple[str, int], int] = {}
+
+    def insert(self, inserter: t.Inserter, rows: list[tuple]) -> None:
+        for chunk in t.batches(rows, PACE_ROWS):
+            inserter(chunk)
+            self.pacer.tick()
+        # never leave the write lock held over the CPU work that prepares the next batch
+        self.pacer.tick(force=True)
+
+    def carry_over(
+        self, kind: str, target: Any, columns: tuple[str, ...], pairs: Iterable[tuple[int, int]]
+    ) -> int:
+        """Rows of the replaced versions of accounts the files do not list, copied; the count of
+        the replaced versions' rows that the files do replace."""
+        replaced: dict[int, set[int]] = defaultdict(set)
+        for account, period in pairs:
+            replaced[period].add(account)
+        count = 0
+        for period, accounts in sorted(replaced.items()):
+            base = self.bases[(kind, period)]
+            carried, total = v.carry_over(
+                self.conn, target, columns, period, base, self.run_id, accounts, self.pacer
             )
-            deleted += max(result.rowcount, 0)
-    return deleted
+            self.base_rows[(kind, period)] = total
+            count += total - carried
+        return count
 
 
 def _load_charges(
-    conn: Connection, plan: Plan, account_ids: list[int], service_ids: list[int], progress: Progress
+    version: _Version,
+    plan: Plan,
+    account_ids: list[int],
+    service_ids: list[int],
+    progress: Progress,
 ) -> dict[str, int]:
     if not len(plan.charges):
         return {"new": 0, "replaced": 0}
-    replaced = _replace(conn, t.charges, ((account_ids[a], p) for a, p in plan.charge_pairs))
-    inserter = t.Inserter(conn, t.charges, t.CHARGE_COLUMNS)
+    columns = (*t.CHARGE_COLUMNS, "import_id")
+    inserter = t.Inserter(version.conn, t.charges, columns)
     width = len(t.CHARGE_COLUMNS)
+    run = version.run_id
     for batch in plan.charges.batches():
         # indexes of pass one → ids, a column at a time; then the flat array → row tuples
         batch[0::width] = array("q", [account_ids[i] for i in batch[0::width]])
         batch[2::width] = array("q", [service_ids[i] for i in batch[2::width]])
-        inserter(list(zip(*[iter(batch)] * width, strict=True)))
+        rows = [(*row, run) for row in zip(*[iter(batch)] * width, strict=True)]
+        version.insert(inserter, rows)
         progress.advance(len(batch) // width)
+    pairs = ((account_ids[a], p) for a, p in plan.charge_pairs)
+    replaced = version.carry_over(v.CHARGES, t.charges, t.CHARGE_COLUMNS, pairs)
     return {"new": len(plan.charges), "replaced": replaced}
 
 
 def _load_payments(
-    conn: Connection, plan: Plan, account_ids: list[int], progress: Progress
+    version: _Version, plan: Plan, account_ids: list[int], progress: Progress
 ) -> dict[str, int]:
     if not len(plan.payments):
         return {"new": 0, "replaced": 0}
-    replaced = _replace(conn, t.payments, ((account_ids[a], p) for a, p in plan.payment_pairs))
-    inserter = t.Inserter(conn, t.payments, t.PAYMENT_COLUMNS)
+    inserter = t.Inserter(version.conn, t.payments, (*t.PAYMENT_COLUMNS, "import_id"))
+    run = version.run_id
     for batch in plan.payments.batches():
-        inserter([(account_ids[a], p, *rest) for a, p, *rest in batch])
+        version.insert(inserter, [(account_ids[a], p, *rest, run) for a, p, *rest in batch])
         progress.advance(len(batch))
+    pairs = ((account_ids[a], p) for a, p in plan.payment_pairs)
+    replaced = version.carry_over(v.PAYMENTS, t.payments, t.PAYMENT_COLUMNS, pairs)
     return {"new": len(plan.payments), "replaced": replaced}
 
 
 def _load_readings(
-    conn: Connection, plan: Plan, meter_ids: list[int], progress: Progress
+    conn: Connection, plan: Plan, meter_ids: list[int], progress: Progress, run_id: int
 ) -> dict[str, int]:
     """A reading that equals the meter's current one for the period changes nothing; any
-    other value becomes the next version (the history keeps every version)."""
+    other value becomes the next version (the history keeps every version). Part of the
+    publishing transaction: readings have no versions of their own (undo deletes the run's)."""
     if not len(plan.readings):
         return {"new": 0, "unchanged": 0}
     r = t.readings
@@ -402,7 +473,7 @@ def _load_readings(
         for meter, period, version, value in rows:
             if (meter, period) not in current or current[(meter, period)][0] < version:
                 current[(meter, period)] = (version, value)
-    inserter = t.Inserter(conn, r, t.READING_COLUMNS)
+    inserter = t.Inserter(conn, r, (*t.READING_COLUMNS, "import_id"))
     now = utcnow()
     new = unchanged = 0
     for batch in plan.readings.batches():
@@ -413,8 +484,54 @@ def _load_readings(
             if previous == value:
                 unchanged += 1
                 continue
-            rows.append((meter, period, value, taken_on, source, version + 1, now, False, ""))
+            rows.append(
+                (meter, period, value, taken_on, source, version + 1, now, False, "", run_id)
+            )
         inserter(rows)
         new += len(rows)
         progress.advance(len(batch))
     return {"new": new, "unchanged": unchanged}
+
+
+# --- the preview's change against the published data ------------------------------------------
+
+
+def changes(conn: Connection, plan: Plan) -> list[dict[str, int]]:
+    """Per period of the files' charges: accounts and the total charged that residents see now,
+    and after the import (a file replaces the accounts it lists and keeps the others)."""
+    width = plan.charges.width
+    new_charged: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for batch in plan.charges.batches():
+        for account, period, charged in zip(
+            batch[0::width], batch[1::width], batch[6::width], strict=True
+        ):
+            new_charged[period][account] += charged
+    org_ids = _org_ids(conn)
+    account_map = _account_ids(conn, org_ids.values())
+    ids = [account_map.get((org_ids.get(o, 0), n)) for o, n in plan.known.account_keys]
+    c = t.charges
+    result = []
+    for period, files in sorted(new_charged.items()):
+        (base,) = v.current_versions(conn, [(v.CHARGES, period)]).values()
+        before = dict(
+            conn.execute(
+                select(c.c.account_id, func.sum(c.c.charged))
+                .where(c.c.import_id == base, c.c.period == period)
+                .group_by(c.c.account_id)
+            ).all()
+        )
+        listed = {ids[index] for index in files if ids[index] is not None}
+        added = len(files) - len(listed & before.keys())
+        after = sum(before.values()) - sum(before[a] for a in listed if a in before)
+        result.append(
+            {
+                "period": period,
+                "accounts_before": len(before),
+                "accounts_after": len(before) + added,
+                "accounts_added": added,
+                "accounts_removed": 0,
+                "charged_before": int(sum(before.values())),
+                "charged_after": int(after + sum(files.values())),
+            }
+        )
+    return result

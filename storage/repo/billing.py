@@ -34,6 +34,7 @@ from storage.models import (
     Service,
 )
 from storage.periods import add_months
+from storage.repo.versions import PAYMENTS, visible
 from storage.types import Period
 
 ZERO = Decimal("0.00")
@@ -189,12 +190,16 @@ _ACCOUNT = bindparam("account_id")
 
 
 def _latest() -> ColumnElement[dt.date]:
-    return select(func.max(Charge.period)).where(Charge.account_id == _ACCOUNT).scalar_subquery()
+    return (
+        select(func.max(Charge.period))
+        .where(Charge.account_id == _ACCOUNT, visible(Charge))
+        .scalar_subquery()
+    )
 
 
 async def latest_period(session: AsyncSession, account_id: int) -> dt.date | None:
     return await session.scalar(
-        select(func.max(Charge.period)).where(Charge.account_id == account_id)
+        select(func.max(Charge.period)).where(Charge.account_id == account_id, visible(Charge))
     )
 
 
@@ -203,7 +208,7 @@ async def period_range(session: AsyncSession, account_id: int) -> tuple[dt.date,
     row = (
         await session.execute(
             select(func.min(Charge.period), func.max(Charge.period)).where(
-                Charge.account_id == account_id
+                Charge.account_id == account_id, visible(Charge)
             )
         )
     ).one()
@@ -212,7 +217,7 @@ async def period_range(session: AsyncSession, account_id: int) -> tuple[dt.date,
 
 _BALANCE = (
     select(Charge.period, func.sum(Charge.closing))
-    .where(Charge.account_id == _ACCOUNT, Charge.period == _latest())
+    .where(Charge.account_id == _ACCOUNT, Charge.period == _latest(), visible(Charge))
     .group_by(Charge.period)
 )
 
@@ -226,7 +231,7 @@ async def balance(session: AsyncSession, account_id: int) -> Balance | None:
 _CARD_SUMMARY = select(
     _latest(),
     select(func.sum(Charge.closing))
-    .where(Charge.account_id == _ACCOUNT, Charge.period == _latest())
+    .where(Charge.account_id == _ACCOUNT, Charge.period == _latest(), visible(Charge))
     .scalar_subquery(),
     select(func.count(AccountLink.id))
     .where(AccountLink.resident_id == bindparam("resident_id"))
@@ -258,13 +263,13 @@ def _balances_query() -> Select[tuple[int, dt.date, Decimal]]:
     other = aliased(Charge)
     latest = (
         select(func.max(other.period))
-        .where(other.account_id == Charge.account_id)
+        .where(other.account_id == Charge.account_id, visible(other))
         .scalar_subquery()
     )
     return (
         select(Charge.account_id, Charge.period, func.sum(Charge.closing))
         .where(Charge.account_id.in_(bindparam("account_ids", expanding=True)))
-        .where(Charge.period == latest)
+        .where(Charge.period == latest, visible(Charge))
         .group_by(Charge.account_id, Charge.period)
     )
 
@@ -283,12 +288,12 @@ async def balances(session: AsyncSession, account_ids: Sequence[int]) -> dict[in
 def _month_query(target: ColumnElement[dt.date]) -> Select[tuple[object, ...]]:
     previous = (
         select(func.max(Charge.period))
-        .where(Charge.account_id == _ACCOUNT, Charge.period < target)
+        .where(Charge.account_id == _ACCOUNT, Charge.period < target, visible(Charge))
         .scalar_subquery()
     )
     following = (
         select(func.min(Charge.period))
-        .where(Charge.account_id == _ACCOUNT, Charge.period > target)
+        .where(Charge.account_id == _ACCOUNT, Charge.period > target, visible(Charge))
         .scalar_subquery()
     )
     return (
@@ -309,7 +314,7 @@ def _month_query(target: ColumnElement[dt.date]) -> Select[tuple[object, ...]]:
             following.label("following"),
         )
         .join(Service, Service.id == Charge.service_id)
-        .where(Charge.account_id == _ACCOUNT, Charge.period == target)
+        .where(Charge.account_id == _ACCOUNT, Charge.period == target, visible(Charge))
         .order_by(Service.is_common, Service.sort_order, Service.id)
     )
 
@@ -362,7 +367,7 @@ def _month_totals_query(account_id: int):  # type: ignore[no-untyped-def]
             func.sum(Charge.paid),
             func.sum(Charge.closing),
         )
-        .where(Charge.account_id == account_id)
+        .where(Charge.account_id == account_id, visible(Charge))
         .group_by(Charge.period)
     )
 
@@ -404,6 +409,7 @@ async def payments_in(
     rows = await session.execute(
         select(Payment.paid_on, Payment.period, Payment.amount, Payment.source)
         .where(Payment.account_id == account_id, Payment.period >= first, Payment.period <= last)
+        .where(visible(Payment, PAYMENTS))
         .order_by(Payment.paid_on, Payment.id)
     )
     return [PaymentRow(*row) for row in rows]
@@ -416,7 +422,7 @@ async def payments_page(
     rows = (
         await session.execute(
             select(Payment.paid_on, Payment.period, Payment.amount, Payment.source)
-            .where(Payment.account_id == account_id)
+            .where(Payment.account_id == account_id, visible(Payment, PAYMENTS))
             .order_by(Payment.paid_on.desc(), Payment.id.desc())
             .offset(page * per_page)
             .limit(per_page + 1)
@@ -474,6 +480,7 @@ async def group_charges(
         select(Charge.period, Service.group_name, func.sum(Charge.charged))
         .join(Service, Service.id == Charge.service_id)
         .where(Charge.account_id == account_id, Charge.period >= first, Charge.period <= last)
+        .where(visible(Charge))
         .group_by(Charge.period, Service.group_name)
         .order_by(Charge.period, Service.group_name)
     )

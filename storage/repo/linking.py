@@ -26,6 +26,7 @@ from storage.models import (
     Organization,
     utcnow,
 )
+from storage.repo.versions import visible
 from storage.types import is_valid_id
 
 T = TypeVar("T")
@@ -211,7 +212,7 @@ async def recent_totals(
     periods = list(
         await session.scalars(
             select(Charge.period)
-            .where(Charge.account_id == account_id)
+            .where(Charge.account_id == account_id, visible(Charge))
             .group_by(Charge.period)
             .order_by(Charge.period.desc())
             .limit(count)
@@ -221,7 +222,7 @@ async def recent_totals(
         return []
     rows = await session.execute(
         select(Charge.period, Charge.closing).where(
-            Charge.account_id == account_id, Charge.period.in_(periods)
+            Charge.account_id == account_id, Charge.period.in_(periods), visible(Charge)
         )
     )
     sums: dict[dt.date, Decimal] = {period: Decimal("0.00") for period in periods}
