@@ -1,7 +1,7 @@
 """import versions: charges and payments by version, published periods, undo
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-01 14:20:00
 
 Rows that exist are version 0: with no `published_periods` row a period shows version 0, so the
@@ -15,8 +15,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
