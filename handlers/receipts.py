@@ -19,6 +19,7 @@ from handlers.filters import TextIs
 from handlers.ui import edit_or_send, say
 from keyboards import receipts as kb
 from keyboards.callbacks import OpenReceipts
+from keyboards.payments import pay_keyboard
 from receipts.data import load_receipt, receipt_periods
 from receipts.pdf import render_receipt
 from receipts.pool import run_cpu
@@ -133,4 +134,5 @@ async def on_get(
         chat_id,
         BufferedInputFile(pdf, receipt_filename(data.account_number, period)),
         caption=caption,
+        reply_markup=pay_keyboard(account.id),
     )

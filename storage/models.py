@@ -165,8 +165,33 @@ class Payment(Base):
     paid_on: Mapped[dt.date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money())
     source: Mapped[str] = mapped_column(String(100), default="")  # "Сбербанк", "касса", ...
+    # Telegram's charge id when the billing booked a payment made through the bot and its
+    # payments file carries it: matches the bot's own record exactly
+    charge_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     __table_args__ = (Index("ix_payments_account_period", "account_id", "period"),)
+
+
+class BotPayment(Base):
+    """A payment made through the bot (Telegram Payments), as Telegram confirmed it.
+
+    Not billing data: the billing books the money later (an imported `Payment`); until then the
+    resident sees it as "in processing". Recorded once per Telegram charge id."""
+
+    __tablename__ = "bot_payments"
+    __table_args__ = (Index("ix_bot_payments_account_paid", "account_id", "paid_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    # NULL once the payer erased the registration: the payment itself stays (it is money)
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), nullable=True
+    )
+    period: Mapped[dt.date] = mapped_column(Period())  # the period the invoice named
+    amount: Mapped[Decimal] = mapped_column(Money())
+    telegram_charge_id: Mapped[str] = mapped_column(String(200), unique=True)
+    provider_charge_id: Mapped[str] = mapped_column(String(200), default="")
+    paid_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Meter(Base):

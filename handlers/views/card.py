@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from storage.models import Account
 from storage.repo.billing import Balance, ChargeLine, MonthCharges, Totals
 from texts import fmt
 from texts.fmt import esc
 from texts.ru import card as t
+from texts.ru import payments as tp
+
+ZERO = Decimal(0)
 
 # Telegram wraps longer monospace lines on a phone and the columns fall apart.
 MONO_WIDTH = 36
@@ -22,7 +26,8 @@ def address(account: Account) -> str:
     return fmt.address(apartment.house.address, apartment.number)
 
 
-def card_text(account: Account, balance: Balance | None) -> str:
+def card_text(account: Account, balance: Balance | None, pending: Decimal = ZERO) -> str:
+    """The card; `pending`: paid through the bot, not booked by the billing yet."""
     organization = account.organization
     lines = [t.CARD_TITLE.format(number=esc(account.number))]
     if account.holder_name:
@@ -41,6 +46,8 @@ def card_text(account: Account, balance: Balance | None) -> str:
         else:
             lines.append(t.CARD_NO_DEBT)
         lines.append(t.CARD_AS_OF.format(month=fmt.month(balance.period)))
+    if pending:
+        lines.append(tp.PAY_PENDING.format(amount=fmt.rub(pending)))
     lines.append("")
     lines.append(t.CARD_ADDRESS.format(address=esc(address(account))))
     if account.apartment.area is not None:

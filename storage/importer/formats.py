@@ -233,6 +233,13 @@ PAYMENTS = Kind(
             v.text(100),
             default="",
         ),
+        # Telegram's charge id of a payment made through the bot (export-payments writes it)
+        Column(
+            "charge_id",
+            ("charge_id", "telegram_payment_charge_id", "id_платежа_telegram"),
+            v.text(200),
+            default=None,
+        ),
     ),
 )
 
