@@ -318,3 +318,25 @@ def test_amounts_are_read_as_residents_type_them() -> None:
     assert payments.parse_amount("2383,29 руб.") == Decimal("2383.29")
     for bad in ("", "-5", "1,234", "1e5", "12.345", "abc"):
         assert payments.parse_amount(bad) is None, bad
+
+
+async def test_export_payments_in_the_operators_chat(dp, bot, client, session, golden_resident):
+    from tests.test_appeals import members, operators_chat
+
+    invoice = await pay_due(client)
+    await pre_checkout(client, invoice.payload, 238329)
+    await client.feed(successful_update(client, invoice.payload, 238329, "tg-chat-1"))
+    op = operators_chat(dp, bot, 5001)
+    op.session.responses["getChatMember"] = members(5001)
+    await op.send("/export_payments апрель")
+    assert op.last_text() == t.EXPORT_USAGE
+    await op.send("/export_payments 01.04.2020 30.04.2020")
+    document = op.sent("sendDocument")[-1]
+    assert document.caption == "Платежи через бот с 01.04.2020 по 30.04.2020: 1 платёж."
+    rows = document.document.data.decode("utf-8-sig").splitlines()
+    assert rows[1].endswith(",tg-chat-1")
+    await op.send("/export_payments 01.05.2020 31.05.2020")
+    assert op.last_text() == "Платежей через бот с 01.05.2020 по 31.05.2020 нет."
+    intruder = operators_chat(dp, bot, 6666)
+    await intruder.send("/export_payments 01.04.2020 30.04.2020")
+    assert intruder.sent("sendDocument") == []
