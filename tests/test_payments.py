@@ -340,3 +340,21 @@ async def test_export_payments_in_the_operators_chat(dp, bot, client, session, g
     intruder = operators_chat(dp, bot, 6666)
     await intruder.send("/export_payments 01.04.2020 30.04.2020")
     assert intruder.sent("sendDocument") == []
+
+
+async def test_a_pushed_receipt_carries_the_pay_buttons(
+    client, bot, session, session_factory, settings, golden_resident
+):
+    from keyboards.payments import pay_keyboard
+    from receipts.push import build_push
+
+    settings.receipt_spool_dir = ""
+    progress = await build_push(bot, session_factory, settings, pay_keyboard).run(
+        dt.date(2020, 3, 1)
+    )
+    assert progress is not None
+    [document] = [m for m in bot.session.requests if m.__api_method__ == "sendDocument"]
+    labels = [b.text for row in document.reply_markup.inline_keyboard for b in row]
+    assert labels == [t.BTN_PAY, t.BTN_QR]
+    await client.callback(document.reply_markup.inline_keyboard[0][0].callback_data)
+    assert "К оплате" in plain(client.last_text())
