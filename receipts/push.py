@@ -983,7 +983,9 @@ async def push_due(
 
 def schedule(scheduler: BaseScheduler, context: JobContext) -> None:
     """JOB_PROVIDERS hook: poll for freshly imported periods, and a daily safety net."""
-    args = (context.bot, context.session_factory, context.settings, context.receipt_markup)
+    # the buttons under a pushed receipt, when the context offers them (bot.scheduler does)
+    markup = getattr(context, "receipt_markup", None)
+    args = (context.bot, context.session_factory, context.settings, markup)
     scheduler.add_job(
         push_due,
         "interval",
