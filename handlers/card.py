@@ -122,6 +122,6 @@ async def on_month(
     screen = None
     if month is not None:
         markup = kb.month_keyboard(account.id, month.previous, month.next)
-        screen = (view.month_text(account.number, month), markup)
+        screen = (view.month_text(account.number, month, account.organization.due_day), markup)
     nothing = t.NO_CHARGES_YET if period is None else view.no_month_text(fmt.month(period))
     await show_or_alert(callback, screen, nothing)

@@ -128,7 +128,10 @@ async def on_get(
         await bot.send_message(chat_id, t.RENDER_FAILED)
         return
     caption = t.CAPTION.format(
-        month=fmt.month(period), number=fmt.esc(data.account_number), total=fmt.rub(data.to_pay)
+        month=fmt.month(period),
+        number=fmt.esc(data.account_number),
+        total=fmt.rub(data.to_pay),
+        pay_by=t.PAY_BY.format(day=fmt.day(data.pay_by)) if data.to_pay > 0 else "",
     )
     await bot.send_document(
         chat_id,

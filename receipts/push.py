@@ -611,6 +611,7 @@ class ReceiptPush:
             month=fmt.month(period),
             number=fmt.esc(data.account_number),
             total=fmt.rub(data.to_pay),
+            pay_by=t.PAY_BY.format(day=fmt.day(data.pay_by)) if data.to_pay > 0 else "",
         )
 
         async def send() -> bool:

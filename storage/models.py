@@ -66,6 +66,9 @@ class Organization(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
     readings_day_from: Mapped[int] = mapped_column(Integer, default=20)
     readings_day_to: Mapped[int] = mapped_column(Integer, default=25)
+    # the day of the next month a period's bill is due (ПП № 354: the 10th unless the contract
+    # says otherwise)
+    due_day: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
 
     houses: Mapped[list[House]] = relationship(back_populates="organization")
 

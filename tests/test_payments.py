@@ -358,3 +358,40 @@ async def test_a_pushed_receipt_carries_the_pay_buttons(
     assert labels == [t.BTN_PAY, t.BTN_QR]
     await client.callback(document.reply_markup.inline_keyboard[0][0].callback_data)
     assert "К оплате" in plain(client.last_text())
+
+
+# --- the pay-by date ----------------------------------------------------------------------------
+
+
+def test_the_bill_is_due_on_the_organizations_day_of_the_next_month() -> None:
+    from storage.periods import pay_by
+
+    assert pay_by(dt.date(2020, 3, 1), 10) == dt.date(2020, 4, 10)
+    assert pay_by(dt.date(2020, 1, 1), 31) == dt.date(2020, 2, 29)
+    assert pay_by(dt.date(2020, 12, 1), 25) == dt.date(2021, 1, 25)
+
+
+async def test_pay_by_date_in_the_card_month_view_and_receipt(client, session, golden_resident):
+    await client.send(common.BTN_ACCOUNTS)
+    assert "К оплате до 10.04.2020" in plain(client.last_text())
+    await client.click("Начисления")
+    assert "К оплате до 10.04.2020" in plain(client.last_text())
+    await client.click("Скачать квитанцию")
+    await client.click("март 2020")
+    document = client.sent("sendDocument")[-1]
+    assert "К оплате до 10.04.2020" in plain(document.caption)
+
+
+async def test_an_organizations_due_day_comes_from_the_import(
+    client, session, engine, golden_resident, tmp_path
+):
+    _, account = golden_resident
+    await session.refresh(account, ["organization"])
+    organizations = tmp_path / "organizations.csv"
+    organizations.write_text(
+        f"code,name,due_day\n{account.organization.code},{account.organization.name},25\n",
+        encoding="utf-8",
+    )
+    await import_files(engine, [organizations])
+    await client.send(common.BTN_ACCOUNTS)
+    assert "К оплате до 25.04.2020" in plain(client.last_text())

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from storage.models import Account
+from storage.periods import pay_by
 from storage.repo.billing import Balance, ChargeLine, MonthCharges, Totals
 from texts import fmt
 from texts.fmt import esc
@@ -41,6 +42,8 @@ def card_text(account: Account, balance: Balance | None, pending: Decimal = ZERO
     else:
         if balance.closing > 0:
             lines.append(t.CARD_DEBT.format(amount=fmt.rub(balance.closing)))
+            due = pay_by(balance.period, organization.due_day)
+            lines.append(t.CARD_PAY_BY.format(day=fmt.day(due)))
         elif balance.closing < 0:
             lines.append(t.CARD_OVERPAYMENT.format(amount=fmt.rub(-balance.closing)))
         else:
@@ -157,8 +160,9 @@ def _legend(month: MonthCharges) -> list[str]:
     return legend
 
 
-def month_text(number: str, month: MonthCharges) -> str:
-    """The month's charges, grouped as the billing groups them, readable on a phone."""
+def month_text(number: str, month: MonthCharges, due_day: int | None = None) -> str:
+    """The month's charges, grouped as the billing groups them, readable on a phone; with the
+    organization's `due_day`, the date the month's bill is due."""
     name = fmt.month(month.period)
     head = t.MONTH_TITLE.format(month=name, number=esc(number))
     several = len(month.groups) > 1
@@ -174,6 +178,9 @@ def month_text(number: str, month: MonthCharges) -> str:
             )
         blocks.append("\n\n".join(section))
     totals = t.MONTH_TOTAL_TITLE.format(month=name) + "\n" + mono(_amount_rows(month.totals))
+    if due_day is not None and month.totals.closing > 0:
+        due = pay_by(month.period, due_day)
+        totals += "\n" + t.MONTH_PAY_BY.format(day=fmt.day(due))
     blocks.append(totals)
     legend = _legend(month)
     tail = "\n".join([*legend, t.MONTH_PDF_HINT])

@@ -103,6 +103,12 @@ ORGANIZATIONS = Kind(
             v.integer(1, 31),
             default=25,
         ),
+        Column(
+            "due_day",
+            ("due_day", "pay_by_day", "срок_оплаты", "день_оплаты", "оплатить_до"),
+            v.integer(1, 31),
+            default=10,
+        ),
     ),
 )
 

@@ -1,4 +1,4 @@
-"""payments made through the bot; the charge id of imported payments
+"""payments made through the bot; the charge id of imported payments; the organizations' due day
 
 Revision ID: 0002
 Revises: 0001
@@ -46,9 +46,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("payments") as batch:
         batch.add_column(sa.Column("charge_id", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("organizations") as batch:
+        batch.add_column(sa.Column("due_day", sa.Integer(), server_default="10", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("organizations") as batch:
+        batch.drop_column("due_day")
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("charge_id")
     op.drop_index("ix_bot_payments_account_paid", table_name="bot_payments")
