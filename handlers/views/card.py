@@ -179,8 +179,9 @@ def month_text(number: str, month: MonthCharges, due_day: int | None = None) -> 
         blocks.append("\n\n".join(section))
     totals = t.MONTH_TOTAL_TITLE.format(month=name) + "\n" + mono(_amount_rows(month.totals))
     if due_day is not None and month.totals.closing > 0:
+        # its own paragraph: the totals' block stays label-value rows only
         due = pay_by(month.period, due_day)
-        totals += "\n" + t.MONTH_PAY_BY.format(day=fmt.day(due))
+        totals += "\n\n" + t.MONTH_PAY_BY.format(day=fmt.day(due))
     blocks.append(totals)
     legend = _legend(month)
     tail = "\n".join([*legend, t.MONTH_PDF_HINT])
