@@ -1731,14 +1731,7 @@ class FakeTelegram:
             raise bad_request("CURRENCY_INVALID")
         if currency != "XTR" and not params.get("provider_token"):
             raise bad_request("PAYMENT_PROVIDER_INVALID")
-        prices = params.get("prices")
-        if not isinstance(prices, list) or not prices:
-            raise bad_request('parameter "prices" is required')
-        for price in prices:
-            if not isinstance(price, dict) or not price.get("label"):
-                raise bad_request("can't parse prices JSON object")
-            if not isinstance(price.get("amount"), int):
-                raise bad_request("can't parse prices JSON object")
+        _check_prices(params.get("prices"))
         total = invoice_total(params)
         if currency == "RUB" and not RUB_MIN_AMOUNT <= total <= RUB_MAX_AMOUNT:
             raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
@@ -1886,6 +1879,16 @@ class FakeTelegram:
         method = request.query.get("method")
         calls = self.calls(chat_id=int(chat_id) if chat_id else None, method=method)
         return web.json_response([_call_json(c) for c in calls], dumps=_dumps)
+
+
+def _check_prices(prices: Any) -> None:
+    if not isinstance(prices, list) or not prices:
+        raise bad_request('parameter "prices" is required')
+    for price in prices:
+        if not isinstance(price, dict) or not price.get("label"):
+            raise bad_request("can't parse prices JSON object")
+        if not isinstance(price.get("amount"), int):
+            raise bad_request("can't parse prices JSON object")
 
 
 def invoice_total(params: dict[str, Any]) -> int:
