@@ -14,9 +14,9 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from bot.cli import CommandError
 from bot.cli.common import database
 from bot.config import Settings
+from bot.errors import CommandError
 from services import payments
 
 
