@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -62,6 +64,24 @@ class Settings(BaseSettings):
     import_keep_minutes: float = 30.0
     # Billing imports: how long an import can be undone (the data it replaced is kept that long).
     import_undo_days: int = 30
+
+    # Telegram Payments: the provider's token (from @BotFather, Payments) and the server's secret
+    # that signs invoice payloads. Both set: «💳 Оплатить» sends invoices; otherwise the QR only.
+    payments_provider_token: SecretStr | None = None
+    payments_secret: SecretStr | None = None
+    # What one payment may be, in rubles: inside Telegram's limits for RUB
+    # (https://core.telegram.org/bots/payments/currencies.json).
+    payments_min_rub: Decimal = Decimal("100")
+    payments_max_rub: Decimal = Decimal("250000")
+    # A bot payment matches an imported one of the same account and amount booked this many days
+    # after it at most; one the billing has not booked after `payments_unconfirmed_days` is listed
+    # for operators.
+    payments_match_days: int = 7
+    payments_unconfirmed_days: int = 10
+
+    @property
+    def payments_enabled(self) -> bool:
+        return bool(self.payments_provider_token and self.payments_secret)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

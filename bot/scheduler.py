@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import metrics
 from bot import appeal_jobs, reminders
 from bot.config import Settings
+from keyboards.payments import pay_keyboard
 from receipts import push
 from storage.repo import leases
 
@@ -48,6 +50,11 @@ class JobContext:
     settings: Settings
     bot: Bot
     session_factory: async_sessionmaker[AsyncSession]
+
+    @property
+    def receipt_markup(self) -> Callable[[int], InlineKeyboardMarkup]:
+        """The buttons under a pushed receipt: «💳 Оплатить» and «📷 QR для оплаты»."""
+        return pay_keyboard
 
     def once(
         self, name: str, job: Callable[[], Awaitable[object]], ttl: float = LEASE_TTL

@@ -22,6 +22,7 @@ def get_routers() -> list[Router]:
         common,
         history,
         operators,
+        payments,
         readings,
         receipts,
     )
@@ -29,11 +30,13 @@ def get_routers() -> list[Router]:
 
     return [
         operators.router(),
+        payments.checkout_router(),
         registration.router(),
         common.router(),
         accounts.router(),
         profile.router(),
         card.router(),
+        payments.router(),
         history.router(),
         readings.router(),
         receipts.router(),

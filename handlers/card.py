@@ -13,13 +13,14 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from handlers.access import registered_only
 from handlers.filters import TextIs
 from handlers.ui import edit_or_send, show_or_alert
 from handlers.views import card as view
 from keyboards import card as kb
 from keyboards.callbacks import OpenCard
-from services import statements
+from services import payments, statements
 from services.billing_cache import BillingCache
 from storage.models import Account, Resident
 from storage.periods import int_to_period
@@ -56,7 +57,7 @@ def router(cache: BillingCache | None = None) -> Router:
 
 
 async def accounts_screen(
-    session: AsyncSession, resident: Resident, cache: BillingCache
+    session: AsyncSession, resident: Resident, cache: BillingCache, settings: Settings
 ) -> tuple[str, InlineKeyboardMarkup]:
     """No account: the way to link one; one: its card; several: the list with balances."""
     accounts = await linked_accounts(session, resident.id)
@@ -65,7 +66,8 @@ async def accounts_screen(
     found = await statements.balances(session, cache, [a.id for a in accounts])
     if len(accounts) == 1:
         account = accounts[0]
-        return view.card_text(account, found[account.id]), kb.card_keyboard(
+        pending = await payments.pending_total(session, settings, account.id)
+        return view.card_text(account, found[account.id], pending), kb.card_keyboard(
             account.id, several=False
         )
     items = [(a.id, view.list_button(a)) for a in accounts]
@@ -77,8 +79,9 @@ async def on_accounts(
     session: AsyncSession,
     resident: Resident,
     billing_cache: BillingCache,
+    settings: Settings,
 ) -> None:
-    text, markup = await accounts_screen(session, resident, billing_cache)
+    text, markup = await accounts_screen(session, resident, billing_cache, settings)
     if isinstance(event, CallbackQuery):
         await event.answer()
     await edit_or_send(event, text, markup)
@@ -90,12 +93,14 @@ async def on_card(
     session: AsyncSession,
     resident: Resident,
     billing_cache: BillingCache,
+    settings: Settings,
 ) -> None:
     figures = await statements.card(session, billing_cache, account.id, resident.id)
+    pending = await payments.pending_total(session, settings, account.id)
     await callback.answer()
     await edit_or_send(
         callback,
-        view.card_text(account, figures.balance),
+        view.card_text(account, figures.balance, pending),
         kb.card_keyboard(account.id, several=figures.several),
     )
 
@@ -118,7 +123,8 @@ async def on_month(
     screen = None
     if month is not None:
         markup = kb.month_keyboard(account.id, month.period, month.previous, month.next)
-        screen = (view.month_summary_text(account.number, month), markup)
+        due_day = account.organization.due_day
+        screen = (view.month_summary_text(account.number, month, due_day), markup)
     nothing = t.NO_CHARGES_YET if period is None else view.no_month_text(fmt.month(period))
     await show_or_alert(callback, screen, nothing)
 
@@ -139,5 +145,6 @@ async def on_month_detail(
     month = await statements.month(session, billing_cache, account.id, period)
     screen = None
     if month is not None:
-        screen = (view.month_text(account.number, month), kb.detail_keyboard(account.id, period))
+        text = view.month_text(account.number, month, account.organization.due_day)
+        screen = (text, kb.detail_keyboard(account.id, period))
     await show_or_alert(callback, screen, view.no_month_text(fmt.month(period)))

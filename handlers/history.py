@@ -11,13 +11,14 @@ from aiogram import Bot, Router
 from aiogram.types import BufferedInputFile, CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from handlers.access import registered_only
 from handlers.ui import edit_or_send, show_or_alert
 from handlers.views import history as view
 from keyboards import history as kb
 from keyboards.card import HistoryMenu, StatementMenu
 from receipts.pool import run_cpu
-from services import statements
+from services import payments, statements
 from storage.models import Account
 from texts.ru import card as tc
 from texts.ru import history as t
@@ -50,6 +51,7 @@ async def on_statement(
     callback_data: kb.StatementSpan,
     account: Account,
     session: AsyncSession,
+    settings: Settings,
 ) -> None:
     months, year = callback_data.months, callback_data.year
     statement = None
@@ -60,7 +62,9 @@ async def on_statement(
     # None: no charges in the span, or a span no button offers (forged)
     screen = None
     if statement is not None:
-        screen = (view.statement_text(account.number, statement), kb.statement_keyboard(account.id))
+        pending = await payments.pending_total(session, settings, account.id)
+        text = view.statement_text(account.number, statement, pending)
+        screen = (text, kb.statement_keyboard(account.id))
     await show_or_alert(callback, screen, tc.NO_DATA)
 
 

@@ -20,6 +20,7 @@ from handlers.ui import edit_or_send, say
 from keyboards import receipts as kb
 from keyboards.accounts import no_accounts
 from keyboards.callbacks import OpenReceipts
+from keyboards.payments import pay_keyboard
 from receipts.data import load_receipt, receipt_periods
 from receipts.pdf import render_receipt
 from receipts.pool import run_cpu
@@ -128,10 +129,14 @@ async def on_get(
         await bot.send_message(chat_id, t.RENDER_FAILED)
         return
     caption = t.CAPTION.format(
-        month=fmt.month(period), number=fmt.esc(data.account_number), total=fmt.rub(data.to_pay)
+        month=fmt.month(period),
+        number=fmt.esc(data.account_number),
+        total=fmt.rub(data.to_pay),
+        pay_by=t.PAY_BY.format(day=fmt.day(data.pay_by)) if data.to_pay > 0 else "",
     )
     await bot.send_document(
         chat_id,
         BufferedInputFile(pdf, receipt_filename(data.account_number, period)),
         caption=caption,
+        reply_markup=pay_keyboard(account.id),
     )

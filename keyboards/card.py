@@ -11,6 +11,7 @@ from aiogram.types import InlineKeyboardMarkup
 from keyboards.accounts import LinkStart, not_found_row
 from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
 from keyboards.common import button
+from keyboards.payments import pay_buttons
 from storage.periods import period_to_int
 from texts import fmt
 from texts.ru import card as t
@@ -44,6 +45,7 @@ class HistoryMenu(CallbackData, prefix="ch"):
 
 def card_keyboard(account_id: int, *, several: bool) -> InlineKeyboardMarkup:
     rows = [
+        pay_buttons(account_id),
         [
             button(t.BTN_READINGS, OpenReadings(account_id=account_id)),
             button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id)),

@@ -9,6 +9,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from storage.periods import pay_by
+
 ZERO = Decimal("0.00")
 
 
@@ -97,6 +99,7 @@ class ReceiptData:
     payee: Payee
     groups: tuple[ChargeGroup, ...]
     meters: tuple[MeterLine, ...] = field(default=())
+    due_day: int = 10  # the organization's: the bill is due on this day of the next month
 
     @property
     def lines(self) -> tuple[ChargeLine, ...]:
@@ -110,6 +113,10 @@ class ReceiptData:
     def to_pay(self) -> Decimal:
         """What the payer is asked to pay: the closing balance; nothing when it is an overpayment."""
         return max(self.totals.total, ZERO)
+
+    @property
+    def pay_by(self) -> dt.date:
+        return pay_by(self.period, self.due_day)
 
     @property
     def recalculations(self) -> tuple[ChargeLine, ...]:

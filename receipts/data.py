@@ -120,6 +120,7 @@ async def load_receipts(
             ),
             groups=_groups(lines_of[account.id]),
             meters=tuple(meters.get(account.id, ())),
+            due_day=org.due_day,
         )
     return out
 

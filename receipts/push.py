@@ -434,8 +434,12 @@ class ReceiptPush:
         owner: str | None = None,
         pacer: Pacer | None = None,
         spool: Path | None = None,
+        markup: Callable[[int], Any] | None = None,
     ) -> None:
         self.bot = bot
+        # the buttons under each pushed receipt, by account id (the pay buttons: bot/ wires them,
+        # receipts/ may not import keyboards)
+        self.markup = markup
         self.session_factory = session_factory
         self.pacer = pacer or Pacer(rate_per_second, per_chat_interval)
         self.concurrency = max(concurrency, 1)
@@ -608,13 +612,17 @@ class ReceiptPush:
             month=fmt.month(period),
             number=fmt.esc(data.account_number),
             total=fmt.rub(data.to_pay),
+            pay_by=t.PAY_BY.format(day=fmt.day(data.pay_by)) if data.to_pay > 0 else "",
         )
 
         async def send() -> bool:
             if job.resident_id in self._blocked:  # a 403 came while this one waited its turn
                 return False
             await self.bot.send_document(
-                job.chat_id, BufferedInputFile(pdf, filename), caption=caption
+                job.chat_id,
+                BufferedInputFile(pdf, filename),
+                caption=caption,
+                reply_markup=self.markup(job.account_id) if self.markup else None,
             )
             return True
 
@@ -939,7 +947,10 @@ async def periods_to_push(
 
 
 def build_push(
-    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    markup: Callable[[int], Any] | None = None,
 ) -> ReceiptPush:
     """A push configured from the settings (pacing, e-mail when SMTP is set up)."""
     mailer = None
@@ -959,22 +970,28 @@ def build_push(
         progress_interval=settings.push_progress_interval,
         lease_ttl=settings.push_lease_seconds,
         spool=Path(settings.receipt_spool_dir) if settings.receipt_spool_dir else None,
+        markup=markup,
     )
 
 
 async def push_due(
-    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    markup: Callable[[int], Any] | None = None,
 ) -> None:
     """The scheduled job: push every period that is due (each under its own lease)."""
     async with session_factory() as session:
         due = await periods_to_push(session)
     for period in due:
-        await build_push(bot, session_factory, settings).run(period)
+        await build_push(bot, session_factory, settings, markup).run(period)
 
 
 def schedule(scheduler: BaseScheduler, context: JobContext) -> None:
     """JOB_PROVIDERS hook: poll for freshly imported periods, and a daily safety net."""
-    args = (context.bot, context.session_factory, context.settings)
+    # the buttons under a pushed receipt, when the context offers them (bot.scheduler does)
+    markup = getattr(context, "receipt_markup", None)
+    args = (context.bot, context.session_factory, context.settings, markup)
     scheduler.add_job(
         push_due,
         "interval",

@@ -528,7 +528,7 @@ def _generate(
             if paid_total:
                 paid_on = dt.date(period // 100, month, rnd.randint(3, 25))
                 payment_buffer.append(
-                    (account, period, paid_on, paid_total, rnd.choice(PAYMENT_SOURCES))
+                    (account, period, paid_on, paid_total, rnd.choice(PAYMENT_SOURCES), None)
                 )
             taken_on = dt.date(period // 100, month, rnd.randint(20, 25))
             for k, (code, usage) in enumerate(

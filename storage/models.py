@@ -66,6 +66,9 @@ class Organization(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
     readings_day_from: Mapped[int] = mapped_column(Integer, default=20)
     readings_day_to: Mapped[int] = mapped_column(Integer, default=25)
+    # the day of the next month a period's bill is due (ПП № 354: the 10th unless the contract
+    # says otherwise)
+    due_day: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
 
     houses: Mapped[list[House]] = relationship(back_populates="organization")
 
@@ -173,11 +176,36 @@ class Payment(Base):
     amount: Mapped[Decimal] = mapped_column(Money())
     source: Mapped[str] = mapped_column(String(100), default="")  # "Сбербанк", "касса", ...
     import_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # version
+    # Telegram's charge id when the billing booked a payment made through the bot and its
+    # payments file carries it: matches the bot's own record exactly
+    charge_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     __table_args__ = (
         Index("ix_payments_account_period", "account_id", "period"),
         Index("ix_payments_import_period", "import_id", "period"),
     )
+
+
+class BotPayment(Base):
+    """A payment made through the bot (Telegram Payments), as Telegram confirmed it.
+
+    Not billing data: the billing books the money later (an imported `Payment`); until then the
+    resident sees it as "in processing". Recorded once per Telegram charge id."""
+
+    __tablename__ = "bot_payments"
+    __table_args__ = (Index("ix_bot_payments_account_paid", "account_id", "paid_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    # NULL once the payer erased the registration: the payment itself stays (it is money)
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), nullable=True
+    )
+    period: Mapped[dt.date] = mapped_column(Period())  # the period the invoice named
+    amount: Mapped[Decimal] = mapped_column(Money())
+    telegram_charge_id: Mapped[str] = mapped_column(String(200), unique=True)
+    provider_charge_id: Mapped[str] = mapped_column(String(200), default="")
+    paid_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Meter(Base):

@@ -45,3 +45,11 @@ def int_to_period(value: int) -> dt.date:
     if not (1990 <= year <= 2200 and 1 <= month <= 12):
         raise ValueError(f"not a period: {value}")
     return dt.date(year, month, 1)
+
+
+def pay_by(period: dt.date, due_day: int) -> dt.date:
+    """The date a period's bill is due: `due_day` of the next month (the month's last day when it
+    is shorter): March 2020 with the 10th → 2020-04-10."""
+    following = add_months(period, 1)
+    last_day = (add_months(following, 1) - dt.timedelta(days=1)).day
+    return following.replace(day=min(max(due_day, 1), last_day))

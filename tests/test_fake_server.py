@@ -28,6 +28,8 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InputMediaDocument,
     KeyboardButton,
+    LabeledPrice,
+    Message,
     ReplyKeyboardMarkup,
 )
 
@@ -420,3 +422,68 @@ async def test_click_waits_for_the_button_to_appear(tg: FakeTelegram, api_bot: B
     assert (await clicking)["data"] == "y"
     with pytest.raises(AssertionError, match="no button 'Нет'"):
         await anna.click("Нет", timeout=0.1)
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+
+async def _invoice(api_bot: Bot, **overrides: object) -> Message:
+    fields: dict[str, object] = {
+        "title": "Оплата ЖКУ",
+        "description": "Лицевой счёт 00000000",
+        "payload": "p1:1:238329:202003:sig",
+        "currency": "RUB",
+        "prices": [LabeledPrice(label="Оплата", amount=238329)],
+        "provider_token": "284685063:TEST:token",
+        "provider_data": '{"receipt": {"items": []}}',
+    }
+    fields.update(overrides)
+    return await api_bot.send_invoice(1001, **fields)  # type: ignore[arg-type]
+
+
+async def test_send_invoice_enforces_telegrams_limits(tg: FakeTelegram, api_bot: Bot) -> None:
+    message = await _invoice(api_bot)
+    assert message.invoice is not None and message.invoice.total_amount == 238329
+    with pytest.raises(TelegramBadRequest, match="INVOICE_TITLE_INVALID"):
+        await _invoice(api_bot, title="Т" * 33)
+    with pytest.raises(TelegramBadRequest, match="INVOICE_DESCRIPTION_INVALID"):
+        await _invoice(api_bot, description="о" * 256)
+    with pytest.raises(TelegramBadRequest, match="INVOICE_PAYLOAD_INVALID"):
+        await _invoice(api_bot, payload="я" * 65)  # 130 bytes in UTF-8
+    with pytest.raises(TelegramBadRequest, match="CURRENCY_TOTAL_AMOUNT_INVALID"):
+        await _invoice(api_bot, prices=[LabeledPrice(label="Оплата", amount=100)])
+    with pytest.raises(TelegramBadRequest, match="DATA_JSON_INVALID"):
+        await _invoice(api_bot, provider_data="{not json")
+
+
+async def test_paying_an_invoice_sends_pre_checkout_then_the_successful_payment(
+    tg: FakeTelegram, api_bot: Bot
+) -> None:
+    await _invoice(api_bot)
+    invoice = tg.delivered(chat_id=1001, method="sendInvoice")[-1]
+    anna = tg.user(1001)
+
+    async def answer(ok: bool) -> None:
+        updates = await api_bot.get_updates(timeout=10)
+        query = updates[-1].pre_checkout_query
+        assert query is not None and query.total_amount == 238329
+        await api_bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+        if ok:
+            await api_bot.answer_pre_checkout_query(query.id, ok=True)
+        else:
+            await api_bot.answer_pre_checkout_query(query.id, ok=False, error_message="Нельзя")
+        with pytest.raises(TelegramBadRequest, match="QUERY_ID_INVALID"):  # answered once
+            await api_bot.answer_pre_checkout_query(query.id, ok=True)
+
+    refused = asyncio.create_task(anna.pay(invoice))
+    await answer(ok=False)
+    call, message = await refused
+    assert call.params["ok"] is False and message is None
+    assert tg.pending_updates() == []
+
+    paid = asyncio.create_task(anna.pay(invoice))
+    await answer(ok=True)
+    call, message = await paid
+    assert message is not None and message["successful_payment"]["total_amount"] == 238329
+    updates = await api_bot.get_updates(timeout=0)
+    assert updates[-1].message.successful_payment.invoice_payload == "p1:1:238329:202003:sig"

@@ -12,13 +12,27 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from bot.cli import card, demo, import_, imports, migrate, operators, push, readings, receipt, run
+from bot.cli import (
+    card,
+    demo,
+    import_,
+    imports,
+    migrate,
+    operators,
+    payments,
+    push,
+    readings,
+    receipt,
+    run,
+)
 from bot.config import Settings, load_settings
 from bot.errors import CommandError
 
 __all__ = ["CommandError", "build_parser", "main"]
 
-COMMANDS = (run, migrate, demo, import_, imports, card, receipt, push, readings, operators)
+COMMANDS = (
+    run, migrate, demo, import_, imports, card, receipt, push, readings, operators, payments,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -50,7 +50,7 @@ async def print_card(args: argparse.Namespace, settings: Settings) -> int:
     print(plain(view.card_text(account, balance)))
     print()
     if month is not None:
-        print(plain(view.month_text(account.number, month)))
+        print(plain(view.month_text(account.number, month, account.organization.due_day)))
     elif period is not None:
         print(plain(view.no_month_text(fmt.month(period))))
     else:

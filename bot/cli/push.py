@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.cli.common import Subcommands, database, require_token
 from bot.config import Settings
 from bot.errors import CommandError
+from keyboards.payments import pay_keyboard
 from receipts import pool
 from storage.models import Charge, utcnow
 from storage.periods import format_period, parse_period
@@ -65,13 +66,17 @@ async def push_command(args: argparse.Namespace, settings: Settings) -> int:
             bot = create_bot(settings)
             if args.prepare:
                 try:
-                    return await _prepare(build_push(bot, session_factory, settings), period)
+                    return await _prepare(
+                        build_push(bot, session_factory, settings, pay_keyboard), period
+                    )
                 finally:
                     await bot.session.close()
             deadline = time.monotonic() + max(args.wait, 0)
             try:
                 while True:
-                    progress = await build_push(bot, session_factory, settings).run(period)
+                    progress = await build_push(bot, session_factory, settings, pay_keyboard).run(
+                        period
+                    )
                     if progress is not None or time.monotonic() >= deadline:
                         break
                     await asyncio.sleep(1)  # the lease is time-based: nothing to await

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.operators import admin, chat, imports
+from handlers.operators import admin, chat, imports, payments
 
 
 def router() -> Router:
     root = Router(name="operators")
     # billing files and commands first: the chat's router keeps every other message to itself
-    root.include_routers(imports.router(), chat.router(), admin.router())
+    root.include_routers(imports.router(), payments.router(), chat.router(), admin.router())
     return root

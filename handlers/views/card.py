@@ -6,10 +6,14 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from storage.models import Account
+from storage.periods import pay_by
 from storage.repo.billing import Balance, ChargeLine, MonthCharges, Totals
 from texts import fmt
 from texts.fmt import esc
 from texts.ru import card as t
+from texts.ru import payments as tp
+
+ZERO = Decimal(0)
 
 # Telegram wraps longer monospace lines on a phone and the columns fall apart.
 MONO_WIDTH = 36
@@ -23,7 +27,8 @@ def address(account: Account) -> str:
     return fmt.address(apartment.house.address, apartment.number)
 
 
-def card_text(account: Account, balance: Balance | None) -> str:
+def card_text(account: Account, balance: Balance | None, pending: Decimal = ZERO) -> str:
+    """The card; `pending`: paid through the bot, not booked by the billing yet."""
     organization = account.organization
     lines = [t.CARD_TITLE.format(number=esc(account.number))]
     if account.holder_name:
@@ -37,11 +42,15 @@ def card_text(account: Account, balance: Balance | None) -> str:
     else:
         if balance.closing > 0:
             lines.append(t.CARD_DEBT.format(amount=fmt.rub(balance.closing)))
+            due = pay_by(balance.period, organization.due_day)
+            lines.append(t.CARD_PAY_BY.format(day=fmt.day(due)))
         elif balance.closing < 0:
             lines.append(t.CARD_OVERPAYMENT.format(amount=fmt.rub(-balance.closing)))
         else:
             lines.append(t.CARD_NO_DEBT)
         lines.append(t.CARD_AS_OF.format(month=fmt.month(balance.period)))
+    if pending:
+        lines.append(tp.PAY_PENDING.format(amount=fmt.rub(pending)))
     lines.append("")
     lines.append(t.CARD_ADDRESS.format(address=esc(address(account))))
     if account.apartment.area is not None:
@@ -163,7 +172,14 @@ def _balance_line(closing: Decimal) -> str:
     return t.SUMMARY_SETTLED
 
 
-def month_summary_text(number: str, month: MonthCharges) -> str:
+def _pay_by_line(month: MonthCharges, due_day: int | None) -> str | None:
+    """«К оплате до 10.04.2020» when something is due and the organization's due day is known."""
+    if due_day is None or month.totals.closing <= 0:
+        return None
+    return t.MONTH_PAY_BY.format(day=fmt.day(pay_by(month.period, due_day)))
+
+
+def month_summary_text(number: str, month: MonthCharges, due_day: int | None = None) -> str:
     """The month on one screen: one line per service (what the month charged, recalculations
     included), a group line only over a group of several, then the total, payments and what is
     due. 12 services take at most 25 lines; `month_text` is the detail behind «Подробно»."""
@@ -178,7 +194,12 @@ def month_summary_text(number: str, month: MonthCharges) -> str:
     rows.append((t.SUMMARY_CHARGED, fmt.money(_for_month(month.totals))))
     rows.append((t.SUMMARY_PAID, fmt.money(month.totals.paid)))
     head = t.MONTH_TITLE.format(month=fmt.month(month.period), number=esc(number))
-    return f"{head}\n{mono(rows)}\n{_balance_line(month.totals.closing)}\n{t.SUMMARY_DETAIL_HINT}"
+    lines = [head, mono(rows), _balance_line(month.totals.closing)]
+    pay_by_line = _pay_by_line(month, due_day)
+    if pay_by_line:
+        lines.append(pay_by_line)
+    lines.append(t.SUMMARY_DETAIL_HINT)
+    return "\n".join(lines)
 
 
 def _for_month(amounts: Totals | ChargeLine) -> Decimal:
@@ -186,8 +207,9 @@ def _for_month(amounts: Totals | ChargeLine) -> Decimal:
     return amounts.charged + amounts.recalculation
 
 
-def month_text(number: str, month: MonthCharges) -> str:
-    """The month's charges in detail, grouped as the billing groups them, readable on a phone."""
+def month_text(number: str, month: MonthCharges, due_day: int | None = None) -> str:
+    """The month's charges in detail, grouped as the billing groups them, readable on a phone;
+    with the organization's `due_day`, the date the month's bill is due."""
     name = fmt.month(month.period)
     head = t.MONTH_TITLE.format(month=name, number=esc(number))
     several = len(month.groups) > 1
@@ -203,6 +225,9 @@ def month_text(number: str, month: MonthCharges) -> str:
             )
         blocks.append("\n\n".join(section))
     totals = t.MONTH_TOTAL_TITLE.format(month=name) + "\n" + mono(_amount_rows(month.totals))
+    pay_by_line = _pay_by_line(month, due_day)
+    if pay_by_line:  # its own paragraph: the totals' block stays label-value rows only
+        totals += "\n\n" + pay_by_line
     blocks.append(totals)
     legend = _legend(month)
     tail = "\n".join([*legend, t.MONTH_PDF_HINT])

@@ -14,6 +14,7 @@ from storage.repo.billing import MeterSeries, MonthTotals, Page, PaymentRow, Sta
 from texts import fmt
 from texts.fmt import esc
 from texts.ru import history as t
+from texts.ru import payments as tp
 
 MAX_STATEMENT_PAYMENTS = 40
 
@@ -36,7 +37,9 @@ def _source(source: str) -> str:
     return f" · {esc(source)}" if source else ""
 
 
-def statement_text(number: str, statement: Statement) -> str:
+def statement_text(number: str, statement: Statement, pending: Decimal | None = None) -> str:
+    """The statement (billing figures); `pending`: paid through the bot, not booked yet (shown
+    apart: the billing's figures add up on their own)."""
     s = statement
     lines = [
         t.STATEMENT_TITLE.format(number=esc(number), span=span_name(s.first, s.last)),
@@ -78,6 +81,9 @@ def statement_text(number: str, statement: Statement) -> str:
         lines.append(
             t.STATEMENT_UNALLOCATED.format(received=fmt.rub(s.received), paid=fmt.rub(s.paid))
         )
+    if pending:
+        lines.append("")
+        lines.append(tp.PAY_PENDING.format(amount=fmt.rub(pending)))
     return "\n".join(lines)
 
 

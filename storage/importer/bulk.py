@@ -60,7 +60,7 @@ CHARGE_COLUMNS = (
     "account_id", "period", "service_id", "tariff", "volume",
     "opening", "charged", "recalculation", "paid", "closing",
 )  # fmt: skip
-PAYMENT_COLUMNS = ("account_id", "period", "paid_on", "amount", "source")
+PAYMENT_COLUMNS = ("account_id", "period", "paid_on", "amount", "source", "charge_id")
 READING_COLUMNS = (
     "meter_id", "period", "value", "taken_on", "source", "version", "created_at",
     "needs_review", "review_reason",

@@ -103,6 +103,12 @@ ORGANIZATIONS = Kind(
             v.integer(1, 31),
             default=25,
         ),
+        Column(
+            "due_day",
+            ("due_day", "pay_by_day", "срок_оплаты", "день_оплаты", "оплатить_до"),
+            v.integer(1, 31),
+            default=10,
+        ),
     ),
 )
 
@@ -232,6 +238,13 @@ PAYMENTS = Kind(
             ("source", "источник", "способ_оплаты", "место_оплаты"),
             v.text(100),
             default="",
+        ),
+        # Telegram's charge id of a payment made through the bot (export-payments writes it)
+        Column(
+            "charge_id",
+            ("charge_id", "telegram_payment_charge_id", "id_платежа_telegram"),
+            v.text(200),
+            default=None,
         ),
     ),
 )

@@ -940,7 +940,8 @@ class Plan:
         paid_on = values["date"]
         period = values["period"] or paid_on.year * 100 + paid_on.month
         self.payment_pairs.add((account, period))  # type: ignore[arg-type]
-        self.payments.add((account, period, paid_on, values["amount"], values["source"]))
+        charge_id = values.get("charge_id") or None
+        self.payments.add((account, period, paid_on, values["amount"], values["source"], charge_id))
         return None
 
     def _readings(self, file: str, line: int, values: dict[str, Any]) -> str | None:

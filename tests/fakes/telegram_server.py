@@ -15,6 +15,11 @@ The bot needs nothing special: start it with `TELEGRAM_API_URL=http://127.0.0.1:
 * privacy mode in a group (`group.privacy_mode = True`): unless the bot is an administrator there,
   only commands and replies to the bot's messages reach it;
 * 403 `Forbidden: bot was blocked by the user` for a chat that blocked the bot (`tg.block(chat_id)`);
+* payments: `sendInvoice` checks title (≤ 32), description (≤ 255), payload (≤ 128 bytes), currency,
+  prices (RUB within Telegram's minimum and maximum) and JSON provider_data;
+  `user.pay(invoice_call)` sends the `pre_checkout_query` as Telegram does and, when the bot
+  answers ok (`answerPreCheckoutQuery`), the `successful_payment` message;
+  `user.redeliver_payment(...)` sends that message again (Telegram may redeliver an update);
 * 400 for text over 4096 characters, a caption over 1024, an empty text, callback data over
   64 bytes (`BUTTON_DATA_INVALID`), HTML that Telegram cannot parse (`can't parse entities: ...`),
   an edit that changes nothing (`message is not modified`), unknown message or file ids.
@@ -75,6 +80,14 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile: the largest file a bot may download
+# sendInvoice: title 1-32 characters, description 1-255, payload 1-128 bytes
+MAX_INVOICE_TITLE = 32
+MAX_INVOICE_DESCRIPTION = 255
+MAX_INVOICE_PAYLOAD = 128
+# Telegram's limits for RUB payments (currencies.json moves with the exchange rate; these are
+# inside today's), in kopecks
+RUB_MIN_AMOUNT = 8_000
+RUB_MAX_AMOUNT = 80_000_000
 
 FILE_FIELDS = (
     "document",
@@ -89,6 +102,7 @@ FILE_FIELDS = (
     "certificate",
 )
 JSON_FIELDS = {
+    "prices",
     "reply_markup",
     "entities",
     "caption_entities",
@@ -104,6 +118,11 @@ JSON_FIELDS = {
 }
 TEXT_FIELDS = {
     "text",
+    "payload",
+    "provider_token",
+    "provider_data",
+    "currency",
+    "error_message",
     "caption",
     "description",
     "short_description",
@@ -517,6 +536,53 @@ class FakeUser(_Chat):
     def block(self) -> None:
         self.tg.block(self.id)
 
+    async def pre_checkout(
+        self, invoice: Call, *, payload: str | None = None, total: int | None = None
+    ) -> Call:
+        """Press "Pay" under an invoice the bot sent: the `pre_checkout_query` as Telegram sends
+        it (a forged `payload` or another `total` for tests); the bot's answer as a Call."""
+        params = invoice.params
+        query_id = str(next(self.tg._pre_checkout_ids))
+        query: dict[str, Any] = {
+            "id": query_id,
+            "from": self.user,
+            "currency": params["currency"],
+            "total_amount": total if total is not None else invoice_total(params),
+            "invoice_payload": payload if payload is not None else params["payload"],
+        }
+        if params.get("need_phone_number"):
+            query["order_info"] = {"phone_number": "79990000001"}
+        self.tg._pre_checkout[query_id] = None
+        mark = len(self.tg._calls)
+        await self.tg.queue_update({"pre_checkout_query": query})
+        return await self.tg.wait_for_call(
+            "answerPreCheckoutQuery",
+            lambda call: str(call.params.get("pre_checkout_query_id")) == query_id,
+            after=mark,
+        )
+
+    async def pay(self, invoice: Call, **forged: Any) -> tuple[Call, dict[str, Any] | None]:
+        """Pay an invoice: the pre-checkout query, then (only when the bot said ok, as Telegram
+        does) the `successful_payment` service message. (The bot's answer, the message.)"""
+        answer = await self.pre_checkout(invoice, **forged)
+        if answer.params.get("ok") is not True:
+            return answer, None
+        query = answer.params
+        charge = f"tg-charge-{query['pre_checkout_query_id']}"
+        paid = {
+            "currency": invoice.params["currency"],
+            "total_amount": forged.get("total", invoice_total(invoice.params)),
+            "invoice_payload": forged.get("payload", invoice.params["payload"]),
+            "telegram_payment_charge_id": charge,
+            "provider_payment_charge_id": f"provider-{charge}",
+        }
+        return answer, await self.send_message(successful_payment=paid)
+
+    async def redeliver_payment(self, message: dict[str, Any]) -> None:
+        """The same `successful_payment` message in a new update (a redelivery)."""
+        self._mark = len(self.tg._calls)
+        self.last_update_id = await self.tg.queue_update({"message": message})
+
 
 class FakeGroup(_Chat):
     """A group (the operators' chat): people in it write, reply and press buttons."""
@@ -747,6 +813,8 @@ class FakeTelegram:
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(1)
         self._callbacks: dict[str, int] = {}  # callback query id -> chat id
+        self._pre_checkout_ids = itertools.count(1)
+        self._pre_checkout: dict[str, dict[str, Any] | None] = {}  # query id -> the bot's answer
         self._reply_keyboards: dict[int, dict[str, Any]] = {}  # chat -> current reply keyboard
         self._files: dict[str, StoredFile] = {}
         self._file_ids = itertools.count(1)
@@ -1647,6 +1715,55 @@ class FakeTelegram:
             raise bad_request("MESSAGE_TOO_LONG")
         return True
 
+    def api_sendInvoice(self, call: Call) -> dict[str, Any]:
+        chat = self._target_chat(call)
+        params = call.params
+        title, description = str(params.get("title") or ""), str(params.get("description") or "")
+        payload = str(params.get("payload") or "")
+        if not 1 <= len(title) <= MAX_INVOICE_TITLE:
+            raise bad_request("INVOICE_TITLE_INVALID" if title else "title is empty")
+        if not 1 <= len(description) <= MAX_INVOICE_DESCRIPTION:
+            raise bad_request("INVOICE_DESCRIPTION_INVALID")
+        if not 1 <= len(payload.encode()) <= MAX_INVOICE_PAYLOAD:
+            raise bad_request("INVOICE_PAYLOAD_INVALID")
+        currency = params.get("currency")
+        if currency not in ("RUB", "XTR", "USD", "EUR"):
+            raise bad_request("CURRENCY_INVALID")
+        if currency != "XTR" and not params.get("provider_token"):
+            raise bad_request("PAYMENT_PROVIDER_INVALID")
+        _check_prices(params.get("prices"))
+        total = invoice_total(params)
+        if currency == "RUB" and not RUB_MIN_AMOUNT <= total <= RUB_MAX_AMOUNT:
+            raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
+        if params.get("provider_data") is not None:
+            try:
+                json.loads(str(params["provider_data"]))
+            except ValueError:
+                raise bad_request("DATA_JSON_INVALID") from None
+        self._markup(call)
+        fields = self._reply_fields(call, chat["id"])
+        self._accept_send(call)
+        invoice = {
+            "title": title,
+            "description": description,
+            "start_parameter": str(params.get("start_parameter") or ""),
+            "currency": currency,
+            "total_amount": total,
+        }
+        return self._bot_message(call, chat, invoice=invoice, **fields)
+
+    def api_answerPreCheckoutQuery(self, call: Call) -> bool:
+        query_id = str(call.params.get("pre_checkout_query_id"))
+        if query_id not in self._pre_checkout or self._pre_checkout[query_id] is not None:
+            raise bad_request("QUERY_ID_INVALID")
+        ok = call.params.get("ok")
+        if not isinstance(ok, bool):
+            raise bad_request('parameter "ok" is required')
+        if not ok and not call.params.get("error_message"):
+            raise bad_request("error_message is required when ok is false")
+        self._pre_checkout[query_id] = dict(call.params)
+        return True
+
     def api_getFile(self, call: Call) -> dict[str, Any]:
         stored = self._files.get(str(call.params.get("file_id")))
         if stored is None:
@@ -1762,6 +1879,21 @@ class FakeTelegram:
         method = request.query.get("method")
         calls = self.calls(chat_id=int(chat_id) if chat_id else None, method=method)
         return web.json_response([_call_json(c) for c in calls], dumps=_dumps)
+
+
+def _check_prices(prices: Any) -> None:
+    if not isinstance(prices, list) or not prices:
+        raise bad_request('parameter "prices" is required')
+    for price in prices:
+        if not isinstance(price, dict) or not price.get("label"):
+            raise bad_request("can't parse prices JSON object")
+        if not isinstance(price.get("amount"), int):
+            raise bad_request("can't parse prices JSON object")
+
+
+def invoice_total(params: dict[str, Any]) -> int:
+    """The invoice's total: the sum of its prices (smallest units of the currency)."""
+    return sum(int(price.get("amount", 0)) for price in params.get("prices") or [])
 
 
 def _decode(name: str, value: Any) -> Any:
