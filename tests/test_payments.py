@@ -375,7 +375,11 @@ async def test_pay_by_date_in_the_card_month_view_and_receipt(client, session, g
     await client.send(common.BTN_ACCOUNTS)
     assert "К оплате до 10.04.2020" in plain(client.last_text())
     await client.click("Начисления")
+    # the month's summary says it on its one «К оплате» line (a 12-service month fits 25 lines)
+    assert f"К оплате: 2{NB}383,29{NB}₽ (до 10.04.2020)" in plain(client.last_text())
+    await client.click("Подробно")
     assert "К оплате до 10.04.2020" in plain(client.last_text())
+    await client.click("Назад")
     await client.click("Скачать квитанцию")
     await client.click("март 2020")
     document = client.sent("sendDocument")[-1]

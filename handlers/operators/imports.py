@@ -239,7 +239,11 @@ async def check_operators_chat(bot: Bot, settings: Settings) -> None:
     except TelegramAPIError as error:
         log.warning("operators' chat: the bot's membership unknown: %s", type(error).__name__)
         return
-    status = str(getattr(member.status, "value", member.status))
+    raw = getattr(member, "status", None)
+    if raw is None:  # not a ChatMember: nothing to judge by, and a start-up check never fails it
+        log.warning("operators' chat: the bot's membership unknown: unexpected answer")
+        return
+    status = str(getattr(raw, "value", raw))
     if status not in MEMBER_STATUSES:
         log.warning("operators' chat: the bot is not a member of it (%s): add it there", status)
     elif status in ("administrator", "creator") or me.can_read_all_group_messages:

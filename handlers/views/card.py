@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -164,7 +165,9 @@ def _legend(month: MonthCharges) -> list[str]:
     return legend
 
 
-def _balance_line(closing: Decimal) -> str:
+def _balance_line(closing: Decimal, due: dt.date | None = None) -> str:
+    if closing > 0 and due is not None:
+        return t.SUMMARY_DUE_BY.format(day=fmt.day(due), amount=fmt.rub(closing))
     if closing > 0:
         return t.SUMMARY_DUE.format(amount=fmt.rub(closing))
     if closing < 0:
@@ -194,12 +197,9 @@ def month_summary_text(number: str, month: MonthCharges, due_day: int | None = N
     rows.append((t.SUMMARY_CHARGED, fmt.money(_for_month(month.totals))))
     rows.append((t.SUMMARY_PAID, fmt.money(month.totals.paid)))
     head = t.MONTH_TITLE.format(month=fmt.month(month.period), number=esc(number))
-    lines = [head, mono(rows), _balance_line(month.totals.closing)]
-    pay_by_line = _pay_by_line(month, due_day)
-    if pay_by_line:
-        lines.append(pay_by_line)
-    lines.append(t.SUMMARY_DETAIL_HINT)
-    return "\n".join(lines)
+    due = pay_by(month.period, due_day) if due_day is not None else None
+    balance = _balance_line(month.totals.closing, due)
+    return "\n".join([head, mono(rows), balance, t.SUMMARY_DETAIL_HINT])
 
 
 def _for_month(amounts: Totals | ChargeLine) -> Decimal:
