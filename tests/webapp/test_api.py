@@ -3,6 +3,7 @@ figures to the kopeck, and each refusal with its documented status and nothing e
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode
@@ -113,15 +114,9 @@ async def test_receipt_is_the_chats_pdf(api, golden_resident, session) -> None:
     response = await get(api, f"/accounts/{account.id}/receipt", data=init_data(), period="2020-03")
     assert response.status == 200
     assert response.content_type == "application/pdf"
-    data = await load_receipt(session, account.id, dt_march())
+    data = await load_receipt(session, account.id, dt.date(2020, 3, 1))
     assert data is not None
     assert await response.read() == render_receipt(data)
-
-
-def dt_march():
-    import datetime as dt
-
-    return dt.date(2020, 3, 1)
 
 
 async def test_receipts_and_charts(api, golden_resident) -> None:
