@@ -15,10 +15,9 @@ from aiohttp import web
 
 from bot.webapp import views
 from bot.webapp.auth import RESIDENT_ID, Handler, error, session_of
-from receipts.data import load_receipt, receipt_periods
+from receipts.data import load_receipt, receipt_filename, receipt_periods
 from receipts.pdf import render_receipt
 from receipts.pool import run_cpu
-from receipts.push import receipt_filename
 from services import statements
 from services.billing_cache import BillingCache
 from storage.models import Account
