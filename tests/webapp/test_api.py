@@ -286,3 +286,26 @@ async def test_the_page_and_its_files_are_served(api) -> None:
     assert (await api.get("/app/static/app.css")).status == 200
     redirect = await api.get("/app", allow_redirects=False)
     assert redirect.status == 308 and redirect.headers["Location"] == "/app/"
+
+
+async def test_the_rate_is_one_across_processes_with_redis(
+    settings, session_factory, golden_resident, redis_url
+) -> None:
+    """Two processes behind one proxy (REDIS_URL set) meet one limit per user, not one each."""
+    if redis_url is None:
+        pytest.skip("TEST_REDIS_URL is not set (.ci/run sets it)")
+    from aiohttp.test_utils import TestClient, TestServer
+    from redis.asyncio import Redis
+
+    from bot import webapp
+
+    slow = settings.model_copy(update={"webapp_rate": 0.001, "webapp_burst": 3})
+    redis = Redis.from_url(redis_url)
+    try:
+        first = TestClient(TestServer(webapp.create_app(slow, session_factory, redis)))
+        second = TestClient(TestServer(webapp.create_app(slow, session_factory, redis)))
+        async with first, second:
+            statuses = [(await get(api, "/accounts")).status for api in (first, second) * 2]
+    finally:
+        await redis.aclose()
+    assert statuses == [200, 200, 200, 429]
