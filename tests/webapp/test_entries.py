@@ -7,6 +7,7 @@ import socket
 from urllib.parse import parse_qs, urlsplit
 
 from aiogram.methods import SetChatMenuButton
+from aiogram.types import ChatMemberMember, User
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
@@ -71,6 +72,9 @@ async def test_webhook_server_serves_the_app(settings, bot, dp, golden_resident)
     hooked = settings.model_copy(
         update={"webhook_url": "https://bot.example.org/tg", "webhook_secret": SecretStr("s3cret")}
     )
+    # the dispatcher's startup checks the bot's membership in the operators' chat
+    member = ChatMemberMember(user=User(id=42, is_bot=True, first_name="bot"))
+    bot.session.responses["getChatMember"] = lambda method: member
     app = build_app(hooked, bot, dp)
     async with TestClient(TestServer(app)) as http:
         assert (await http.get("/app/")).status == 200
