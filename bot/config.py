@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
 
+    # The Mini App (bot/webapp): its public HTTPS address for the buttons (empty: no button and,
+    # in polling mode, no server), where polling mode serves it (webhook mode: the webhook's
+    # server), how old its launch data may be, and each resident's request rate.
+    webapp_url: str = ""
+    webapp_host: str = "127.0.0.1"
+    webapp_port: int = 8081
+    webapp_max_age: int = Field(default=3600, ge=1)
+    webapp_rate: float = Field(default=5.0, gt=0)
+    webapp_burst: int = Field(default=40, ge=1)
+
     # Pacing of bulk sends (receipts push, announcements, reminders): Telegram's documented limits.
     push_rate_per_second: float = 25.0
     push_per_chat_interval: float = 1.0

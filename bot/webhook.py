@@ -8,6 +8,7 @@ database lease). Each process:
   otherwise), and handles the update before answering, so a process that dies mid-update gets it
   redelivered by Telegram instead of losing it; a body that is not an Update (not JSON, not
   UTF-8, too deeply nested, not an object of an Update's fields) gets 400 and one log line;
+- serves the Mini App (GET /app/ and /app/api/, bot/webapp) when WEBAPP_URL is set;
 - serves GET /healthz (200 when the database answers, 503 otherwise) and GET /metrics (Prometheus);
 - sets the webhook on start (the same URL and secret from every process: idempotent) and leaves it
   set on stop, since the other processes go on serving.
@@ -65,6 +66,11 @@ def build_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Application:
     session_factory = dp.workflow_data["session_factory"]
     app.router.add_get("/metrics", metrics_view(session_factory))
     app.router.add_get("/healthz", _healthz(session_factory))
+    if settings.webapp_url:
+        from bot import webapp
+
+        storage = dp.storage
+        webapp.mount(app, settings, session_factory, getattr(storage, "redis", None))
     setup_application(app, dp, bot=bot)
     return app
 

@@ -68,7 +68,7 @@ async def accounts_screen(
         account = accounts[0]
         pending = await payments.pending_total(session, settings, account.id)
         return view.card_text(account, found[account.id], pending), kb.card_keyboard(
-            account.id, several=False
+            account.id, several=False, webapp_url=settings.webapp_url
         )
     items = [(a.id, view.list_button(a)) for a in accounts]
     return view.list_text(accounts, found), kb.accounts_keyboard(items)
@@ -101,7 +101,7 @@ async def on_card(
     await edit_or_send(
         callback,
         view.card_text(account, figures.balance, pending),
-        kb.card_keyboard(account.id, several=figures.several),
+        kb.card_keyboard(account.id, several=figures.several, webapp_url=settings.webapp_url),
     )
 
 
@@ -111,6 +111,7 @@ async def on_month(
     account: Account,
     session: AsyncSession,
     billing_cache: BillingCache,
+    settings: Settings,
 ) -> None:
     period = None
     if callback_data.period != 0:
@@ -122,7 +123,9 @@ async def on_month(
     month = await statements.month(session, billing_cache, account.id, period)
     screen = None
     if month is not None:
-        markup = kb.month_keyboard(account.id, month.period, month.previous, month.next)
+        markup = kb.month_keyboard(
+            account.id, month.period, month.previous, month.next, webapp_url=settings.webapp_url
+        )
         due_day = account.organization.due_day
         screen = (view.month_summary_text(account.number, month, due_day), markup)
     nothing = t.NO_CHARGES_YET if period is None else view.no_month_text(fmt.month(period))

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from urllib.parse import urlencode
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from keyboards.accounts import LinkStart, not_found_row
 from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
 from keyboards.common import button
 from keyboards.payments import pay_buttons
-from storage.periods import period_to_int
+from storage.periods import format_period, period_to_int
 from texts import fmt
 from texts.ru import card as t
+from texts.ru import webapp as tw
 
 
 class AccountsList(CallbackData, prefix="cl"):
@@ -43,7 +45,21 @@ class HistoryMenu(CallbackData, prefix="ch"):
     account_id: int
 
 
-def card_keyboard(account_id: int, *, several: bool) -> InlineKeyboardMarkup:
+def table_button(
+    webapp_url: str, account_id: int, period: dt.date | None = None
+) -> list[InlineKeyboardButton]:
+    """«📋 Таблица»: the Mini App at this account (and month); no button without WEBAPP_URL.
+    The address carries ids only, never personal data."""
+    if not webapp_url:
+        return []
+    query = {"account": str(account_id)}
+    if period is not None:
+        query["period"] = format_period(period)
+    url = f"{webapp_url}{'&' if '?' in webapp_url else '?'}{urlencode(query)}"
+    return [InlineKeyboardButton(text=tw.BTN_TABLE, web_app=WebAppInfo(url=url))]
+
+
+def card_keyboard(account_id: int, *, several: bool, webapp_url: str = "") -> InlineKeyboardMarkup:
     rows = [
         pay_buttons(account_id),
         [
@@ -57,6 +73,8 @@ def card_keyboard(account_id: int, *, several: bool) -> InlineKeyboardMarkup:
         ],
         [button(t.BTN_HISTORY, HistoryMenu(account_id=account_id))],
     ]
+    if table := table_button(webapp_url, account_id):
+        rows.append(table)
     if several:
         rows.append([button(t.BTN_TO_LIST, AccountsList())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -79,7 +97,12 @@ def link_keyboard() -> InlineKeyboardMarkup:
 
 
 def month_keyboard(
-    account_id: int, period: dt.date, previous: dt.date | None, following: dt.date | None
+    account_id: int,
+    period: dt.date,
+    previous: dt.date | None,
+    following: dt.date | None,
+    *,
+    webapp_url: str = "",
 ) -> InlineKeyboardMarkup:
     """The summary's «Подробно», ◀ ▶ only to months that have charges, then back to the card."""
     arrows = []
@@ -101,6 +124,8 @@ def month_keyboard(
     rows = [[button(t.BTN_MONTH_DETAIL, detail)]]
     if arrows:
         rows.append(arrows)
+    if table := table_button(webapp_url, account_id, period):
+        rows.append(table)
     rows.append([button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id))])
     rows.append([button(t.BTN_TO_CARD, OpenCard(account_id=account_id))])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -38,6 +38,7 @@ MIN_YEAR, MAX_YEAR = 1990, 2200
 STATEMENT_YEARS = 6  # calendar years offered for a statement, newest first
 MAX_SPAN_MONTHS = 120
 CHART_MONTHS = 12
+CHART_SPANS = (12, 24)  # the spans a chart may be asked for
 
 _NO_BALANCE = "none"  # a cached "this account has no charges" (None cannot be told from a miss)
 
@@ -157,6 +158,17 @@ async def statement_of_year(session: AsyncSession, account_id: int, year: int) -
     return await billing.statement(session, account_id, dt.date(year, 1, 1), dt.date(year, 12, 1))
 
 
+async def statement_between(
+    session: AsyncSession, account_id: int, first: dt.date, last: dt.date
+) -> Statement | None:
+    """The statement over any span of at most MAX_SPAN_MONTHS (None: no charges in it, or a span
+    no one could ask for)."""
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if not 1 <= months <= MAX_SPAN_MONTHS or not MIN_YEAR <= first.year <= last.year <= MAX_YEAR:
+        return None
+    return await billing.statement(session, account_id, first, last)
+
+
 # --- histories ------------------------------------------------------------------------------------
 
 
@@ -185,10 +197,14 @@ async def payments_history(
 # --- charts ---------------------------------------------------------------------------------------
 
 
-async def charges_chart(session: AsyncSession, account_id: int) -> ChargesChart | None:
-    """Charges (without recalculations) by service group over the last CHART_MONTHS periods,
-    from the account's first month with charges (None: nothing to draw)."""
-    data = await billing.group_charges(session, account_id, CHART_MONTHS)
+async def charges_chart(
+    session: AsyncSession, account_id: int, months: int = CHART_MONTHS
+) -> ChargesChart | None:
+    """Charges (without recalculations) by service group over the last `months` periods (one of
+    CHART_SPANS), from the account's first month with charges (None: nothing to draw)."""
+    if months not in CHART_SPANS:
+        return None
+    data = await billing.group_charges(session, account_id, months)
     if data is None:
         return None
     periods, groups = data
@@ -201,10 +217,14 @@ async def charges_chart(session: AsyncSession, account_id: int) -> ChargesChart 
     )
 
 
-async def consumption_chart(session: AsyncSession, account_id: int) -> ConsumptionChart | None:
-    """Consumption per meter over the last CHART_MONTHS periods with readings; meters without a
-    single figure in the span are left out (None: nothing to draw)."""
-    data = await billing.consumption(session, account_id, CHART_MONTHS)
+async def consumption_chart(
+    session: AsyncSession, account_id: int, months: int = CHART_MONTHS
+) -> ConsumptionChart | None:
+    """Consumption per meter over the last `months` periods with readings (one of CHART_SPANS);
+    meters without a single figure in the span are left out (None: nothing to draw)."""
+    if months not in CHART_SPANS:
+        return None
+    data = await billing.consumption(session, account_id, months)
     if data is None:
         return None
     periods, meters = data

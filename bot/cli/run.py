@@ -27,6 +27,7 @@ def register(sub: Subcommands) -> None:
 
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     require_token(settings)
+    from bot import webapp
     from bot.app import create_bot, create_dispatcher  # Telegram: loaded by this command only
     from bot.scheduler import create_scheduler
 
@@ -41,6 +42,8 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
             if scheduler is not None:
                 dp.startup.register(scheduler.start)
                 dp.shutdown.register(scheduler.shutdown)
+            if settings.webapp_url:
+                dp.startup.register(webapp.set_menu_button)
             try:
                 if getattr(args, "webhook", False):
                     from bot.webhook import run_webhook
@@ -48,8 +51,11 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
                     await run_webhook(settings, bot, dp)
                 else:
                     log.info("starting long polling")
-                    # aiogram stops polling gracefully on SIGINT/SIGTERM (handle_signals=True).
-                    await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+                    async with webapp.serve(
+                        settings, session_factory, getattr(dp.storage, "redis", None)
+                    ):
+                        # aiogram stops polling gracefully on SIGINT/SIGTERM (handle_signals=True).
+                        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
             finally:
                 await dp.storage.close()
     finally:
