@@ -32,6 +32,15 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # Packages a worker must never load: the bot itself and its heavy libraries.
 BOT_ONLY_PACKAGES = ("aiogram", "sqlalchemy", "handlers", "storage", "bot", "keyboards")
+# Leaf modules of those packages that import nothing but the standard library: the receipt's
+# dates (the pay-by day) come from the periods every layer shares.
+LEAF_MODULES = frozenset({"storage", "storage.periods"})
+
+
+def bot_packages(modules: object) -> list[str]:
+    """The bot-only packages among loaded module names (leaf modules excepted)."""
+    names = {str(name) for name in modules} - LEAF_MODULES  # type: ignore[attr-defined]
+    return sorted({name.split(".")[0] for name in names} & set(BOT_ONLY_PACKAGES))
 
 
 def start(parent_pid: int, parent_alive: Connection, warm: bool) -> None:
@@ -94,7 +103,7 @@ def status() -> dict[str, object]:
         for line in lines:
             if line.startswith("VmRSS:"):
                 rss_kb = int(line.split()[1])
-    loaded = sorted({name.split(".")[0] for name in sys.modules} & set(BOT_ONLY_PACKAGES))
+    loaded = bot_packages(sys.modules)
     return {
         "pid": os.getpid(),
         "rss_mb": rss_kb / 1024,

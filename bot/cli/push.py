@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from bot.cli.common import Subcommands, database, require_token
 from bot.config import Settings
 from bot.errors import CommandError
-from keyboards.payments import pay_keyboard
 from receipts import pool
 from storage.models import Charge, utcnow
 from storage.periods import format_period, parse_period
@@ -47,6 +46,7 @@ def register(sub: Subcommands) -> None:
 async def push_command(args: argparse.Namespace, settings: Settings) -> int:
     require_token(settings)
     from bot.app import create_bot  # Telegram: loaded by this command only
+    from keyboards.payments import pay_keyboard
     from receipts.push import build_push
 
     try:

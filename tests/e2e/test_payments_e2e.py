@@ -42,7 +42,7 @@ async def test_paying_the_golden_account(
     anna = fake_tg.user(1001, first_name="Анна")
 
     await anna.send(common.BTN_ACCOUNTS)
-    await anna.wait_for("Долг с оплатой")
+    await anna.wait_for("К оплате")
     await anna.click(t.BTN_PAY)
     await anna.wait_for("К оплате")
     await anna.click("💳 Оплатить 2")
@@ -65,7 +65,7 @@ async def test_paying_the_golden_account(
     await anna.redeliver_payment(message)  # Telegram delivers the same update again
     await fake_tg.wait_confirmed()
     await anna.send(common.BTN_ACCOUNTS)
-    card = await anna.wait_for("Долг с оплатой")
+    card = await anna.wait_for("К оплате")
     assert f"Оплачено через бот 2{NB}383,29{NB}₽ — в обработке" in (card.visible_text or "")
     assert await recorded(session) == 1
     thanks = [c for c in anna.delivered("sendMessage") if "получена" in (c.text or "")]
@@ -81,7 +81,7 @@ async def test_paying_the_golden_account(
     )
     await import_files(engine, [registry])
     await anna.send(common.BTN_ACCOUNTS)
-    card = await anna.wait_for("Долг с оплатой")
+    card = await anna.wait_for("К оплате")
     assert "в обработке" not in (card.visible_text or "")
 
     # unlinked between the invoice and the payment: refused
