@@ -70,7 +70,12 @@ async def stored_counts(engine: AsyncEngine) -> dict[str, int]:
 
 async def runs(engine: AsyncEngine) -> list[tuple[int, str]]:
     async with engine.connect() as conn:
-        return [tuple(r) for r in await conn.execute(select(ImportRun.id, ImportRun.status))]
+        return [
+            tuple(r)
+            for r in await conn.execute(
+                select(ImportRun.id, ImportRun.status).order_by(ImportRun.id)
+            )
+        ]
 
 
 def march_correction(directory: Path) -> list[Path]:
