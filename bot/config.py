@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     payments_match_days: int = 7
     payments_unconfirmed_days: int = 10
 
+    # Notifications (bot.notifications): the pay-by reminder this many days before the due date;
+    # an imported payment is announced when it was made at most this many days ago.
+    notify_pay_by_days: int = Field(default=3, ge=0, le=28)
+    notify_payment_days: int = Field(default=40, ge=1)
+
     @property
     def payments_enabled(self) -> bool:
         return bool(self.payments_provider_token and self.payments_secret)

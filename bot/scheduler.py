@@ -24,10 +24,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import metrics
-from bot import appeal_jobs, reminders
+from bot import appeal_jobs, notifications, reminders
 from bot.config import Settings
 from keyboards.payments import pay_keyboard
 from receipts import push
+from receipts.pacing import Pacer
 from storage.repo import leases
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ JOB_PROVIDERS: tuple[Callable[[Scheduler, JobContext], None], ...] = (
     appeal_jobs.schedule,
     reminders.schedule,
     push.schedule,
+    notifications.schedule,
 )
 
 
@@ -50,6 +52,12 @@ class JobContext:
     settings: Settings
     bot: Bot
     session_factory: async_sessionmaker[AsyncSession]
+
+    @functools.cached_property
+    def pacer(self) -> Pacer:
+        """One pacer for the jobs' messages (reminders, notifications): they share Telegram's
+        limits and a 429's pause."""
+        return Pacer(self.settings.push_rate_per_second, self.settings.push_per_chat_interval)
 
     @property
     def receipt_markup(self) -> Callable[[int], InlineKeyboardMarkup]:

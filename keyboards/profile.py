@@ -17,6 +17,9 @@ class Act(StrEnum):
     PUSH_TELEGRAM = "tg"  # the switches
     PUSH_EMAIL = "em"
     REMINDERS = "rem"
+    NOTIFY_PAYMENTS = "npay"
+    NOTIFY_PAY_BY = "ndue"
+    NOTIFY_VERIFICATION = "nver"
     EMAIL = "email"
     PHONE = "phone"
     UNLINK = "unlink"  # the list of linked accounts
@@ -51,11 +54,20 @@ def profile(
     has_email: bool,
     email_available: bool,
     has_accounts: bool,
+    notify_payments: bool = True,
+    notify_pay_by: bool = True,
+    notify_verification: bool = True,
 ) -> InlineKeyboardMarkup:
     rows = [[_button(t.BTN_PUSH_TELEGRAM.format(mark=_mark(push_telegram)), Act.PUSH_TELEGRAM)]]
     if has_email:
         rows.append([_button(t.BTN_PUSH_EMAIL.format(mark=_mark(push_email)), Act.PUSH_EMAIL)])
     rows.append([_button(t.BTN_REMINDERS.format(mark=_mark(reminders)), Act.REMINDERS)])
+    for label, on, action in (
+        (t.BTN_NOTIFY_PAYMENTS, notify_payments, Act.NOTIFY_PAYMENTS),
+        (t.BTN_NOTIFY_PAY_BY, notify_pay_by, Act.NOTIFY_PAY_BY),
+        (t.BTN_NOTIFY_VERIFICATION, notify_verification, Act.NOTIFY_VERIFICATION),
+    ):
+        rows.append([_button(label.format(mark=_mark(on)), action)])
     if email_available:
         rows.append([_button(t.BTN_CHANGE_EMAIL if has_email else t.BTN_ADD_EMAIL, Act.EMAIL)])
     rows.append([_button(t.BTN_PHONE, Act.PHONE)])

@@ -38,6 +38,7 @@ from storage.models import Account, BotPayment, Organization, Payment, utcnow
 from storage.periods import int_to_period, period_to_int
 from storage.repo import billing
 from storage.repo.accounts import get_linked_account
+from storage.repo.versions import PAYMENTS, visible
 from texts import fmt
 from texts.ru import payments as t
 
@@ -362,6 +363,42 @@ async def pending_payments(
         )
     ).all()
     return await _unbooked(session, settings, made)
+
+
+async def bot_payers(
+    session: AsyncSession, settings: Settings, payment_ids: Iterable[int]
+) -> dict[int, int | None]:
+    """Which of these (published) billing payments book a payment made through the bot:
+    {payment id: the resident who paid (None: erased since)}. Matched as `pending_payments`
+    matches, against the payments readers see."""
+    wanted = set(payment_ids)
+    if not wanted:
+        return {}
+    accounts = set(
+        await session.scalars(select(Payment.account_id).where(Payment.id.in_(wanted)).distinct())
+    )
+    made = (
+        await session.scalars(select(BotPayment).where(BotPayment.account_id.in_(accounts)))
+    ).all()
+    if not made:
+        return {}
+    since = min(m.paid_at.date() for m in made) - dt.timedelta(days=EARLY_DAYS)
+    rows = await session.execute(
+        select(
+            Payment.id, Payment.account_id, Payment.amount, Payment.paid_on, Payment.charge_id
+        ).where(
+            Payment.account_id.in_(accounts),
+            Payment.paid_on >= since,
+            visible(Payment, PAYMENTS),
+        )
+    )
+    booked = [Booked(*row) for row in rows]
+    views = [
+        Made(m.id, m.account_id, m.amount, m.paid_at.date(), m.telegram_charge_id) for m in made
+    ]
+    payer = {m.id: m.resident_id for m in made}
+    matched = match(views, booked, settings.payments_match_days)
+    return {paid: payer[bot] for bot, paid in matched.items() if paid in wanted}
 
 
 async def pending_total(session: AsyncSession, settings: Settings, account_id: int) -> Decimal:

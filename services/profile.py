@@ -26,6 +26,9 @@ class Switch(StrEnum):
     PUSH_TELEGRAM = "tg"
     PUSH_EMAIL = "em"
     REMINDERS = "rem"
+    NOTIFY_PAYMENTS = "npay"
+    NOTIFY_PAY_BY = "ndue"
+    NOTIFY_VERIFICATION = "nver"
 
 
 async def toggle(session: AsyncSession, resident: Resident, switch: Switch) -> bool:
@@ -39,6 +42,12 @@ async def toggle(session: AsyncSession, resident: Resident, switch: Switch) -> b
             resident.push_email = not resident.push_email
         case Switch.REMINDERS:
             resident.reminders = not resident.reminders
+        case Switch.NOTIFY_PAYMENTS:
+            resident.notify_payments = not resident.notify_payments
+        case Switch.NOTIFY_PAY_BY:
+            resident.notify_pay_by = not resident.notify_pay_by
+        case Switch.NOTIFY_VERIFICATION:
+            resident.notify_verification = not resident.notify_verification
     await session.commit()
     return True
 

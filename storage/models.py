@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -273,6 +274,10 @@ class Resident(Base):
     push_telegram: Mapped[bool] = mapped_column(Boolean, default=True)
     push_email: Mapped[bool] = mapped_column(Boolean, default=False)
     reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    # notifications (bot.notifications), each switchable in the profile
+    notify_payments: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_pay_by: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_verification: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     unreachable_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # 403
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -442,15 +447,18 @@ class AnnouncementDelivery(Base):
 
 
 class ReminderDelivery(Base):
-    """A readings reminder sent: once per resident, period and kind (window opens / closes)."""
+    """A reminder or notification sent (`bot.delivery`): once per resident, period, kind and
+    subject. Readings reminders (window opens / closes) have no subject; a notification names
+    what it is about (a payment, an account's bill, a meter's verification date)."""
 
     __tablename__ = "reminder_deliveries"
-    __table_args__ = (UniqueConstraint("resident_id", "period", "kind"),)
+    __table_args__ = (UniqueConstraint("resident_id", "period", "kind", "subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
     period: Mapped[dt.date] = mapped_column(Period())
-    kind: Mapped[str] = mapped_column(String(16))  # open / close
+    kind: Mapped[str] = mapped_column(String(16))  # open / close / payment / pay_by / verify_*
+    subject: Mapped[str] = mapped_column(String(64), default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default="sent")
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -44,6 +44,9 @@ SWITCHES = {
     Act.PUSH_TELEGRAM: Switch.PUSH_TELEGRAM,
     Act.PUSH_EMAIL: Switch.PUSH_EMAIL,
     Act.REMINDERS: Switch.REMINDERS,
+    Act.NOTIFY_PAYMENTS: Switch.NOTIFY_PAYMENTS,
+    Act.NOTIFY_PAY_BY: Switch.NOTIFY_PAY_BY,
+    Act.NOTIFY_VERIFICATION: Switch.NOTIFY_VERIFICATION,
 }
 
 
@@ -69,6 +72,9 @@ async def profile_screen(
     if resident.email:
         lines.append(t.PUSH_EMAIL.format(state=_state(resident.push_email)))
     lines.append(t.REMINDERS.format(state=_state(resident.reminders)))
+    lines.append(t.NOTIFY_PAYMENTS.format(state=_state(resident.notify_payments)))
+    lines.append(t.NOTIFY_PAY_BY.format(state=_state(resident.notify_pay_by)))
+    lines.append(t.NOTIFY_VERIFICATION.format(state=_state(resident.notify_verification)))
     markup = kb.profile(
         push_telegram=resident.push_telegram,
         push_email=resident.push_email,
@@ -76,6 +82,9 @@ async def profile_screen(
         has_email=resident.email is not None,
         email_available=mail_enabled(settings),
         has_accounts=bool(accounts),
+        notify_payments=resident.notify_payments,
+        notify_pay_by=resident.notify_pay_by,
+        notify_verification=resident.notify_verification,
     )
     return "\n".join(lines), markup
 
