@@ -36,12 +36,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from services import payments
 from services.readings.rules import local_now
-from storage.models import Resident
-from storage.periods import pay_by
+from storage.models import Organization, Resident
+from storage.periods import add_months, pay_by
 from storage.repo import billing, deliveries
 from storage.repo import notifications as repo
+from storage.repo.billing import Balance
 from storage.repo.deliveries import Key
 from storage.repo.notifications import AccountInfo, MeterDue, PaymentRow, Recipient
+from storage.repo.readings import organizations
 from texts import fmt
 from texts.ru import notifications as t
 from texts.ru.readings import meter_name
@@ -165,46 +167,77 @@ async def payment_notices(
 # --- the bill's due date ----------------------------------------------------------------------
 
 
+def _bills_due(org: Organization, today: dt.date, ahead: int) -> dict[dt.date, dt.date]:
+    """{period: its due date} of the periods whose bill is due within `ahead` days from
+    `today` (a bill is due in the month after its period: this month's or last month's)."""
+    this_month = today.replace(day=1)
+    due = {}
+    for period in (add_months(this_month, -1), this_month):
+        date = pay_by(period, org.due_day)
+        if 0 <= (date - today).days <= ahead:
+            due[period] = date
+    return due
+
+
+async def _balances(session: AsyncSession, account_ids: Sequence[int]) -> dict[int, Balance]:
+    found: dict[int, Balance] = {}
+    ordered = sorted(account_ids)
+    for start in range(0, len(ordered), repo.CHUNK):
+        found.update(await billing.balances(session, ordered[start : start + repo.CHUNK]))
+    return found
+
+
 async def pay_by_notices(
     session: AsyncSession, settings: Settings, now: dt.datetime
 ) -> list[Notice]:
-    people = _by_account(await repo.recipients(session, Resident.notify_pay_by))
-    infos = await repo.accounts(session, list(people))
-    balances = await billing.balances(session, list(people))
-    due: dict[int, tuple[dt.date, int]] = {}  # account: (due date, days left)
-    for account_id, balance in balances.items():
-        today = _local_today(infos[account_id], now)
-        if today is None or balance.closing <= 0:
-            continue
-        date = pay_by(balance.period, infos[account_id].due_day)
-        if 0 <= (date - today).days <= settings.notify_pay_by_days:
-            due[account_id] = (date, (date - today).days)
-    if not due:
-        return []
-    paid_by_bot = await repo.paid_through_bot(session, list(due))
-    first = min(balances[a].period for a in due)
-    booked = await repo.booked_after(session, list(due), first)
     notices = []
-    for account_id, (date, days) in due.items():
-        period = balances[account_id].period
-        if account_id in paid_by_bot and paid_by_bot[account_id] >= period:
+    for org in await organizations(session):
+        local = local_now(org.timezone, now)
+        if not FIRST_HOUR <= local.hour <= LAST_HOUR:
+            continue
+        bills = _bills_due(org, local.date(), settings.notify_pay_by_days)
+        if bills:  # a few days a month: the rest of the time nothing is read
+            notices.extend(await _org_pay_by(session, org, local.date(), bills))
+    return notices
+
+
+async def _org_pay_by(
+    session: AsyncSession, org: Organization, today: dt.date, bills: dict[dt.date, dt.date]
+) -> list[Notice]:
+    people = _by_account(
+        await repo.recipients(session, Resident.notify_pay_by, organization_id=org.id)
+    )
+    balances = {
+        account_id: balance
+        for account_id, balance in (await _balances(session, list(people))).items()
+        if balance.period in bills and balance.closing > 0
+    }
+    if not balances:
+        return []
+    paid_by_bot = await repo.paid_through_bot(session, list(balances))
+    booked = await repo.booked_after(session, list(balances), min(bills))
+    infos = await repo.accounts(session, list(balances))
+    notices = []
+    for account_id, balance in balances.items():
+        if paid_by_bot.get(account_id, dt.date.min) >= balance.period:
             continue
         since = sum(
-            (v for (a, p), v in booked.items() if a == account_id and p > period), Decimal(0)
+            (v for (a, p), v in booked.items() if a == account_id and p > balance.period),
+            Decimal(0),
         )
-        left = balances[account_id].closing - since
+        left = balance.closing - since
         if left <= 0:
             continue
-        info = infos[account_id]
+        info, date = infos[account_id], bills[balance.period]
         text = t.PAY_BY.format(
             number=fmt.esc(info.number),
             address=fmt.esc(fmt.address(info.house_address, info.apartment_number)),
             amount=fmt.rub(left),
             due=fmt.day(date),
-            left=t.days_left(days),
+            left=t.days_left((date - today).days),
         )
         for person in people[account_id]:
-            key = Key(person.resident_id, period, Kind.PAY_BY, str(account_id))
+            key = Key(person.resident_id, balance.period, Kind.PAY_BY, str(account_id))
             notices.append(Notice(key, person.chat_id, text, pay_account_id=account_id))
     return notices
 
@@ -233,15 +266,16 @@ def _verification_kind(due: dt.date, today: dt.date) -> Kind | None:
 
 
 async def verification_notices(session: AsyncSession, now: dt.datetime) -> list[Notice]:
-    people = _by_account(await repo.recipients(session, Resident.notify_verification))
     # a day's margin either side: each organization's own date is checked below
     first = now.date() - dt.timedelta(days=VERIFY_LATE_DAYS + 1)
     last = now.date() + dt.timedelta(days=VERIFY_AHEAD_DAYS + 1)
-    meters = await repo.meters_due(session, list(people), first, last)
+    meters = await repo.meters_due(session, Resident.notify_verification, first, last)
     grouped: dict[tuple[int, dt.date], list[MeterDue]] = defaultdict(list)
     for meter in meters:
         grouped[(meter.account_id, meter.due)].append(meter)
-    infos = await repo.accounts(session, sorted({a for a, _ in grouped}))
+    account_ids = sorted({a for a, _ in grouped})
+    infos = await repo.accounts(session, account_ids)
+    people = _by_account(await repo.recipients(session, Resident.notify_verification, account_ids))
     notices = []
     for (account_id, due), group in grouped.items():
         info = infos[account_id]
@@ -256,7 +290,7 @@ async def verification_notices(session: AsyncSession, now: dt.datetime) -> list[
             address=fmt.esc(fmt.address(info.house_address, info.apartment_number)),
             meters=_meter_lines(group),
         )
-        for person in people[account_id]:
+        for person in people.get(account_id, []):
             key = Key(person.resident_id, due.replace(day=1), kind, f"{account_id}:{due:%Y%m%d}")
             notices.append(Notice(key, person.chat_id, text))
     return notices

@@ -23,7 +23,7 @@ from receipts.pacing import Pacer
 from services import imports
 from storage.demo import GOLDEN_NUMBER
 from storage.importer import import_files
-from storage.models import Account, BotPayment, ReminderDelivery, Resident
+from storage.models import Account, BotPayment, Organization, ReminderDelivery, Resident
 from tests import factories
 from tests.harness import RecordingSession, forbidden, inline_buttons
 from texts.fmt import NBSP
@@ -411,3 +411,17 @@ async def test_the_scheduler_runs_the_notifications_every_ten_minutes(
     with time_machine.travel(at(4, 7), tick=False):
         assert await job.func() is True
     assert [chat for chat, _ in sent(bot)] == [2001, 2002]
+
+
+async def test_the_reminder_follows_the_organizations_due_day_and_settings(
+    bot, session_factory, settings, session, people
+) -> None:
+    golden = await session.scalar(select(Account).where(Account.number == GOLDEN_NUMBER))
+    org = await session.get(Organization, golden.organization_id)
+    org.due_day = 25
+    await session.commit()
+    five = settings.model_copy(update={"notify_pay_by_days": 5})
+    for moment in (at(4, 7), at(4, 19)):
+        assert (await run(bot, session_factory, five, moment)).sent == 0
+    await run(bot, session_factory, five, at(4, 20))
+    assert sent(bot)[0][1].endswith("до 25.04.2020 — осталось 5 дней.")

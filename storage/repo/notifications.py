@@ -89,16 +89,29 @@ def _wanted(switch: Any) -> tuple[Any, ...]:
     )
 
 
+def _wanted_accounts(switch: Any) -> Any:
+    """The accounts someone wants to hear about (`switch`), as a subquery."""
+    return (
+        select(AccountLink.account_id)
+        .join(Resident, Resident.id == AccountLink.resident_id)
+        .where(*_wanted(switch))
+    )
+
+
 def _chunks(ids: Sequence[int]) -> list[list[int]]:
     ordered = sorted(set(ids))
     return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
 
 
 async def recipients(
-    session: AsyncSession, switch: Any, account_ids: Sequence[int] | None = None
+    session: AsyncSession,
+    switch: Any,
+    account_ids: Sequence[int] | None = None,
+    *,
+    organization_id: int | None = None,
 ) -> list[Recipient]:
-    """Residents linked to open accounts (all, or of `account_ids`) who want the notification
-    `switch` (a `Resident.notify_*` column)."""
+    """Residents linked to open accounts (of `account_ids`, or of the organization) who want
+    the notification `switch` (a `Resident.notify_*` column)."""
     query = (
         select(AccountLink.account_id, Resident.id, Resident.chat_id)
         .join(Resident, Resident.id == AccountLink.resident_id)
@@ -107,6 +120,8 @@ async def recipients(
         .order_by(AccountLink.account_id, Resident.id)
     )
     if account_ids is None:
+        assert organization_id is not None
+        query = query.where(Account.organization_id == organization_id)
         return [Recipient(*row) for row in await session.execute(query)]
     found: list[Recipient] = []
     for chunk in _chunks(account_ids):
@@ -185,18 +200,13 @@ async def payment_rows(
 ) -> list[PaymentRow]:
     """A version's payments of `period`, made on `since_day` or later, of the accounts someone
     wants to hear about (`switch`)."""
-    wanted = (
-        select(AccountLink.account_id)
-        .join(Resident, Resident.id == AccountLink.resident_id)
-        .where(*_wanted(switch))
-    )
     rows = await session.execute(
         select(Payment.id, Payment.account_id, Payment.paid_on, Payment.amount)
         .where(
             Payment.import_id == import_id,
             Payment.period == period,
             Payment.paid_on >= since_day,
-            Payment.account_id.in_(wanted),
+            Payment.account_id.in_(_wanted_accounts(switch)),
         )
         .order_by(Payment.account_id, Payment.paid_on, Payment.id)
     )
@@ -242,23 +252,23 @@ async def booked_after(
 
 
 async def meters_due(
-    session: AsyncSession, account_ids: Sequence[int], first: dt.date, last: dt.date
+    session: AsyncSession, switch: Any, first: dt.date, last: dt.date
 ) -> list[MeterDue]:
-    """Active meters of the accounts whose verification date is within [first, last]."""
-    found: list[MeterDue] = []
-    for chunk in _chunks(account_ids):
-        rows = await session.execute(
-            select(
-                Meter.id, Meter.account_id, Meter.resource, Meter.zone, Meter.serial,
-                Meter.verification_due,
-            )
-            .where(
-                Meter.account_id.in_(chunk),
-                Meter.archived.is_(False),
-                Meter.verification_due >= first,
-                Meter.verification_due <= last,
-            )
-            .order_by(Meter.account_id, Meter.verification_due, Meter.id)
-        )  # fmt: skip
-        found.extend(MeterDue(*row) for row in rows)
-    return found
+    """Active meters of open accounts someone wants to hear about (`switch`) whose verification
+    date is within [first, last]."""
+    rows = await session.execute(
+        select(
+            Meter.id, Meter.account_id, Meter.resource, Meter.zone, Meter.serial,
+            Meter.verification_due,
+        )
+        .join(Account, Account.id == Meter.account_id)
+        .where(
+            Meter.archived.is_(False),
+            Meter.verification_due >= first,
+            Meter.verification_due <= last,
+            Account.closed.is_(False),
+            Meter.account_id.in_(_wanted_accounts(switch)),
+        )
+        .order_by(Meter.account_id, Meter.verification_due, Meter.id)
+    )  # fmt: skip
+    return [MeterDue(*row) for row in rows]
