@@ -328,24 +328,37 @@ def match(made: Sequence[Made], booked: Sequence[Booked], window_days: int) -> d
     return matched
 
 
-async def _unbooked(
+async def _booking(
     session: AsyncSession, settings: Settings, made: Sequence[BotPayment]
-) -> list[BotPayment]:
-    """Those of `made` that no billing payment books yet."""
+) -> dict[int, int]:
+    """Which published billing payment books which of `made`: `{bot payment id: payment id}`.
+    Only the payments readers see count: an unpublished load or a version kept for undo books
+    nothing."""
     if not made:
-        return []
+        return {}
     accounts = {m.account_id for m in made}
     since = min(m.paid_at.date() for m in made) - dt.timedelta(days=EARLY_DAYS)
     rows = await session.execute(
         select(
             Payment.id, Payment.account_id, Payment.amount, Payment.paid_on, Payment.charge_id
-        ).where(Payment.account_id.in_(accounts), Payment.paid_on >= since)
+        ).where(
+            Payment.account_id.in_(accounts),
+            Payment.paid_on >= since,
+            visible(Payment, PAYMENTS),
+        )
     )
     booked = [Booked(*row) for row in rows]
     views = [
         Made(m.id, m.account_id, m.amount, m.paid_at.date(), m.telegram_charge_id) for m in made
     ]
-    matched = match(views, booked, settings.payments_match_days)
+    return match(views, booked, settings.payments_match_days)
+
+
+async def _unbooked(
+    session: AsyncSession, settings: Settings, made: Sequence[BotPayment]
+) -> list[BotPayment]:
+    """Those of `made` that no billing payment books yet."""
+    matched = await _booking(session, settings, made)
     return [m for m in made if m.id not in matched]
 
 
@@ -358,8 +371,6 @@ async def pending_payments(
             select(BotPayment)
             .where(BotPayment.account_id == account_id)
             .order_by(BotPayment.paid_at, BotPayment.id)
-            # on the card's hot path: an index range scan (see storage.sqlite_driver)
-            .execution_options(indexed_lookup=True)
         )
     ).all()
     return await _unbooked(session, settings, made)
@@ -380,24 +391,8 @@ async def bot_payers(
     made = (
         await session.scalars(select(BotPayment).where(BotPayment.account_id.in_(accounts)))
     ).all()
-    if not made:
-        return {}
-    since = min(m.paid_at.date() for m in made) - dt.timedelta(days=EARLY_DAYS)
-    rows = await session.execute(
-        select(
-            Payment.id, Payment.account_id, Payment.amount, Payment.paid_on, Payment.charge_id
-        ).where(
-            Payment.account_id.in_(accounts),
-            Payment.paid_on >= since,
-            visible(Payment, PAYMENTS),
-        )
-    )
-    booked = [Booked(*row) for row in rows]
-    views = [
-        Made(m.id, m.account_id, m.amount, m.paid_at.date(), m.telegram_charge_id) for m in made
-    ]
     payer = {m.id: m.resident_id for m in made}
-    matched = match(views, booked, settings.payments_match_days)
+    matched = await _booking(session, settings, made)
     return {paid: payer[bot] for bot, paid in matched.items() if paid in wanted}
 
 

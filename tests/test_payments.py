@@ -182,6 +182,31 @@ async def test_a_payment_booked_without_charge_id_matches_by_account_amount_and_
     assert "в обработке" not in client.last_text()
 
 
+async def test_only_the_published_payments_book_a_bot_payment(
+    client, session, engine, golden_resident, tmp_path
+):
+    invoice = await pay_due(client)
+    await pre_checkout(client, invoice.payload, 238329)
+    await client.feed(successful_update(client, invoice.payload, 238329, "tg-charge-3"))
+    registry = tmp_path / "payments.csv"
+    registry.write_text(
+        f"account,date,amount,period\n{GOLDEN_NUMBER},08.04.2020,2383.29,2020-04\n",
+        encoding="utf-8",
+    )
+    await import_files(engine, [registry])
+    await client.send(common.BTN_ACCOUNTS)
+    assert "в обработке" not in client.last_text()
+    # the billing corrects April: the payment is not in it. The first version is kept for undo,
+    # but residents no longer see it, so it books nothing
+    registry.write_text(
+        f"account,date,amount,period\n{GOLDEN_NUMBER},09.04.2020,100.00,2020-04\n",
+        encoding="utf-8",
+    )
+    await import_files(engine, [registry])
+    await client.send(common.BTN_ACCOUNTS)
+    assert f"Оплачено через бот 2{NB}383,29{NB}₽ — в обработке" in plain(client.last_text())
+
+
 async def test_a_forged_payload_is_refused_at_pre_checkout(client, session, golden_resident):
     invoice = await pay_due(client)
     body, _, signature = invoice.payload.rpartition(":")
