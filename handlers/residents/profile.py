@@ -17,12 +17,11 @@ from bot.config import Settings
 from handlers.access import registered_only
 from handlers.filters import TextIs
 from handlers.residents import steps
-from handlers.ui import PlainText, StepInput, drop_buttons, edit_or_send, leave_dialogue, say
+from handlers.ui import StepInput, drop_buttons, edit_or_send, leave_dialogue, say
 from keyboards import profile as kb
 from keyboards import registration as kb_reg
 from keyboards.menu import MENU_BUTTONS, main_menu
 from keyboards.profile import Act, ProfileAction
-from keyboards.registration import EmailAction, EmailStep
 from services import profile
 from services.phones import display_phone
 from services.profile import Switch
@@ -31,7 +30,6 @@ from storage.models import Account, Resident
 from texts import fmt
 from texts.ru import common as tc
 from texts.ru import profile as t
-from texts.ru import registration as tr
 
 
 class ProfileEdit(StatesGroup):
@@ -213,65 +211,20 @@ async def on_change_email(callback: CallbackQuery, state: FSMContext, settings: 
         await callback.answer(t.EMAIL_UNAVAILABLE, show_alert=True)
         return
     await callback.answer()
-    await state.set_state(ProfileEdit.email)
-    await say(callback, t.EMAIL_ASK)
+    await state.set_state(EMAIL.email)
+    await say(callback, EMAIL.ask, EMAIL.ask_markup())
 
 
-async def on_email(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    resident: Resident,
-) -> None:
-    await steps.submit_email(
-        message, session, settings, state, resident, code_state=ProfileEdit.code, skippable=False
-    )
-
-
-async def on_email_other(message: Message) -> None:
-    await message.answer(tr.EMAIL_INVALID_PROFILE)
-
-
-async def on_code(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    resident: Resident,
-) -> None:
-    address = await steps.check_code(
-        message, session, settings, state, resident,
-        email_state=ProfileEdit.email, code_state=ProfileEdit.code, skippable=False,
-    )  # fmt: skip
-    if address is None:
-        return
-    await state.clear()
+async def _email_confirmed(message: Message, turn: steps.EmailTurn, address: str) -> None:
     await message.answer(t.EMAIL_CHANGED.format(email=fmt.esc(address)))
-    text, markup = await profile_screen(session, resident, settings)
+    text, markup = await profile_screen(turn.session, turn.resident, turn.settings)
     await message.answer(text, reply_markup=markup)
 
 
-async def on_resend(
-    callback: CallbackQuery,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    resident: Resident,
-) -> None:
-    await steps.resend_code(
-        callback, session, settings, state, resident, code_state=ProfileEdit.code, skippable=False
-    )
-
-
-async def on_other_address(callback: CallbackQuery, state: FSMContext) -> None:
-    await callback.answer()
-    await state.set_state(ProfileEdit.email)
-    await say(callback, t.EMAIL_ASK)
-
-
-async def on_stale_button(callback: CallbackQuery) -> None:
-    await callback.answer(tc.STALE_BUTTON, show_alert=True)
+EMAIL = steps.EmailFlow(
+    ProfileEdit.email, ProfileEdit.code, skippable=False, ask=t.EMAIL_ASK,
+    confirmed=_email_confirmed,
+)  # fmt: skip
 
 
 def _pressed(*actions: Act):
@@ -292,12 +245,6 @@ def router() -> Router:
     r.callback_query.register(on_unlink_do, _pressed(Act.UNLINK_DO))
     r.callback_query.register(on_delete, _pressed(Act.DELETE))
     r.callback_query.register(on_delete_do, _pressed(Act.DELETE_DO))
-    r.message.register(on_email, StateFilter(ProfileEdit.email), StepInput(), PlainText())
-    r.message.register(on_email_other, StateFilter(ProfileEdit.email), StepInput())
-    r.message.register(on_code, StateFilter(ProfileEdit.code), StepInput())
-    email_steps = StateFilter(ProfileEdit.email, ProfileEdit.code)
-    r.callback_query.register(on_resend, steps.pressed(EmailAction.RESEND), email_steps)
-    r.callback_query.register(on_other_address, steps.pressed(EmailAction.OTHER), email_steps)
-    r.callback_query.register(on_stale_button, EmailStep.filter(), email_steps)
+    steps.register_email_step(r, EMAIL)
     r.message.register(on_phone, StateFilter(ProfileEdit.phone), StepInput())
     return r

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from handlers.residents import steps
-from handlers.ui import PlainText, StepInput, drop_buttons, say
+from handlers.ui import StepInput, drop_buttons, say
 from keyboards import registration as kb
 from keyboards.accounts import start_button
 from keyboards.menu import main_menu
@@ -175,83 +175,35 @@ async def on_phone(
 # --- e-mail ---------------------------------------------------------------------------------------
 
 
-async def on_email(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    resident: Resident | None,
-) -> None:
-    if resident is None:
-        await _restart(message, state)
-        return
-    await steps.submit_email(
-        message, session, settings, state, resident, code_state=Registration.code, skippable=True
-    )
-
-
-async def on_email_other(message: Message) -> None:
-    await message.answer(t.EMAIL_INVALID, reply_markup=kb.email_ask(skippable=True))
-
-
-async def on_code(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    resident: Resident | None,
-) -> None:
-    if resident is None:
-        await _restart(message, state)
-        return
-    address = await steps.check_code(
-        message, session, settings, state, resident,
-        email_state=Registration.email, code_state=Registration.code, skippable=True,
-    )  # fmt: skip
-    if address is None:
-        return
-    await registration.complete_registration(session, resident)
-    await state.clear()
+async def _email_confirmed(message: Message, turn: steps.EmailTurn, address: str) -> None:
+    await registration.complete_registration(turn.session, turn.resident)
     await message.answer(t.EMAIL_CONFIRMED.format(email=fmt.esc(address)))
     await _done(message)
 
 
-async def on_skip(
-    callback: CallbackQuery, state: FSMContext, session: AsyncSession, resident: Resident | None
-) -> None:
+EMAIL = steps.EmailFlow(
+    Registration.email, Registration.code, skippable=True, ask=t.EMAIL_ASK,
+    confirmed=_email_confirmed,
+)  # fmt: skip
+
+
+async def on_skip(callback: CallbackQuery, turn: steps.EmailTurn) -> None:
     await callback.answer()
-    if resident is None or not isinstance(callback.message, Message):
+    if not isinstance(callback.message, Message):
         return
     await drop_buttons(callback)
-    await state.clear()
-    await registration.skip_email(session, resident)
+    await turn.state.clear()
+    await registration.skip_email(turn.session, turn.resident)
     await _done(callback.message)
 
 
-async def on_resend(
-    callback: CallbackQuery,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    resident: Resident | None,
-) -> None:
-    if resident is None:
-        await callback.answer()
-        return
-    await steps.resend_code(
-        callback, session, settings, state, resident, code_state=Registration.code, skippable=True
-    )
-
-
-async def on_other_address(callback: CallbackQuery, state: FSMContext) -> None:
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await state.set_state(Registration.email)
-        await _ask_email(callback.message)
+async def on_lost(message: Message, state: FSMContext) -> None:
+    """A step of the e-mail whose person is gone (deleted meanwhile): start again."""
+    await _restart(message, state)
 
 
 async def _ask_email(message: Message) -> None:
-    await message.answer(t.EMAIL_ASK, reply_markup=kb.email_ask(skippable=True))
+    await message.answer(EMAIL.ask, reply_markup=EMAIL.ask_markup())
 
 
 async def _restart(message: Message, state: FSMContext) -> None:
@@ -281,11 +233,7 @@ def router() -> Router:
     r.message.register(on_agreement_other, agreement, StepInput())
     r.message.register(on_consent_other, consent, StepInput())
     r.message.register(on_phone, StateFilter(Registration.phone), StepInput())
-    r.message.register(on_email, StateFilter(Registration.email), StepInput(), PlainText())
-    r.message.register(on_email_other, StateFilter(Registration.email), StepInput())
-    r.message.register(on_code, StateFilter(Registration.code), StepInput())
-    email_steps = StateFilter(Registration.email, Registration.code)
-    r.callback_query.register(on_skip, steps.pressed(EmailAction.SKIP), email_steps)
-    r.callback_query.register(on_resend, steps.pressed(EmailAction.RESEND), email_steps)
-    r.callback_query.register(on_other_address, steps.pressed(EmailAction.OTHER), email_steps)
+    r.callback_query.register(on_skip, steps.pressed(EmailAction.SKIP), steps.InEmailStep(EMAIL))
+    steps.register_email_step(r, EMAIL)
+    r.message.register(on_lost, StateFilter(Registration.email, Registration.code), StepInput())
     return r
