@@ -9,7 +9,7 @@ from aiogram.filters import Command, StateFilter
 
 from handlers.access import registered_only
 from handlers.accounts import browse, proof
-from handlers.accounts.dialogue import Linking, WithinPath
+from handlers.accounts.dialogue import ON_PATH, Linking, WithinPath
 from handlers.filters import TextIs
 from handlers.ui import PlainText, StepInput, leave_dialogue
 from keyboards.accounts import (
@@ -27,7 +27,9 @@ from keyboards.menu import MENU_BUTTONS
 
 def router() -> Router:
     r = registered_only(Router(name="accounts"), linked_accounts=False)
-    r.callback_query.middleware(WithinPath())
+    within_path = WithinPath(restart=browse.start)
+    r.message.middleware(within_path)
+    r.callback_query.middleware(within_path)
     r.message.register(leave_dialogue, StateFilter(Linking), TextIs(*MENU_BUTTONS))
     r.message.register(browse.start, Command("link"))
     r.callback_query.register(browse.on_start_button, LinkStart.filter())
@@ -36,15 +38,16 @@ def router() -> Router:
     r.callback_query.register(
         browse.on_clear_search, LinkClearSearch.filter(), StateFilter(Linking.house)
     )
-    r.message.register(browse.on_house_search, StateFilter(Linking.house), StepInput(), PlainText())
+    typed = (StepInput(), PlainText())
+    r.message.register(browse.on_house_search, StateFilter(Linking.house), *typed, flags=ON_PATH)
     r.callback_query.register(browse.on_apartments, LinkApartments.filter())
     r.message.register(
-        browse.on_apartment_number, StateFilter(Linking.apartment), StepInput(), PlainText()
+        browse.on_apartment_number, StateFilter(Linking.apartment), *typed, flags=ON_PATH
     )
     r.callback_query.register(browse.on_accounts, LinkAccounts.filter())
     r.callback_query.register(proof.on_pick, LinkPick.filter())
-    r.message.register(proof.on_total, StateFilter(Linking.proof), StepInput(), PlainText())
-    r.message.register(proof.on_captcha, StateFilter(Linking.captcha), StepInput(), PlainText())
+    proof_steps = StateFilter(Linking.proof, Linking.captcha)
+    r.message.register(proof.on_typed, proof_steps, *typed, flags=ON_PATH)
     r.callback_query.register(
         proof.on_new_captcha, LinkNewCaptcha.filter(), StateFilter(Linking.captcha)
     )

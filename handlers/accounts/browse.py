@@ -7,10 +7,11 @@ path taken (forged or stale) gets an alert and changes nothing.
 from __future__ import annotations
 
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.accounts.dialogue import HINTS, Linking, LinkPath, load, save
+from handlers.accounts.dialogue import HINTS, Linking, LinkPath, save
 from handlers.ui import edit_or_send, say
 from keyboards import accounts as kb
 from keyboards.accounts import (
@@ -111,31 +112,36 @@ async def accounts_screen(session: AsyncSession, apartment: Apartment, page: int
 # --- the handlers ---------------------------------------------------------------------------------
 
 
+async def _show(
+    event: CallbackQuery | Message, state: FSMContext, step: State, path: LinkPath, screen: Screen
+) -> None:
+    """Remember the step and the path taken, and show the step's screen (in place of the pressed
+    button's message; a typed text gets it as a new message)."""
+    await save(state, step, path)
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    await edit_or_send(event, *screen)
+
+
 async def start(message: Message, state: FSMContext, session: AsyncSession) -> None:
     """/link, or a step whose path no longer exists: the dialogue from its beginning."""
-    await state.clear()
-    await save(state, Linking.org, LinkPath())
-    text, markup = await orgs_screen(session, 0)
-    await message.answer(text, reply_markup=markup)
+    await _show(message, state, Linking.org, LinkPath(), await orgs_screen(session, 0))
 
 
 async def on_start_button(
     callback: CallbackQuery, state: FSMContext, session: AsyncSession
 ) -> None:
+    """The offer to link an account: the directory as a new message (the offer stays)."""
     await callback.answer()
-    await state.clear()
     await save(state, Linking.org, LinkPath())
-    text, markup = await orgs_screen(session, 0)
-    await say(callback, text, markup)
+    await say(callback, *await orgs_screen(session, 0))
 
 
 async def on_orgs(
     callback: CallbackQuery, callback_data: LinkOrgs, state: FSMContext, session: AsyncSession
 ) -> None:
-    await callback.answer()
-    await save(state, Linking.org, LinkPath())
-    text, markup = await orgs_screen(session, callback_data.page)
-    await edit_or_send(callback, text, markup)
+    screen = await orgs_screen(session, callback_data.page)
+    await _show(callback, state, Linking.org, LinkPath(), screen)
 
 
 async def on_houses(
@@ -146,11 +152,9 @@ async def on_houses(
     path: LinkPath,
     org: Organization,
 ) -> None:
-    await callback.answer()
     search = path.search if path.org_id == org.id else ""
-    await save(state, Linking.house, LinkPath(org_id=org.id, search=search))
-    text, markup = await houses_screen(session, org, callback_data.page, search)
-    await edit_or_send(callback, text, markup)
+    screen = await houses_screen(session, org, callback_data.page, search)
+    await _show(callback, state, Linking.house, LinkPath(org_id=org.id, search=search), screen)
 
 
 async def on_clear_search(
@@ -160,25 +164,19 @@ async def on_clear_search(
     path: LinkPath,
     org: Organization,
 ) -> None:
-    await callback.answer()
-    await save(state, Linking.house, path.but(search=""))
-    text, markup = await houses_screen(session, org, 0, "")
-    await edit_or_send(callback, text, markup)
+    screen = await houses_screen(session, org, 0, "")
+    await _show(callback, state, Linking.house, path.but(search=""), screen)
 
 
-async def on_house_search(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    path = await load(state)
-    org = await linking.organization(session, path.org_id)
-    if org is None:
-        await start(message, state, session)
-        return
+async def on_house_search(
+    message: Message, state: FSMContext, session: AsyncSession, path: LinkPath, org: Organization
+) -> None:
     query = linking.street_query(message.text or "")
     if query is None:
         await message.answer(t.HOUSE_HINT)
         return
-    await save(state, Linking.house, path.but(search=query))
-    text, markup = await houses_screen(session, org, 0, query)
-    await message.answer(text, reply_markup=markup)
+    screen = await houses_screen(session, org, 0, query)
+    await _show(message, state, Linking.house, path.but(search=query), screen)
 
 
 async def on_apartments(
@@ -189,24 +187,18 @@ async def on_apartments(
     path: LinkPath,
     house: House,
 ) -> None:
-    await callback.answer()
-    await save(state, Linking.apartment, LinkPath(path.org_id, path.search, house.id))
-    text, markup = await apartments_screen(session, house, callback_data.page, "")
-    await edit_or_send(callback, text, markup)
+    screen = await apartments_screen(session, house, callback_data.page, "")
+    step = LinkPath(path.org_id, path.search, house.id)
+    await _show(callback, state, Linking.apartment, step, screen)
 
 
-async def on_apartment_number(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    path = await load(state)
-    house = await linking.house_of(session, path.house_id, path.org_id)
-    if house is None:
-        await start(message, state, session)
-        return
+async def on_apartment_number(message: Message, session: AsyncSession, house: House) -> None:
+    """The apartments found by the number typed (the step and the path stay)."""
     number = linking.apartment_query(message.text or "")
     if number is None:
         await message.answer(t.APARTMENT_HINT)
         return
-    text, markup = await apartments_screen(session, house, 0, number)
-    await message.answer(text, reply_markup=markup)
+    await edit_or_send(message, *await apartments_screen(session, house, 0, number))
 
 
 async def on_accounts(
@@ -217,11 +209,9 @@ async def on_accounts(
     path: LinkPath,
     apartment: Apartment,
 ) -> None:
-    await callback.answer()
+    screen = await accounts_screen(session, apartment, callback_data.page)
     step = LinkPath(path.org_id, path.search, apartment.house_id, apartment.id)
-    await save(state, Linking.account, step)
-    text, markup = await accounts_screen(session, apartment, callback_data.page)
-    await edit_or_send(callback, text, markup)
+    await _show(callback, state, Linking.account, step, screen)
 
 
 async def on_other(message: Message, state: FSMContext) -> None:

@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from aiogram.dispatcher.flags import get_flag
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import Gate
@@ -78,53 +79,87 @@ async def stale(callback: CallbackQuery) -> None:
     await callback.answer(t.STALE, show_alert=True)
 
 
-Lookup = Callable[[AsyncSession, Any, LinkPath], Awaitable[object | None]]
+@dataclass(frozen=True)
+class Level:
+    """A level of the directory: the name a thing of it is injected under, the field that holds
+    its id (in a button and in the path), the path's field of the level it must belong to, and
+    how it is found."""
+
+    name: str
+    key: str
+    within: str  # "" for the top level
+    find: Callable[..., Awaitable[object | None]]
+
+    async def lookup(
+        self, session: AsyncSession, path: LinkPath, named: object, *, current: bool
+    ) -> object | None:
+        """The thing a button names (`named`, its callback data), or the path's own one when
+        `named` has no id of this level. None when it is not within the path taken, or when it
+        should be the path's own (`current`) and is not."""
+        own = getattr(path, self.key)
+        thing_id = getattr(named, self.key, own)
+        if current and thing_id != own:
+            return None
+        if not self.within:
+            return await self.find(session, thing_id)
+        return await self.find(session, thing_id, getattr(path, self.within))
 
 
-async def _browsed_org(session: AsyncSession, data: LinkClearSearch, path: LinkPath) -> object:
-    return await linking.organization(session, data.org_id) if path.org_id == data.org_id else None
+ORG = Level("org", "org_id", "", linking.organization)
+HOUSE = Level("house", "house_id", "org_id", linking.house_of)
+APARTMENT = Level("apartment", "apartment_id", "house_id", linking.apartment_of)
+ACCOUNT = Level("account", "account_id", "apartment_id", linking.account_of)
 
-
-# The buttons that name a step of the directory: the name the thing is injected under, and how it
-# is looked up within the path taken.
-STEPS: dict[type, tuple[str, Lookup]] = {
-    LinkHouses: ("org", lambda session, data, _: linking.organization(session, data.org_id)),
-    LinkClearSearch: ("org", _browsed_org),
-    LinkApartments: (
-        "house",
-        lambda session, data, path: linking.house_of(session, data.house_id, path.org_id),
-    ),
-    LinkAccounts: (
-        "apartment",
-        lambda session, data, path: linking.apartment_of(session, data.apartment_id, path.house_id),
-    ),
-    LinkPick: (
-        "account",
-        lambda session, data, path: linking.account_of(session, data.account_id, path.apartment_id),
-    ),
-    LinkNewCaptcha: (
-        "account",
-        lambda session, _, path: linking.account_of(session, path.account_id, path.apartment_id),
-    ),
+# The buttons that name a thing of the directory; "current": the path's own one (a button's id
+# of it, if it has one, must be the path's).
+BUTTONS: dict[type, tuple[Level, bool]] = {
+    LinkHouses: (ORG, False),
+    LinkClearSearch: (ORG, True),
+    LinkApartments: (HOUSE, False),
+    LinkAccounts: (APARTMENT, False),
+    LinkPick: (ACCOUNT, False),
+    LinkNewCaptcha: (ACCOUNT, True),
 }
+# The steps that take typed text about the path's own thing of a level.
+TYPED: dict[str | None, Level] = {
+    Linking.house.state: ORG,
+    Linking.apartment.state: HOUSE,
+    Linking.proof.state: ACCOUNT,
+    Linking.captcha.state: ACCOUNT,
+}
+# The flag of a handler whose typed text is about the path's own thing (`TYPED`).
+ON_PATH = {"on_path": True}
+
+Restart = Callable[[Message, FSMContext, AsyncSession], Awaitable[None]]
 
 
 class WithinPath(Gate):
-    """A button that names a step of the directory: load the path taken, look the named thing up
-    within it and inject both (`path`, and `org`, `house`, `apartment` or `account`). A thing
-    outside the path (forged, or gone since) gets the stale alert and the handler never runs."""
+    """A button that names a thing of the directory, or a typed step's text (a handler flagged
+    `ON_PATH`): load the path taken, look the thing up within it and inject both (`path`, and
+    `org`, `house`, `apartment` or `account`). A thing outside the path (forged, or gone since)
+    gets the stale alert on a button, and the dialogue from its beginning (`restart`) on a text;
+    the handler never runs."""
+
+    def __init__(self, restart: Restart) -> None:
+        self.restart = restart
 
     async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
-        callback_data = data.get("callback_data")
-        step = STEPS.get(type(callback_data))
-        if step is None:
+        named = data.get("callback_data")
+        level, current = BUTTONS.get(type(named), (None, False))
+        if isinstance(event, Message) and get_flag(data, "on_path"):
+            level, current = TYPED.get(data.get("raw_state")), True
+        if level is None:
             return True
-        name, lookup = step
         path = await load(data["state"])
-        found = await lookup(data["session"], callback_data, path)
+        found = await level.lookup(data["session"], path, named, current=current)
         if found is None:
-            if isinstance(event, CallbackQuery):
-                await stale(event)
+            await self._refuse(event, data)
             return False
-        data["path"], data[name] = path, found
+        data["path"], data[level.name] = path, found
         return True
+
+    async def _refuse(self, event: TelegramObject, data: dict[str, Any]) -> None:
+        if isinstance(event, CallbackQuery):
+            await stale(event)
+        elif isinstance(event, Message):
+            await self.restart(event, data["state"], data["session"])

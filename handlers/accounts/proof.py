@@ -8,7 +8,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from handlers.accounts.dialogue import Linking, LinkPath, load, save, stale
+from handlers.accounts.dialogue import Linking, LinkPath, save, stale
 from keyboards import accounts as kb
 from keyboards.accounts import LinkAccounts
 from receipts.pool import run_cpu
@@ -125,58 +125,35 @@ async def on_pick(
     await _answer(callback.message, state, settings, path, account, proof, t.PROOF_WRONG)
 
 
-async def _chosen_account(
-    message: Message, state: FSMContext, session: AsyncSession
-) -> tuple[LinkPath, Account | None]:
-    """The account the proof is for; a vanished one ends the dialogue with a note."""
-    path = await load(state)
-    account = await linking.account_of(session, path.account_id, path.apartment_id)
-    if account is None:
-        await state.clear()
-        await message.answer(t.STALE)
-    return path, account
-
-
-async def on_total(
+async def on_typed(
     message: Message,
     state: FSMContext,
     session: AsyncSession,
     settings: Settings,
     resident: Resident,
+    path: LinkPath,
+    account: Account,
+    raw_state: str | None,
 ) -> None:
-    typed = linking.parse_total(message.text or "")
-    if typed is None:
+    """The typed proof: a receipt's total in the proof step, the picture's characters in the
+    captcha step."""
+    text = message.text or ""
+    if raw_state == Linking.captcha.state:
+        proof = await linking.solve_captcha(session, resident, account, path.captcha, text)
+        wrong = t.CAPTCHA_AGAIN
+    elif (total := linking.parse_total(text)) is not None:
+        captcha_passed = path.captcha_passed
+        proof = await linking.prove_total(
+            session, resident, account, total, captcha_passed=captcha_passed
+        )
+        wrong = t.PROOF_WRONG
+    else:
         await message.answer(t.PROOF_HINT)
         return
-    path, account = await _chosen_account(message, state, session)
-    if account is None:
-        return
-    proof = await linking.prove_total(
-        session, resident, account, typed, captcha_passed=path.captcha_passed
-    )
     if proof.outcome is Outcome.BLOCKED and not proof.failed:
         await message.answer(_blocked(proof, settings))
         return
-    await _answer(message, state, settings, path, account, proof, t.PROOF_WRONG)
-
-
-async def on_captcha(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    settings: Settings,
-    resident: Resident,
-) -> None:
-    path, account = await _chosen_account(message, state, session)
-    if account is None:
-        return
-    proof = await linking.solve_captcha(
-        session, resident, account, path.captcha, message.text or ""
-    )
-    if proof.outcome is Outcome.BLOCKED and not proof.failed:
-        await message.answer(_blocked(proof, settings))
-        return
-    await _answer(message, state, settings, path, account, proof, t.CAPTCHA_AGAIN)
+    await _answer(message, state, settings, path, account, proof, wrong)
 
 
 async def on_new_captcha(
