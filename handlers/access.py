@@ -6,7 +6,7 @@ filters matched: when the matched `CallbackData` has an `account_id`, it loads t
 the resident's links and hands it to the handler as `account`; an account the resident has not
 linked (or that does not exist: the same answer) is refused with an alert and the handler never
 runs. `account_id = 0` is "no account" where a callback declares that default (e.g. "all my
-appeals"); there `account` is None.
+appeals"); there `account` is None. `NamedPeriod` reads a callback's month the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from storage.models import Resident
+from storage.periods import int_to_period
 from storage.repo.accounts import get_linked_account
 from texts.ru import common as t
 
@@ -54,19 +55,29 @@ class RegisteredOnly(Gate):
         return False
 
 
+def _named(data: dict[str, Any], name: str) -> tuple[int, bool] | None:
+    """The integer field `name` of the matched callback data and whether it is 0 where the
+    callback declares 0 as its default (nothing named: "no account", "the latest month"); None
+    when the data has no such field."""
+    callback_data = data.get("callback_data")
+    if not isinstance(callback_data, CallbackData):
+        return None
+    field = type(callback_data).model_fields.get(name)
+    if field is None:
+        return None
+    value = getattr(callback_data, name)
+    return value, value == 0 and not field.is_required() and field.default == 0
+
+
 class AccountAccess(Gate):
     """Authorize `callback_data.account_id` against the resident's links; inject `account`."""
 
     async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
-        callback_data = data.get("callback_data")
-        if (
-            not isinstance(callback_data, CallbackData)
-            or "account_id" not in type(callback_data).model_fields
-        ):
+        named = _named(data, "account_id")
+        if named is None:
             return True
-        account_id = callback_data.account_id  # type: ignore[attr-defined]
-        field = type(callback_data).model_fields["account_id"]
-        if account_id == 0 and not field.is_required() and field.default == 0:
+        account_id, nothing = named
+        if nothing:
             data["account"] = None
             return True
         resident: Resident | None = data.get("resident")
@@ -80,6 +91,27 @@ class AccountAccess(Gate):
                 await event.answer(t.ACCOUNT_NOT_AVAILABLE, show_alert=True)
             return False
         data["account"] = account
+        return True
+
+
+class NamedPeriod(Gate):
+    """Read `callback_data.period` (YYYYMM) as a month; inject `period` (None for the declared
+    default 0: the latest). A malformed one (forged) is refused with `alert`."""
+
+    def __init__(self, alert: str) -> None:
+        self.alert = alert
+
+    async def admit(self, event: TelegramObject, data: dict[str, Any]) -> bool:
+        named = _named(data, "period")
+        if named is None:
+            return True
+        value, latest = named
+        try:
+            data["period"] = None if latest else int_to_period(value)
+        except ValueError:
+            if isinstance(event, CallbackQuery):
+                await event.answer(self.alert, show_alert=True)
+            return False
         return True
 
 

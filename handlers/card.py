@@ -6,6 +6,7 @@ the figures come from `services.statements` through this router's `BillingCache`
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from aiogram import BaseMiddleware, Router
@@ -14,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from handlers.access import registered_only
+from handlers.access import NamedPeriod, registered_only
 from handlers.filters import TextIs
 from handlers.ui import edit_or_send, show_or_alert
 from handlers.views import card as view
@@ -23,8 +24,8 @@ from keyboards.callbacks import OpenCard
 from services import payments, statements
 from services.billing_cache import BillingCache
 from storage.models import Account, Resident
-from storage.periods import int_to_period
 from storage.repo.accounts import linked_accounts
+from storage.repo.billing import MonthCharges
 from texts import fmt
 from texts.ru import card as t
 from texts.ru import common
@@ -47,12 +48,13 @@ def router(cache: BillingCache | None = None) -> Router:
     provide = ProvideCache(cache or BillingCache())
     r.message.middleware(provide)
     r.callback_query.middleware(provide)
+    r.callback_query.middleware(NamedPeriod(alert=t.NO_DATA))
     r.message.register(on_accounts, Command("accounts"))
     r.message.register(on_accounts, TextIs(common.BTN_ACCOUNTS))
     r.callback_query.register(on_accounts, kb.AccountsList.filter())
     r.callback_query.register(on_card, OpenCard.filter())
     r.callback_query.register(on_month, kb.ChargesMonth.filter())
-    r.callback_query.register(on_month_detail, kb.ChargesDetail.filter())
+    r.callback_query.register(on_month, kb.ChargesDetail.filter())
     return r
 
 
@@ -107,47 +109,33 @@ async def on_card(
 
 async def on_month(
     callback: CallbackQuery,
-    callback_data: kb.ChargesMonth,
+    callback_data: kb.ChargesMonth | kb.ChargesDetail,
     account: Account,
+    period: dt.date | None,
     session: AsyncSession,
     billing_cache: BillingCache,
     settings: Settings,
 ) -> None:
-    period = None
-    if callback_data.period != 0:
-        try:
-            period = int_to_period(callback_data.period)
-        except ValueError:  # forged
-            await callback.answer(t.NO_DATA, show_alert=True)
-            return
+    """The month on one screen (the latest with charges for period 0, or the one named), or in
+    detail behind «Подробно»: each service's tariff, volume, opening, recalculation, payment and
+    balance."""
     month = await statements.month(session, billing_cache, account.id, period)
-    screen = None
-    if month is not None:
-        markup = kb.month_keyboard(
-            account.id, month.period, month.previous, month.next, webapp_url=settings.webapp_url
-        )
-        due_day = account.organization.due_day
-        screen = (view.month_summary_text(account.number, month, due_day), markup)
+    screen = None if month is None else _month_screen(callback_data, account, month, settings)
     nothing = t.NO_CHARGES_YET if period is None else view.no_month_text(fmt.month(period))
     await show_or_alert(callback, screen, nothing)
 
 
-async def on_month_detail(
-    callback: CallbackQuery,
-    callback_data: kb.ChargesDetail,
+def _month_screen(
+    shown: kb.ChargesMonth | kb.ChargesDetail,
     account: Account,
-    session: AsyncSession,
-    billing_cache: BillingCache,
-) -> None:
-    """«Подробно»: each service's tariff, volume, opening, recalculation, payment and balance."""
-    try:
-        period = int_to_period(callback_data.period)
-    except ValueError:  # forged
-        await callback.answer(t.NO_DATA, show_alert=True)
-        return
-    month = await statements.month(session, billing_cache, account.id, period)
-    screen = None
-    if month is not None:
-        text = view.month_text(account.number, month, account.organization.due_day)
-        screen = (text, kb.detail_keyboard(account.id, period))
-    await show_or_alert(callback, screen, view.no_month_text(fmt.month(period)))
+    month: MonthCharges,
+    settings: Settings,
+) -> tuple[str, InlineKeyboardMarkup]:
+    due_day = account.organization.due_day
+    if isinstance(shown, kb.ChargesDetail):
+        text = view.month_text(account.number, month, due_day)
+        return text, kb.detail_keyboard(account.id, month.period)
+    markup = kb.month_keyboard(
+        account.id, month.period, month.previous, month.next, webapp_url=settings.webapp_url
+    )
+    return view.month_summary_text(account.number, month, due_day), markup

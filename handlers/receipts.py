@@ -7,6 +7,7 @@ the PDF is rendered in the render pool, never on the event loop.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from aiogram import Bot, Router
@@ -14,7 +15,7 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.access import registered_only
+from handlers.access import NamedPeriod, registered_only
 from handlers.filters import TextIs
 from handlers.ui import edit_or_send, say
 from keyboards import receipts as kb
@@ -26,7 +27,6 @@ from receipts.pdf import render_receipt
 from receipts.pool import run_cpu
 from receipts.push import receipt_filename
 from storage.models import Account, Resident
-from storage.periods import int_to_period
 from storage.repo import billing
 from storage.repo.accounts import linked_accounts
 from texts import fmt
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 def router() -> Router:
     r = registered_only(Router(name="receipts"))
+    r.callback_query.middleware(NamedPeriod(alert=common.STALE_BUTTON))
     r.message.register(on_menu, Command("receipts"))
     r.message.register(on_menu, TextIs(common.BTN_RECEIPTS))
     r.callback_query.register(on_open, OpenReceipts.filter())
@@ -106,16 +107,11 @@ async def on_months(
 
 async def on_get(
     callback: CallbackQuery,
-    callback_data: kb.ReceiptGet,
     account: Account,
+    period: dt.date,
     bot: Bot,
     session: AsyncSession,
 ) -> None:
-    try:
-        period = int_to_period(callback_data.period)
-    except ValueError:
-        await callback.answer(common.STALE_BUTTON, show_alert=True)
-        return
     data = await load_receipt(session, account.id, period)
     if data is None:
         await callback.answer(t.PERIOD_NOT_AVAILABLE, show_alert=True)
