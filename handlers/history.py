@@ -8,7 +8,7 @@ arrives authorized as `account` (`handlers.access.AccountAccess`).
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.types import BufferedInputFile, CallbackQuery
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -23,14 +23,16 @@ from storage.models import Account
 from texts.ru import card as tc
 from texts.ru import history as t
 
+Screen = tuple[str, InlineKeyboardMarkup]
+
 
 def router() -> Router:
     r = registered_only(Router(name="history"))
     r.callback_query.register(on_statement_menu, StatementMenu.filter())
     r.callback_query.register(on_statement, kb.StatementSpan.filter())
     r.callback_query.register(on_history, HistoryMenu.filter())
-    r.callback_query.register(on_charges_history, kb.ChargesHistory.filter())
-    r.callback_query.register(on_payments_history, kb.PaymentsHistory.filter())
+    r.callback_query.register(on_history_page, kb.ChargesHistory.filter())
+    r.callback_query.register(on_history_page, kb.PaymentsHistory.filter())
     r.callback_query.register(on_chart, kb.Chart.filter())
     return r
 
@@ -75,33 +77,35 @@ async def on_history(callback: CallbackQuery, account: Account) -> None:
     )
 
 
-async def on_charges_history(
+async def on_history_page(
     callback: CallbackQuery,
-    callback_data: kb.ChargesHistory,
+    callback_data: kb.ChargesHistory | kb.PaymentsHistory,
     account: Account,
     session: AsyncSession,
 ) -> None:
-    page = await statements.charges_history(session, account.id, callback_data.page)
-    screen = None
-    if page is not None:
-        periods = [m.period for m in page.items]
-        markup = kb.charges_history_keyboard(account.id, periods, page.page, page.has_more)
-        screen = (view.charges_history_text(account.number, page), markup)
+    """A page of the history of charges (per month) or of payments, newest first."""
+    if isinstance(callback_data, kb.ChargesHistory):
+        screen = await _charges_page(session, account, callback_data.page)
+    else:
+        screen = await _payments_page(session, account, callback_data.page)
     await show_or_alert(callback, screen, tc.NO_DATA)
 
 
-async def on_payments_history(
-    callback: CallbackQuery,
-    callback_data: kb.PaymentsHistory,
-    account: Account,
-    session: AsyncSession,
-) -> None:
-    page = await statements.payments_history(session, account.id, callback_data.page)
-    screen = None
-    if page is not None:
-        markup = kb.payments_history_keyboard(account.id, page.page, page.has_more)
-        screen = (view.payments_history_text(account.number, page), markup)
-    await show_or_alert(callback, screen, tc.NO_DATA)
+async def _charges_page(session: AsyncSession, account: Account, number: int) -> Screen | None:
+    page = await statements.charges_history(session, account.id, number)
+    if page is None:
+        return None
+    periods = [m.period for m in page.items]
+    markup = kb.charges_history_keyboard(account.id, periods, page.page, page.has_more)
+    return view.charges_history_text(account.number, page), markup
+
+
+async def _payments_page(session: AsyncSession, account: Account, number: int) -> Screen | None:
+    page = await statements.payments_history(session, account.id, number)
+    if page is None:
+        return None
+    markup = kb.payments_history_keyboard(account.id, page.page, page.has_more)
+    return view.payments_history_text(account.number, page), markup
 
 
 async def on_chart(

@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from handlers.filters import PrivateChat
 from handlers.operators import background
+from handlers.operators.chat import on_stats  # the same figures as in the operators' chat
 from handlers.operators.filters import IsAdmin
 from handlers.ui import StepInput, command_of, edit_or_send
 from keyboards import operators as kb
 from keyboards.operators import AnnounceAction
 from receipts import announce
-from services import announcements, stats
+from services import announcements
 from services.announcements import Target, TextProblem
 from storage.models import Organization
 from texts import fmt
@@ -70,11 +71,6 @@ def router() -> Router:
     r.message.register(on_house_search, StateFilter(scope), StepInput())
     r.message.register(hint_confirm, StateFilter(confirm), StepInput())
     return r
-
-
-async def on_stats(message: Message, session: AsyncSession, settings: Settings) -> None:
-    figures = await stats.collect(session, default_timezone=settings.default_timezone)
-    await message.answer(fmt.esc(t.stats(figures)))
 
 
 async def on_announce(message: Message, state: FSMContext, session: AsyncSession) -> None:

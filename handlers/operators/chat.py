@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from handlers.operators.filters import InOperatorsChat, IsReply, OperatorCheck
+from handlers.operators.filters import FromOperator, InOperatorsChat, IsReply, OperatorCheck
 from handlers.posting import Delivery, TelegramOperatorsChat, deliver
 from handlers.ui import command_of
 from keyboards import appeals as kb_appeals
@@ -42,8 +42,8 @@ def router() -> Router:
     in_chat = InOperatorsChat(OperatorCheck())  # one membership cache per router
     r.message.filter(in_chat)
     r.callback_query.filter(in_chat)
-    r.message.register(on_reply_command, Command("reply"))
-    r.message.register(on_stats, Command("stats"))
+    r.message.register(on_reply_command, Command("reply"), FromOperator())
+    r.message.register(on_stats, Command("stats"), FromOperator())
     r.message.register(on_reply, IsReply())
     r.message.register(swallow)
     r.callback_query.register(on_button, kb.OperatorAppeal.filter())
@@ -91,11 +91,8 @@ async def answer(
 
 
 async def on_reply_command(
-    message: Message, command: CommandObject, bot: Bot, session: AsyncSession,
-    settings: Settings, operators: OperatorCheck,
-) -> None:  # fmt: skip
-    if not await operators.message_from_operator(message, bot, settings):
-        return
+    message: Message, command: CommandObject, bot: Bot, session: AsyncSession, settings: Settings
+) -> None:
     number, _, text = (command.args or "").strip().partition(" ")
     digits = number.lstrip("№#")
     if not (digits.isascii() and digits.isdigit()) or not text.strip():
@@ -108,12 +105,9 @@ async def on_reply_command(
     await answer(message, bot, session, settings, appeal, text.strip(), [])
 
 
-async def on_stats(
-    message: Message, bot: Bot, session: AsyncSession, settings: Settings, operators: OperatorCheck
-) -> None:
-    if await operators.message_from_operator(message, bot, settings):
-        figures = await stats.collect(session, default_timezone=settings.default_timezone)
-        await message.answer(fmt.esc(t.stats(figures)))
+async def on_stats(message: Message, session: AsyncSession, settings: Settings) -> None:
+    figures = await stats.collect(session, default_timezone=settings.default_timezone)
+    await message.answer(fmt.esc(t.stats(figures)))
 
 
 async def on_reply(

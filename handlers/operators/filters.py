@@ -79,6 +79,16 @@ class InOperatorsChat(Filter):
         return {"operators": self.check} if chat == chat_id else False
 
 
+class FromOperator(Filter):
+    """A message from an operator: a member of the chat, its anonymous administrator, or an
+    administrator. Goes after `InOperatorsChat`, whose check it uses."""
+
+    async def __call__(
+        self, message: Message, bot: Bot, settings: Settings, operators: OperatorCheck
+    ) -> bool:
+        return await operators.message_from_operator(message, bot, settings)
+
+
 class IsReply(Filter):
     async def __call__(self, message: Message) -> bool:
         return message.reply_to_message is not None

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from handlers.operators.filters import InOperatorsChat, OperatorCheck
+from handlers.operators.filters import FromOperator, InOperatorsChat, OperatorCheck
 from services import payments
 from texts import fmt
 from texts.ru import payments as t
@@ -21,7 +21,7 @@ from texts.ru import payments as t
 def router() -> Router:
     r = Router(name="operators_payments")
     r.message.filter(InOperatorsChat(OperatorCheck()))
-    r.message.register(on_export, Command("export_payments"))
+    r.message.register(on_export, Command("export_payments"), FromOperator())
     return r
 
 
@@ -37,11 +37,8 @@ def _span(args: str | None) -> tuple[dt.date, dt.date] | None:
 
 
 async def on_export(
-    message: Message, command: CommandObject, bot: Bot, session: AsyncSession,
-    settings: Settings, operators: OperatorCheck,
-) -> None:  # fmt: skip
-    if not await operators.message_from_operator(message, bot, settings):
-        return
+    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
+) -> None:
     span = _span(command.args)
     if span is None:
         await message.answer(t.EXPORT_USAGE)
