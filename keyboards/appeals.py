@@ -9,7 +9,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.callbacks import AppealsHistory, NewAppeal, OpenCard
-from keyboards.common import button
+from keyboards.common import button, one_row
 from storage.models import Account, Appeal
 from storage.repo.appeals import Status, Topic
 from texts import fmt
@@ -171,16 +171,9 @@ def thread(appeal: Appeal, page: int, pages: int) -> InlineKeyboardMarkup:
 
 
 def close_confirm(appeal_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                button(
-                    t.BTN_CLOSE_YES,
-                    AppealAction(action=ThreadAction.CLOSE_YES, appeal_id=appeal_id),
-                ),
-                button(t.BTN_CLOSE_NO, AppealView(appeal_id=appeal_id)),
-            ]
-        ]
+    return one_row(
+        button(t.BTN_CLOSE_YES, AppealAction(action=ThreadAction.CLOSE_YES, appeal_id=appeal_id)),
+        button(t.BTN_CLOSE_NO, AppealView(appeal_id=appeal_id)),
     )
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 
-from keyboards.common import button
+from keyboards.common import button, one_row
 from texts.ru import imports as t
 
 
@@ -39,30 +39,21 @@ class UndoImport(CallbackData, prefix="oiu"):
 
 
 def preview(batch: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                button(t.BTN_LOAD, ImportBatch(action=BatchAction.LOAD, batch=batch)),
-                button(t.BTN_CANCEL, ImportBatch(action=BatchAction.CANCEL, batch=batch)),
-            ]
-        ]
+    return one_row(
+        button(t.BTN_LOAD, ImportBatch(action=BatchAction.LOAD, batch=batch)),
+        button(t.BTN_CANCEL, ImportBatch(action=BatchAction.CANCEL, batch=batch)),
     )
 
 
 def push_offer(period: int, month: str, residents: int) -> InlineKeyboardMarkup:
     text = t.BTN_PUSH.format(month=month, n=t.to_residents(residents))
-    return InlineKeyboardMarkup(inline_keyboard=[[button(text, PushPeriod(period=period))]])
+    return one_row(button(text, PushPeriod(period=period)))
 
 
 def undo_confirm(import_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                button(
-                    t.BTN_UNDO.format(id=import_id),
-                    UndoImport(action=UndoAction.UNDO, import_id=import_id),
-                ),
-                button(t.BTN_KEEP, UndoImport(action=UndoAction.KEEP, import_id=import_id)),
-            ]
-        ]
+    return one_row(
+        button(
+            t.BTN_UNDO.format(id=import_id), UndoImport(action=UndoAction.UNDO, import_id=import_id)
+        ),
+        button(t.BTN_KEEP, UndoImport(action=UndoAction.KEEP, import_id=import_id)),
     )

@@ -8,7 +8,7 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 
-from keyboards.common import button
+from keyboards.common import button, one_row
 from storage.models import House, Organization
 from storage.repo.appeals import Status
 from texts.ru import common as tc
@@ -79,19 +79,11 @@ def houses(items: Sequence[House], page: int, pages: int) -> InlineKeyboardMarku
 
 
 def announce_cancel() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action=AnnounceAction.CANCEL))]
-        ]
-    )
+    return one_row(button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action=AnnounceAction.CANCEL)))
 
 
 def announce_confirm() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                button(t.BTN_ANNOUNCE_SEND, AnnounceStep(action=AnnounceAction.SEND)),
-                button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action=AnnounceAction.CANCEL)),
-            ]
-        ]
+    return one_row(
+        button(t.BTN_ANNOUNCE_SEND, AnnounceStep(action=AnnounceAction.SEND)),
+        button(t.BTN_ANNOUNCE_CANCEL, AnnounceStep(action=AnnounceAction.CANCEL)),
     )
