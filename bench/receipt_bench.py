@@ -34,8 +34,9 @@ import segno
 from fpdf import FPDF
 
 from receipts import pool, qr, worker
-from receipts.content import Amounts, ChargeGroup, ChargeLine, MeterLine, Payee, ReceiptData
+from receipts.content import ChargeGroup, ChargeLine, MeterLine, Payee, ReceiptData
 from receipts.pdf import FONT_DIR, render_receipt
+from storage.money import Totals
 from texts import fmt
 from texts.ru import receipts as t
 
@@ -54,7 +55,7 @@ def sample(n: int) -> ReceiptData:
     lines = tuple(
         ChargeLine(
             line.name, line.unit, line.tariff, line.volume,
-            Amounts(line.opening + bump, line.charged, line.recalculation, line.paid,
+            Totals(line.opening + bump, line.charged, line.recalculation, line.paid,
                     line.total + bump),
         )
         for line in golden_lines
@@ -123,12 +124,12 @@ def render_naive(receipt: ReceiptData) -> bytes:
             table.row((
                 line.service, line.unit, fmt.tariff(line.tariff), fmt.volume(line.volume),
                 fmt.money(a.opening), fmt.money(a.charged), fmt.money_or_dash(a.recalculation),
-                fmt.money(a.paid), fmt.money(a.total),
+                fmt.money(a.paid), fmt.money(a.closing),
             ))  # fmt: skip
         totals = receipt.totals
         table.row((t.PDF_GRAND_TOTAL, "", "", "", fmt.money(totals.opening),
                    fmt.money(totals.charged), fmt.money_or_dash(totals.recalculation),
-                   fmt.money(totals.paid), fmt.money(totals.total)))  # fmt: skip
+                   fmt.money(totals.paid), fmt.money(totals.closing)))  # fmt: skip
     with pdf.table() as table:
         table.row(t.PDF_METER_COLUMNS)
         for meter in receipt.meters:

@@ -9,9 +9,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from storage.money import ZERO, Totals
 from storage.periods import pay_by
-
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,30 +29,12 @@ class Payee:
 
 
 @dataclass(frozen=True, slots=True)
-class Amounts:
-    opening: Decimal = ZERO
-    charged: Decimal = ZERO
-    recalculation: Decimal = ZERO
-    paid: Decimal = ZERO
-    total: Decimal = ZERO
-
-    def __add__(self, other: Amounts) -> Amounts:
-        return Amounts(
-            self.opening + other.opening,
-            self.charged + other.charged,
-            self.recalculation + other.recalculation,
-            self.paid + other.paid,
-            self.total + other.total,
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class ChargeLine:
     service: str
     unit: str
     tariff: Decimal
     volume: Decimal
-    amounts: Amounts
+    amounts: Totals
     is_common: bool = False  # ОДН: common-house needs
 
     @property
@@ -67,8 +48,8 @@ class ChargeGroup:
     lines: tuple[ChargeLine, ...]
 
     @property
-    def subtotal(self) -> Amounts:
-        return sum((line.amounts for line in self.lines), Amounts())
+    def subtotal(self) -> Totals:
+        return Totals.of(line.amounts for line in self.lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +87,13 @@ class ReceiptData:
         return tuple(line for group in self.groups for line in group.lines)
 
     @property
-    def totals(self) -> Amounts:
-        return sum((group.subtotal for group in self.groups), Amounts())
+    def totals(self) -> Totals:
+        return Totals.of(group.subtotal for group in self.groups)
 
     @property
     def to_pay(self) -> Decimal:
         """What the payer is asked to pay: the closing balance; nothing when it is an overpayment."""
-        return max(self.totals.total, ZERO)
+        return max(self.totals.closing, ZERO)
 
     @property
     def pay_by(self) -> dt.date:

@@ -17,7 +17,6 @@ from sqlalchemy.orm import joinedload
 
 from receipts.content import (
     ZERO,
-    Amounts,
     ChargeGroup,
     ChargeLine,
     MeterLine,
@@ -25,13 +24,13 @@ from receipts.content import (
     ReceiptData,
 )
 from storage.models import Account, Apartment, Charge, Meter, Reading, Service
+from storage.money import Totals
 from storage.periods import add_months, format_period
 from storage.repo.versions import visible
 from texts import fmt
 
 __all__ = [
     "ZERO",
-    "Amounts",
     "ChargeGroup",
     "ChargeLine",
     "MeterLine",
@@ -135,7 +134,7 @@ def _groups(rows: list[tuple[Charge, Service]]) -> tuple[ChargeGroup, ...]:
                 unit=service.unit,
                 tariff=charge.tariff,
                 volume=charge.volume,
-                amounts=Amounts(
+                amounts=Totals(
                     charge.opening,
                     charge.charged,
                     charge.recalculation,

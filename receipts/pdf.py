@@ -29,7 +29,8 @@ from fpdf.enums import TextMode
 from fpdf.fonts import SubsetMap, TTFFont
 
 from receipts import qr
-from receipts.content import Amounts, ChargeLine, MeterLine, ReceiptData
+from receipts.content import ChargeLine, MeterLine, ReceiptData
+from storage.money import Totals
 from texts import fmt
 from texts.ru import receipts as t
 
@@ -363,13 +364,13 @@ def _text(pdf: _Receipt, width: float, height: float, text: str) -> None:
         pdf.set_x(MARGIN)
 
 
-def _amount_cells(amounts: Amounts) -> tuple[str, ...]:
+def _amount_cells(amounts: Totals) -> tuple[str, ...]:
     return (
         fmt.money(amounts.opening),
         fmt.money(amounts.charged),
         fmt.money_or_dash(amounts.recalculation),
         fmt.money(amounts.paid),
-        fmt.money(amounts.total),
+        fmt.money(amounts.closing),
     )
 
 
@@ -444,7 +445,7 @@ def _charges(pdf: _Receipt, receipt: ReceiptData) -> None:
     pdf.ln(3)
 
 
-def _total_row(pdf: _Receipt, label: str, amounts: Amounts, row_h: float, size: float) -> None:
+def _total_row(pdf: _Receipt, label: str, amounts: Totals, row_h: float, size: float) -> None:
     widths = (sum(CHARGE_WIDTHS[:4]), *CHARGE_WIDTHS[4:])
     pdf.font(size)
     pdf.row((label, *_amount_cells(amounts)), widths, row_h, bold=True, header_align="")
@@ -491,7 +492,7 @@ def _meters(pdf: _Receipt, meters: tuple[MeterLine, ...]) -> None:
 
 
 def _total(pdf: _Receipt, receipt: ReceiptData) -> None:
-    total = receipt.totals.total
+    total = receipt.totals.closing
     pdf.set_x(MARGIN)
     pdf.font(13, bold=True)
     pdf.say(CONTENT_W, 8, t.PDF_TO_PAY.format(total=fmt.rub(receipt.to_pay)), border=1, align="R")

@@ -112,19 +112,10 @@ _KEY = (
     ReceiptDelivery.resident_id == bindparam("key_resident_id"),
     ReceiptDelivery.channel == bindparam("key_channel"),
 )
-# The delivery log's writes, built once: the first row of a delivery, a later attempt's row
-# (status, error, attempts and time), and a send's result after its intent (attempts stay).
+# The delivery log's writes, built once: the first row of a delivery, a send's result after its
+# intent (status, error and time; attempts stay), and a later attempt's row (the same, and
+# attempts).
 _LOG_FIRST = insert(ReceiptDelivery)
-_LOG_AGAIN = (
-    update(ReceiptDelivery)
-    .where(*_KEY)
-    .values(
-        status=bindparam("new_status"),
-        error=bindparam("new_error"),
-        attempts=bindparam("new_attempts"),
-        sent_at=bindparam("new_sent_at"),
-    )
-)
 _LOG_RESULT = (
     update(ReceiptDelivery)
     .where(*_KEY)
@@ -134,6 +125,7 @@ _LOG_RESULT = (
         sent_at=bindparam("new_sent_at"),
     )
 )
+_LOG_AGAIN = _LOG_RESULT.values(attempts=bindparam("new_attempts"))
 
 
 class _DeliveryLog:

@@ -33,8 +33,8 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # Packages a worker must never load: the bot itself and its heavy libraries.
 BOT_ONLY_PACKAGES = ("aiogram", "sqlalchemy", "handlers", "storage", "bot", "keyboards")
 # Leaf modules of those packages that import nothing but the standard library: the receipt's
-# dates (the pay-by day) come from the periods every layer shares.
-LEAF_MODULES = frozenset({"storage", "storage.periods"})
+# dates (the pay-by day) come from the periods every layer shares, its sums from `storage.money`.
+LEAF_MODULES = frozenset({"storage", "storage.periods", "storage.money"})
 
 
 def bot_packages(modules: object) -> list[str]:
@@ -86,10 +86,11 @@ def warm_up() -> None:
 
 
 def _tiny_receipt():  # type: ignore[no-untyped-def]
-    from receipts.content import Amounts, ChargeGroup, ChargeLine, Payee, ReceiptData
+    from receipts.content import ChargeGroup, ChargeLine, Payee, ReceiptData
+    from storage.money import Totals
 
     payee = Payee("-", "0", "0", "", "", "-", "0", "0", "0")
-    line = ChargeLine("-", "-", Decimal(1), Decimal(1), Amounts(total=Decimal(1)))
+    line = ChargeLine("-", "-", Decimal(1), Decimal(1), Totals(closing=Decimal(1)))
     return ReceiptData(
         0, "0", "-", "-", None, "", dt.date(2000, 1, 1), payee, (ChargeGroup("", (line,)),)
     )

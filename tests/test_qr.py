@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from receipts import qr
-from receipts.data import Amounts, ChargeGroup, ChargeLine, Payee, ReceiptData
+from receipts.data import ChargeGroup, ChargeLine, Payee, ReceiptData
+from storage.money import Totals
 
 FIELD_ORDER = [
     "Name",
@@ -37,7 +38,7 @@ def make_receipt(
     period: dt.date = dt.date(2020, 3, 1),
     bank: str = 'ДАЛЬНЕВОСТОЧНЫЙ БАНК ПАО "СБЕРБАНК"',
 ) -> ReceiptData:
-    line = ChargeLine("Отопление", "Гкал", D("1775.84"), D("1"), Amounts(total=total))
+    line = ChargeLine("Отопление", "Гкал", D("1775.84"), D("1"), Totals(closing=total))
     return ReceiptData(
         account_id=1,
         account_number="00000000",

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from receipts import qr
 from receipts.data import (
-    Amounts,
     ChargeGroup,
     ChargeLine,
     MeterLine,
@@ -34,6 +33,7 @@ from storage.demo import (
     GOLDEN_TOTALS,
     demo_organization,
 )
+from storage.money import Totals
 from storage.periods import add_months
 from tests import factories
 from tests.test_qr import FIELD_ORDER, make_receipt
@@ -173,7 +173,7 @@ async def test_no_charges_no_receipt(session: AsyncSession, golden_receipt: Rece
 
 def test_common_house_lines_are_marked() -> None:
     common = ChargeLine(
-        "Электроэнергия", "кВт·ч", D("5.12"), D("3.5"), Amounts(charged=D("17.92"), total=D("17.92")),
+        "Электроэнергия", "кВт·ч", D("5.12"), D("3.5"), Totals(charged=D("17.92"), closing=D("17.92")),
         is_common=True,
     )  # fmt: skip
     receipt = make_receipt()
@@ -195,7 +195,7 @@ def test_an_overpayment_is_shown_and_the_qr_asks_for_nothing() -> None:
 def test_a_long_bill_stays_on_one_page_and_keeps_its_qr() -> None:
     lines = tuple(
         ChargeLine(f"Услуга № {n} с довольно длинным названием для проверки", "куб.м", D("10"),
-                   D("1"), Amounts(charged=D("10.00"), total=D("10.00")))
+                   D("1"), Totals(charged=D("10.00"), closing=D("10.00")))
         for n in range(40)
     )  # fmt: skip
     groups = tuple(ChargeGroup(f"Группа {g}", lines[g * 10 : (g + 1) * 10]) for g in range(4))

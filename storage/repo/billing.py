@@ -33,11 +33,11 @@ from storage.models import (
     Reading,
     Service,
 )
+from storage.money import ZERO, Totals
 from storage.periods import add_months
 from storage.repo.versions import PAYMENTS, visible
 from storage.types import Period
 
-ZERO = Decimal("0.00")
 T = TypeVar("T")
 
 
@@ -65,26 +65,6 @@ class ChargeLine:
     recalculation: Decimal
     paid: Decimal
     closing: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    opening: Decimal = ZERO
-    charged: Decimal = ZERO
-    recalculation: Decimal = ZERO
-    paid: Decimal = ZERO
-    closing: Decimal = ZERO
-
-    @classmethod
-    def of(cls, lines: Iterable[ChargeLine]) -> Totals:
-        opening = charged = recalculation = paid = closing = ZERO
-        for line in lines:
-            opening += line.opening
-            charged += line.charged
-            recalculation += line.recalculation
-            paid += line.paid
-            closing += line.closing
-        return cls(opening, charged, recalculation, paid, closing)
 
 
 @dataclass(frozen=True, slots=True)
