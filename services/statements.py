@@ -13,10 +13,10 @@ Read-only: nothing here commits.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import cast
+from typing import TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,9 +27,7 @@ from storage.repo.billing import (
     Balance,
     MeterSeries,
     MonthCharges,
-    MonthTotals,
     Page,
-    PaymentRow,
     Statement,
 )
 
@@ -39,6 +37,8 @@ STATEMENT_YEARS = 6  # calendar years offered for a statement, newest first
 MAX_SPAN_MONTHS = 120
 CHART_MONTHS = 12
 CHART_SPANS = (12, 24)  # the spans a chart may be asked for
+
+T = TypeVar("T")
 
 _NO_BALANCE = "none"  # a cached "this account has no charges" (None cannot be told from a miss)
 
@@ -176,22 +176,25 @@ def valid_page(page: int) -> bool:
     return 0 <= page <= MAX_PAGE
 
 
-async def charges_history(
-    session: AsyncSession, account_id: int, page: int
-) -> Page[MonthTotals] | None:
-    """Per-month sums, newest first (None: a page no one could have reached)."""
-    if not valid_page(page):
-        return None
-    return await billing.month_totals_page(session, account_id, page)
+PageReader = Callable[[AsyncSession, int, int], Awaitable[Page[T]]]
 
 
-async def payments_history(
-    session: AsyncSession, account_id: int, page: int
-) -> Page[PaymentRow] | None:
-    """Payments received, newest first (None: a page no one could have reached)."""
-    if not valid_page(page):
-        return None
-    return await billing.payments_page(session, account_id, page)
+def _reachable(
+    read: PageReader[T],
+) -> Callable[[AsyncSession, int, int], Awaitable[Page[T] | None]]:
+    """A history's page reader (session, account id, page number) that answers None for a page
+    no one could have reached (a forged number) instead of reading."""
+
+    async def page_or_none(session: AsyncSession, account_id: int, page: int) -> Page[T] | None:
+        return await read(session, account_id, page) if valid_page(page) else None
+
+    return page_or_none
+
+
+# Per-month sums, newest first.
+charges_history = _reachable(billing.month_totals_page)
+# Payments received, newest first.
+payments_history = _reachable(billing.payments_page)
 
 
 # --- charts ---------------------------------------------------------------------------------------
@@ -202,9 +205,9 @@ async def charges_chart(
 ) -> ChargesChart | None:
     """Charges (without recalculations) by service group over the last `months` periods (one of
     CHART_SPANS), from the account's first month with charges (None: nothing to draw)."""
-    if months not in CHART_SPANS:
-        return None
-    data = await billing.group_charges(session, account_id, months)
+    data = (
+        await billing.group_charges(session, account_id, months) if months in CHART_SPANS else None
+    )
     if data is None:
         return None
     periods, groups = data
@@ -222,9 +225,7 @@ async def consumption_chart(
 ) -> ConsumptionChart | None:
     """Consumption per meter over the last `months` periods with readings (one of CHART_SPANS);
     meters without a single figure in the span are left out (None: nothing to draw)."""
-    if months not in CHART_SPANS:
-        return None
-    data = await billing.consumption(session, account_id, months)
+    data = await billing.consumption(session, account_id, months) if months in CHART_SPANS else None
     if data is None:
         return None
     periods, meters = data
