@@ -8,13 +8,19 @@ One policy for every feature (CONVENTIONS 15):
   re-sending then would only show the screen twice.
 - A step of a dialogue takes its input through `StepInput()`: /cancel, /help, /start and the main
   menu's buttons always keep their meaning.
+- A command with arguments parses them in its filter (`arguments`); one that does not fit gets
+  its usage from `on_usage`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from aiogram import F
 from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.dispatcher.event.handler import HandlerObject
+from aiogram.dispatcher.flags import get_flag
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
@@ -26,6 +32,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from magic_filter import MagicFilter
 
 from keyboards.menu import MENU_BUTTONS
 
@@ -70,6 +77,22 @@ class HasContact(Filter):
 class HasPhoto(Filter):
     async def __call__(self, message: Message) -> bool:
         return bool(message.photo)
+
+
+def arguments(name: str, parse: Callable[[str], object | None]) -> MagicFilter:
+    """For `Command(..., magic=arguments(name, parse))`: the command's arguments (the text after
+    it) that `parse` understands (not None), handed to the handler as `name`. A command whose
+    arguments do not fit goes on to the next handler: register `on_usage` after it."""
+    return F.args.func(lambda args: _named(name, parse(args or "")))
+
+
+def _named(name: str, value: object | None) -> dict[str, object] | None:
+    return None if value is None else {name: value}
+
+
+async def on_usage(message: Message, handler: HandlerObject) -> None:
+    """A command with arguments that do not fit: how to use it (the handler's `usage` flag)."""
+    await message.answer(get_flag(handler, "usage"))
 
 
 async def leave_dialogue(message: Message, state: FSMContext) -> None:

@@ -4,14 +4,14 @@ take/close buttons, /stats. Only members of the chat act; anything else here is 
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from handlers.operators.filters import FromOperator, InOperatorsChat, IsReply, OperatorCheck
 from handlers.posting import Delivery, TelegramOperatorsChat, deliver
-from handlers.ui import command_of
+from handlers.ui import arguments, command_of, on_usage
 from keyboards import appeals as kb_appeals
 from keyboards import operators as kb
 from keyboards.operators import PostAction
@@ -42,7 +42,10 @@ def router() -> Router:
     in_chat = InOperatorsChat(OperatorCheck())  # one membership cache per router
     r.message.filter(in_chat)
     r.callback_query.filter(in_chat)
-    r.message.register(on_reply_command, Command("reply"), FromOperator())
+    reply = Command("reply", magic=arguments("reply", _reply_args))
+    r.message.register(on_reply_command, reply, FromOperator())
+    usage = {"usage": t.REPLY_USAGE}
+    r.message.register(on_usage, Command("reply"), FromOperator(), flags=usage)
     r.message.register(on_stats, Command("stats"), FromOperator())
     r.message.register(on_reply, IsReply())
     r.message.register(swallow)
@@ -90,19 +93,24 @@ async def answer(
     await message.answer(ANSWER_OUTCOMES[outcome].format(id=appeal.id), reply_parameters=reply_here)
 
 
-async def on_reply_command(
-    message: Message, command: CommandObject, bot: Bot, session: AsyncSession, settings: Settings
-) -> None:
-    number, _, text = (command.args or "").strip().partition(" ")
+def _reply_args(args: str) -> tuple[int, str] | None:
+    """`/reply N text`: the appeal's number (after an optional № or #) and the answer."""
+    number, _, text = args.strip().partition(" ")
     digits = number.lstrip("№#")
     if not (digits.isascii() and digits.isdigit()) or not text.strip():
-        await message.answer(t.REPLY_USAGE)
-        return
-    appeal = await service.find(session, int(digits))  # an id no row can have is not found
+        return None
+    return int(digits), text.strip()
+
+
+async def on_reply_command(
+    message: Message, reply: tuple[int, str], bot: Bot, session: AsyncSession, settings: Settings
+) -> None:
+    number, text = reply
+    appeal = await service.find(session, number)  # an id no row can have is not found
     if appeal is None:
-        await message.answer(t.APPEAL_NOT_FOUND.format(id=int(digits)))
+        await message.answer(t.APPEAL_NOT_FOUND.format(id=number))
         return
-    await answer(message, bot, session, settings, appeal, text.strip(), [])
+    await answer(message, bot, session, settings, appeal, text, [])
 
 
 async def on_stats(message: Message, session: AsyncSession, settings: Settings) -> None:

@@ -28,7 +28,7 @@ from handlers.operators import background, import_jobs
 from handlers.operators import import_views as views
 from handlers.operators.batches import Incoming, Stage, batches
 from handlers.operators.filters import MEMBER_STATUSES, HasDocument, OperatorCheck, OperatorHere
-from handlers.ui import drop_buttons, edit_or_send, say
+from handlers.ui import arguments, drop_buttons, edit_or_send, on_usage, say
 from keyboards import imports as kb
 from keyboards.imports import BatchAction, UndoAction
 from services import imports, operator_files
@@ -47,7 +47,10 @@ def router() -> Router:
     here = OperatorHere(OperatorCheck())  # one membership cache per router
     r.message.register(on_document, HasDocument(), here)
     r.message.register(on_imports, Command("imports"), here)
-    r.message.register(on_undo_command, Command("undo_import"), here)
+    r.message.register(
+        on_undo_command, Command("undo_import", magic=arguments("number", _import_number)), here
+    )
+    r.message.register(on_usage, Command("undo_import"), here, flags={"usage": t.UNDO_USAGE})
     r.message.register(on_export, Command("export_readings"), here)
     r.callback_query.register(on_batch, kb.ImportBatch.filter(), here)
     r.callback_query.register(on_push, kb.PushPeriod.filter(), here)
@@ -151,20 +154,16 @@ async def on_imports(message: Message, session: AsyncSession, settings: Settings
     await message.answer(views.imports_list(items, settings.default_timezone))
 
 
-def _import_number(text: str | None) -> int | None:
-    digits = (text or "").strip().lstrip("№#").strip()
+def _import_number(text: str) -> int | None:
+    digits = text.strip().lstrip("№#").strip()
     if not digits.isascii() or not digits.isdigit() or len(digits) > 9:
         return None  # an id no row can have is not looked up (SQLite's integers end at 2**63)
     return int(digits)
 
 
 async def on_undo_command(
-    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
+    message: Message, number: int, session: AsyncSession, settings: Settings
 ) -> None:
-    number = _import_number(command.args)
-    if number is None:
-        await message.answer(t.UNDO_USAGE)
-        return
     log.info("operator %s asked to undo import %s", _operator(message), number)
     check = await imports.undo(session.bind, number, settings=settings, dry_run=True)
     if not check.ok:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from handlers.operators.filters import FromOperator, InOperatorsChat, OperatorCheck
+from handlers.ui import arguments, on_usage
 from services import payments
 from texts import fmt
 from texts.ru import payments as t
@@ -21,12 +22,15 @@ from texts.ru import payments as t
 def router() -> Router:
     r = Router(name="operators_payments")
     r.message.filter(InOperatorsChat(OperatorCheck()))
-    r.message.register(on_export, Command("export_payments"), FromOperator())
+    export = Command("export_payments", magic=arguments("span", _span))
+    r.message.register(on_export, export, FromOperator())
+    usage = {"usage": t.EXPORT_USAGE}
+    r.message.register(on_usage, Command("export_payments"), FromOperator(), flags=usage)
     return r
 
 
-def _span(args: str | None) -> tuple[dt.date, dt.date] | None:
-    parts = (args or "").split()
+def _span(args: str) -> tuple[dt.date, dt.date] | None:
+    parts = args.split()
     if len(parts) != 2:
         return None
     try:
@@ -37,12 +41,8 @@ def _span(args: str | None) -> tuple[dt.date, dt.date] | None:
 
 
 async def on_export(
-    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
+    message: Message, span: tuple[dt.date, dt.date], session: AsyncSession, settings: Settings
 ) -> None:
-    span = _span(command.args)
-    if span is None:
-        await message.answer(t.EXPORT_USAGE)
-        return
     first, last = span
     count, data = await payments.export(session, first, last)
     days = {"first": fmt.day(first), "last": fmt.day(last)}
