@@ -151,6 +151,9 @@ async def test_an_operator_loads_a_month_pushes_receipts_and_sees_the_import(
     assert f"№ {run.id} · " in listing and "реестр_апрель.csv" in listing
     assert "периоды: 04.2020; 3 строки" in listing and "tg-import-" not in listing
 
+    for wrong in ("/undo_import", "/undo_import abc", f"/undo_import {'9' * 12}"):
+        await op.send(wrong)
+        assert op.last_text() == t.UNDO_USAGE  # and nothing is undone
     await op.send(f"/undo_import {run.id}")
     question = op.last_text()
     assert question.startswith(f"↩️ Отменить загрузку № {run.id}?\nПериоды: 04.2020\n")
