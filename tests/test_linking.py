@@ -226,6 +226,35 @@ async def test_apartments_can_be_found_by_number(client, session, golden, anna) 
     assert "не найдено" in client.last_text()
 
 
+async def test_a_typed_step_whose_place_is_gone_starts_the_dialogue_again(
+    client, session, golden, anna
+) -> None:
+    """A house or an account that left the path taken (e.g. moved by a re-import) while the
+    resident was typing: the directory from its beginning, nothing linked."""
+    other_org = await factories.organization(session, name="ООО Другая")
+    foreign = await factories.account(session, other_org, number="55555555")
+    await session.commit()
+    apartment = await golden.awaitable_attrs.apartment
+    house = await session.get(House, apartment.house_id)
+
+    await client.send("/link")
+    await client.click(ORG, exact=True)
+    await client.click(GOLDEN_ADDRESS)  # the apartment step: a number may be typed
+    house.organization_id = other_org.id
+    await session.commit()
+    await client.send("1")
+    assert client.last_text() == t.CHOOSE_ORG
+
+    house.organization_id = golden.organization_id
+    await session.commit()
+    await walk_to_golden(client)  # the proof step: a total may be typed
+    golden.apartment_id = foreign.apartment_id
+    await session.commit()
+    await client.send("2383,29")
+    assert client.last_text() == t.CHOOSE_ORG
+    assert await links(session) == []
+
+
 async def captcha_answer(client) -> str:
     """The captcha's answer from the dialogue data, wherever the dispatcher keeps it."""
     _state, data = await dialogue(client.dp, client.user.id)
