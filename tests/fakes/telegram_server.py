@@ -754,6 +754,21 @@ class _Limits:
             self._group.setdefault(chat_id, collections.deque()).append(now)
 
 
+class Hang:
+    """What `FakeTelegram.hang` returns: `wait()` until a request hangs; `release()` to answer
+    the requests that come after it (the hung ones stay unanswered)."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.released = False
+
+    async def wait(self) -> None:
+        await self.started.wait()
+
+    def release(self) -> None:
+        self.released = True
+
+
 class FakeTelegram:
     """The fake Bot API server. See the module docstring."""
 
@@ -955,22 +970,22 @@ class FakeTelegram:
         self._holds.append(hold)
         return hold
 
-    def hang(self, method: str, after: int) -> asyncio.Event:
-        """Once `after` requests of `method` were answered, leave the next one unanswered for
-        good (its sender waits on it until it is killed); later ones are answered again.
-        Returns the event set when it hangs."""
+    def hang(self, method: str, after: int) -> Hang:
+        """Once `after` requests of `method` were answered, leave every later one unanswered for
+        good (its sender waits on it, or times out and tries the next, until it is killed), until
+        the returned `Hang` is released; requests after that are answered again."""
         original = self._handlers[method.lower()]
-        hanging = asyncio.Event()
+        hang = Hang()
 
         @functools.wraps(original)
         async def hung(call: Call) -> Any:
-            if len(self.delivered(method=method)) >= after and not hanging.is_set():
-                hanging.set()
+            if len(self.delivered(method=method)) >= after and not hang.released:
+                hang.started.set()
                 await asyncio.Event().wait()  # never answered
             return original(call)
 
         self._handlers[method.lower()] = hung
-        return hanging
+        return hang
 
     async def _held(self, call: Call) -> None:
         for hold in list(self._holds):
