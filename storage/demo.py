@@ -33,6 +33,7 @@ GOLDEN_NUMBER = "00000000"
 GOLDEN_PHONE = "+79141234567"
 GOLDEN_HOLDER = "Иванов Иван Иванович"
 GOLDEN_GROUP = "Теплоснабжение"
+DEMO_CODE = "dek"  # the demo organization's code: how `import` recognises a demo database
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ GOLDEN_MONTHS = 24
 
 def demo_organization() -> Organization:
     return Organization(
-        code="dek",
+        code=DEMO_CODE,
         name='АО "ДЭК"',
         branch='"Хабаровскэнергообл"',
         inn="2723088770",
@@ -307,6 +308,30 @@ async def database_is_empty(session: AsyncSession) -> bool:
     count = await session.scalar(select(func.count()).select_from(Organization))
     accounts = await session.scalar(select(func.count()).select_from(Account))
     return not count and not accounts
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What a database that is not empty holds, as the demo and import commands explain it."""
+
+    organizations: tuple[tuple[str, str], ...]  # (code, name), by code
+    accounts: int
+
+    @property
+    def has_demo(self) -> bool:
+        return any(code == DEMO_CODE for code, _ in self.organizations)
+
+
+async def contents(session: AsyncSession) -> Contents:
+    from sqlalchemy import func, select
+
+    organizations = (
+        await session.execute(
+            select(Organization.code, Organization.name).order_by(Organization.code)
+        )
+    ).all()
+    accounts = await session.scalar(select(func.count()).select_from(Account))
+    return Contents(tuple((code, name) for code, name in organizations), int(accounts or 0))
 
 
 async def fill_demo(

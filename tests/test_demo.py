@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from collections import defaultdict
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -171,12 +172,70 @@ def test_cli_demo_makes_n_accounts_and_refuses_to_run_twice(
     assert asyncio.run(count_accounts(db_url)) == 7
 
     code, out, err = run_cli(capsys, monkeypatch, db_url, "demo")
-    assert code == 2
-    assert err.strip().splitlines()[-1] == (
-        "Error: the database already has data; the demo fills only an empty one "
-        "(point DATABASE_URL at a new file)"
+    assert code == 0, err
+    assert out.splitlines()[0] == (
+        "The demo data is already in this database (7 accounts, the golden one 00000000): "
+        "nothing to do."
     )
+    assert "python -m bot try" in out
     assert asyncio.run(count_accounts(db_url)) == 7
 
     code, _, err = run_cli(capsys, monkeypatch, db_url, "demo", "--accounts", "0")
     assert code == 2 and "--accounts must be at least 1" in err
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def test_demo_on_the_samples_database_says_where_the_demo_goes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    """Issue 16 point 17: the demo and the samples meet; each command says what to do."""
+    import asyncio
+
+    code, _, err = run_cli(
+        capsys, monkeypatch, db_url, "import", str(SAMPLES), "--progress", "none"
+    )
+    assert code == 0, err
+    code, out, err = run_cli(capsys, monkeypatch, db_url, "demo")
+    assert code == 2 and not out
+    assert 'the database already has data: uk-amur (ООО "УК Амурская"), 6 accounts' in err
+    assert "DATABASE_URL=sqlite+aiosqlite:///demo.sqlite3 python -m bot demo" in err
+    assert "Traceback" not in err
+    assert asyncio.run(count_accounts(db_url)) == 6
+
+
+def test_importing_the_samples_into_the_demo_explains_in_russian(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    import asyncio
+
+    code, _, err = run_cli(capsys, monkeypatch, db_url, "demo", "--accounts", "3")
+    assert code == 0, err
+    for dry_run in ((), ("--dry-run",)):
+        code, out, err = run_cli(
+            capsys, monkeypatch, db_url, "import", str(SAMPLES), "--progress", "none", *dry_run
+        )
+        assert code == 1 and "Загружено" not in out
+        lines = err.strip().splitlines()
+        assert "Не загружено: 5 ошибок в 5 файлах; в базе ничего не изменилось." in lines
+        assert lines[-3].startswith(
+            'В этой базе — демонстрационные данные (python -m bot demo, организация АО "ДЭК", '
+            "код dek)."
+        )
+        assert (
+            lines[-2]
+            == "  DATABASE_URL=sqlite+aiosqlite:///samples.sqlite3 python -m bot import samples/"
+        )
+        assert lines[-1] == "Данные для демонстрационной организации загружайте с --org dek."
+    assert asyncio.run(count_accounts(db_url)) == 3
+
+
+def test_a_failed_import_into_another_database_has_no_demo_hint(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "organizations.csv"
+    bad.write_text("code;name;inn\nx;Икс;12\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, monkeypatch, db_url, "import", str(bad), "--progress", "none")
+    assert code == 1
+    assert "демонстрационные" not in err

@@ -13,7 +13,7 @@ from bot.cli.common import Subcommands, database
 from bot.cli.import_ import make_progress
 from bot.config import Settings
 from bot.errors import CommandError
-from storage.demo import DatabaseNotEmpty, fill_demo
+from storage.demo import GOLDEN_NUMBER, Contents, DatabaseNotEmpty, contents, fill_demo
 from storage.periods import format_period
 
 
@@ -38,6 +38,26 @@ def register(sub: Subcommands) -> None:
     parser.set_defaults(func=run)
 
 
+ALREADY_IN = (
+    "The demo data is already in this database ({accounts} accounts, the golden one "
+    "{golden}): nothing to do.\n"
+    "Start the bot (python -m bot), or try it without Telegram: python -m bot try.\n"
+    "For a demo of another size, point DATABASE_URL at a new file."
+)
+
+
+def not_empty(found: Contents) -> str:
+    """Why the demo refuses this database, and how to get a demo anyway (say, the samples are
+    loaded here: `import samples/` into an empty database is how one gets them)."""
+    names = ", ".join(f"{code} ({name})" for code, name in found.organizations) or "no organization"
+    return (
+        f"the database already has data: {names}, {found.accounts} accounts; the demo fills only "
+        "an empty database. Put the demo in a new file:\n"
+        "  DATABASE_URL=sqlite+aiosqlite:///demo.sqlite3 python -m bot demo\n"
+        "(the samples, too, load into an empty database: python -m bot import samples/)"
+    )
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.accounts < 1:
         raise CommandError("--accounts must be at least 1 (the golden account)")
@@ -49,10 +69,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                     session, args.accounts, progress=make_progress(args.progress)
                 )
             except DatabaseNotEmpty:
-                raise CommandError(
-                    "the database already has data; the demo fills only an empty one "
-                    "(point DATABASE_URL at a new file)"
-                ) from None
+                found = await contents(session)
+                if not found.has_demo:
+                    raise CommandError(not_empty(found)) from None
+                print(ALREADY_IN.format(accounts=found.accounts, golden=GOLDEN_NUMBER))
+                return 0
             await session.commit()
         elapsed = time.monotonic() - started
     counts = summary.counts

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.errors import CommandError
 from services import imports
 from services.imports import FileSummary, PeriodChange
+from storage.demo import DEMO_CODE, contents
 from storage.importer import ImportFailed, Problem, Progress, PublishConflict
 from storage.importer.formats import KINDS_BY_NAME
 from storage.models import Organization
@@ -198,10 +199,31 @@ def report_problems(problems: Sequence[Problem], count: int, files: int) -> None
     )
 
 
-async def _dry_run(engine: Any, paths: list[Path], org: str | None) -> int:
+DEMO_HINT = (
+    "В этой базе — демонстрационные данные (python -m bot demo, организация {name}, код "
+    f"{DEMO_CODE}). Файлы без столбца «Организация» загружаются в единственную организацию "
+    "базы; если файлы добавляют другую организацию (как образцы из samples/), загрузите их "
+    "в пустую базу:\n"
+    "  DATABASE_URL=sqlite+aiosqlite:///samples.sqlite3 python -m bot import samples/\n"
+    f"Данные для демонстрационной организации загружайте с --org {DEMO_CODE}."
+)
+
+
+async def explain_demo(session_factory: Any) -> None:
+    """A failed import into the demo's database: the samples there fail with «no column
+    „Организация“» on every table, which does not say what to do; this does."""
+    async with session_factory() as session:
+        found = await contents(session)
+    if found.has_demo:
+        name = dict(found.organizations)[DEMO_CODE]
+        print(DEMO_HINT.format(name=name), file=sys.stderr)
+
+
+async def _dry_run(engine: Any, session_factory: Any, paths: list[Path], org: str | None) -> int:
     found = await imports.preview(engine, paths, organization=org)
     if not found.ok:
         report_problems(found.problems, found.problem_count, found.problem_files)
+        await explain_demo(session_factory)
         return 1
     tables = fmt.count(len(found.files), "таблицы", "таблиц", "таблиц")
     print(f"Проверка без загрузки: {rows(found.rows)} из {tables} — ошибок нет.")
@@ -225,7 +247,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     async with database(settings) as (engine, session_factory):
         await imports.cleanup(engine, settings)
         if args.dry_run:
-            return await _dry_run(engine, paths, args.org)
+            return await _dry_run(engine, session_factory, paths, args.org)
         started = time.monotonic()
         try:
             done = await imports.apply(
@@ -234,6 +256,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         except ImportFailed as failed:
             problems = failed.problems
             report_problems(problems.items, problems.count, len(problems.files))
+            await explain_demo(session_factory)
             return 1
         except PublishConflict:
             raise CommandError(
