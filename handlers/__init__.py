@@ -25,6 +25,7 @@ def get_routers() -> list[Router]:
         payments,
         readings,
         receipts,
+        statement_pdf,
     )
     from handlers.residents import profile, registration
 
@@ -38,6 +39,7 @@ def get_routers() -> list[Router]:
         card.router(),
         payments.router(),
         history.router(),
+        statement_pdf.router(),
         readings.router(),
         receipts.router(),
         appeals.router(),

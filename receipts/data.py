@@ -23,7 +23,7 @@ from receipts.content import (
     Payee,
     ReceiptData,
 )
-from storage.models import Account, Apartment, Charge, Meter, Reading, Service
+from storage.models import Account, Apartment, Charge, Meter, Organization, Reading, Service
 from storage.money import Totals
 from storage.periods import add_months, format_period
 from storage.repo.versions import visible
@@ -38,9 +38,25 @@ __all__ = [
     "ReceiptData",
     "load_receipt",
     "load_receipts",
+    "payee_of",
     "payer_address",
     "receipt_periods",
 ]
+
+
+def payee_of(org: Organization) -> Payee:
+    """The organization's details as its documents print them (the receipt, the statement)."""
+    return Payee(
+        name=org.name,
+        inn=org.inn,
+        kpp=org.kpp,
+        address=org.address,
+        phone=org.phone,
+        bank_name=org.bank_name,
+        bic=org.bic,
+        corr_account=org.corr_account,
+        settlement_account=org.settlement_account,
+    )
 
 
 def payer_address(house_address: str, apartment_number: str) -> str:
@@ -106,17 +122,7 @@ async def load_receipts(
             area=apartment.area,
             ownership_type=apartment.ownership_type,
             period=period,
-            payee=Payee(
-                name=org.name,
-                inn=org.inn,
-                kpp=org.kpp,
-                address=org.address,
-                phone=org.phone,
-                bank_name=org.bank_name,
-                bic=org.bic,
-                corr_account=org.corr_account,
-                settlement_account=org.settlement_account,
-            ),
+            payee=payee_of(org),
             groups=_groups(lines_of[account.id]),
             meters=tuple(meters.get(account.id, ())),
             due_day=org.due_day,

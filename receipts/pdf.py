@@ -505,3 +505,9 @@ def _total(pdf: _Receipt, receipt: ReceiptData) -> None:
     pdf.font(7)
     pdf.set_x(MARGIN)
     _text(pdf, CONTENT_W, 3.5, t.PDF_FOOTER)
+
+
+# The page and its drawing helpers, shared with the account statement (receipts.statement_pdf).
+Page = _Receipt
+fit = _fit
+text_line = _text

@@ -20,7 +20,10 @@ from typing import TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from receipts.data import payee_of, payer_address
+from receipts.statement_content import StatementDocument, StatementMonth, StatementPayment
 from services.billing_cache import MISSING, BillingCache
+from services.readings.rules import local_now
 from storage.periods import add_months
 from storage.repo import billing
 from storage.repo.billing import (
@@ -163,10 +166,70 @@ async def statement_between(
 ) -> Statement | None:
     """The statement over any span of at most MAX_SPAN_MONTHS (None: no charges in it, or a span
     no one could ask for)."""
-    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    months = span_months(first, last)
     if not 1 <= months <= MAX_SPAN_MONTHS or not MIN_YEAR <= first.year <= last.year <= MAX_YEAR:
         return None
     return await billing.statement(session, account_id, first, last)
+
+
+def span_months(first: dt.date, last: dt.date) -> int:
+    """How many months [first, last] holds (0 or less: a reversed span)."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+# --- the statement as a document (PDF) ------------------------------------------------------------
+
+# The per-month figures the document's table shows, by their names in `billing.Totals`; the
+# span's row takes the opening of its first month, the closing of its last and sums the rest.
+PDF_COLUMNS = ("opening", "charged", "recalculation", "paid", "closing")
+_SPAN_EDGES = {"opening": "start", "closing": "end"}
+
+
+async def statement_span(session: AsyncSession, account_id: int) -> tuple[dt.date, dt.date] | None:
+    """The first and the last month with charges: what the document's month pickers offer."""
+    return await billing.period_range(session, account_id)
+
+
+async def statement_document(
+    session: AsyncSession, account_id: int, first: dt.date, last: dt.date
+) -> StatementDocument | None:
+    """The statement over the months from `first` to `last` (either order) as the PDF shows it,
+    with the figures of `statement_between` (None: no charges in the span, or too long a span)."""
+    first, last = min(first, last), max(first, last)
+    found = await statement_between(session, account_id, first, last)
+    if found is None:
+        return None
+    holder = await billing.holder_details(session, account_id)
+    if holder is None:
+        return None
+    months = await billing.month_totals(session, account_id, found.first, found.last)
+    number, name, house_address, apartment, org = holder
+    totals = tuple(
+        getattr(found, _SPAN_EDGES[key])
+        if key in _SPAN_EDGES
+        else sum((getattr(m.totals, key) for m in months), billing.ZERO)
+        for key in PDF_COLUMNS
+    )
+    return StatementDocument(
+        account_number=number,
+        holder=name,
+        address=payer_address(house_address, apartment),
+        payee=payee_of(org),
+        first=found.first,
+        last=found.last,
+        columns=PDF_COLUMNS,
+        months=tuple(
+            StatementMonth(m.period, tuple(getattr(m.totals, key) for key in PDF_COLUMNS))
+            for m in months
+        ),
+        totals=totals,
+        end=found.end,
+        adjustment=found.adjustment,
+        payments=tuple(
+            StatementPayment(p.paid_on, p.period, p.amount, p.source) for p in found.payments
+        ),
+        made_on=local_now(org.timezone).date(),
+    )
 
 
 # --- histories ------------------------------------------------------------------------------------

@@ -10,7 +10,13 @@ import pytest
 
 from receipts.worker import bot_packages
 
-POOL_JOBS = ["receipts.spool", "receipts.pdf", "receipts.charts", "receipts.captcha_image"]
+POOL_JOBS = [
+    "receipts.spool",
+    "receipts.pdf",
+    "receipts.statement_pdf",
+    "receipts.charts",
+    "receipts.captcha_image",
+]
 
 
 @pytest.mark.parametrize("module", POOL_JOBS)

@@ -27,6 +27,7 @@ from storage.models import (
     AccountLink,
     Apartment,
     Charge,
+    House,
     Meter,
     Organization,
     Payment,
@@ -175,6 +176,25 @@ def _latest() -> ColumnElement[dt.date]:
         .where(Charge.account_id == _ACCOUNT, visible(Charge))
         .scalar_subquery()
     )
+
+
+async def holder_details(
+    session: AsyncSession, account_id: int
+) -> tuple[str, str, str, str, Organization] | None:
+    """(number, holder's name, house address, apartment number, organization) of an account,
+    for the documents that name the payer (the account statement)."""
+    row = (
+        await session.execute(
+            select(
+                Account.number, Account.holder_name, House.address, Apartment.number, Organization
+            )
+            .join(Apartment, Apartment.id == Account.apartment_id)
+            .join(House, House.id == Apartment.house_id)
+            .join(Organization, Organization.id == Account.organization_id)
+            .where(Account.id == account_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
 
 async def latest_period(session: AsyncSession, account_id: int) -> dt.date | None:
