@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, update
 
+from bot.fakeapi.server import FakeTelegram
 from storage.db import create_engine
 from storage.demo import GOLDEN_LINES, GOLDEN_PERIOD, demo_organization
 from storage.migrate import upgrade
@@ -55,7 +56,6 @@ from storage.models import (
     utcnow,
 )
 from tests.e2e.conftest import bot_environment
-from tests.fakes.telegram_server import FakeTelegram
 from tests.harness import BOT_TOKEN
 
 DEFAULT_RATE = 25.0  # PUSH_RATE_PER_SECOND's default (bot/config.py)

@@ -4,7 +4,7 @@ first receipt a resident gets with two render workers, plus the workers' memory.
     python bench/startup_bench.py             # 5 rounds
     python bench/startup_bench.py --rounds 2  # a quick run
 
-Everything runs against the fake Bot API server on loopback (`tests/fakes/telegram_server.py`)
+Everything runs against the fake Bot API server on loopback (`bot/fakeapi/server.py`)
 with a migrated SQLite database holding the golden account, linked to a resident. Each round
 starts, interleaved so that both see the same machine load:
 - a bare aiogram bot (a Dispatcher with one handler, long polling): the floor;
@@ -33,11 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.fakeapi.server import FakeTelegram  # noqa: E402
 from storage.db import create_engine, create_session_factory  # noqa: E402
 from storage.migrate import upgrade_async  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.e2e.conftest import BotProcess, bot_environment  # noqa: E402
-from tests.fakes.telegram_server import FakeTelegram  # noqa: E402
 from tests.harness import BOT_TOKEN  # noqa: E402
 from texts.ru import common  # noqa: E402
 

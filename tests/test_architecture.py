@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("bot", "handlers", "keyboards", "services", "storage", "receipts", "texts", "metrics")
 MAX_FUNCTION_LINES = 60
 # Data and schema, not logic: long by nature.
-LONG_ALLOWED = ("storage/migrations/", "storage/demo.py")
+# The fake Bot API's HTML tokenizer is one flat state machine, as Telegram's (it lived under
+# tests/ until `python -m bot try` needed it in the package).
+LONG_ALLOWED = ("storage/migrations/", "storage/demo.py", "bot/fakeapi/html_entities.py")
 
 
 def sources(*packages: str) -> Iterator[Path]:

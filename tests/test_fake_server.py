@@ -33,7 +33,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from tests.fakes.telegram_server import FakeTelegram
+from bot.fakeapi.server import FakeTelegram
 from tests.harness import BOT_TOKEN
 
 

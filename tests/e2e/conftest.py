@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from tests.fakes.telegram_server import FakeTelegram
+from bot.fakeapi.server import FakeTelegram
 from tests.harness import BOT_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,11 +8,11 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fakeapi.server import FakeTelegram
 from keyboards.appeals import AppealView
 from storage.models import Appeal, AppealMessage, Resident
 from storage.repo import appeals as repo
 from tests import factories
-from tests.fakes.telegram_server import FakeTelegram
 
 OPS = -100500
 OPERATOR = 5001

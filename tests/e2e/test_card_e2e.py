@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fakeapi.server import FakeTelegram
 from storage.demo import GOLDEN_NUMBER
 from tests import factories
-from tests.fakes.telegram_server import FakeTelegram
 from texts.ru import card as tc
 from texts.ru import common
 from texts.ru import history as th

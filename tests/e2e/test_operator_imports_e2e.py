@@ -7,10 +7,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fakeapi.server import FakeTelegram
 from storage.demo import add_golden_account
 from storage.models import Charge
 from tests import factories
-from tests.fakes.telegram_server import FakeTelegram
 from tests.test_operator_imports import APRIL, april_registry
 
 OPS = -100500

@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.fakeapi.server import FakeTelegram
 from storage.demo import GOLDEN_NUMBER
 from storage.importer import import_files
 from storage.models import AccountLink, BotPayment
 from tests import factories
-from tests.fakes.telegram_server import FakeTelegram
 from texts.ru import common
 from texts.ru import payments as t
 

@@ -7,8 +7,8 @@ import signal
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fakeapi.server import FakeTelegram
 from storage.models import Resident
-from tests.fakes.telegram_server import FakeTelegram
 from texts.ru import common as t
 from texts.ru import registration as reg
 

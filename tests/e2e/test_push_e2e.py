@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fakeapi.server import Call, FakeTelegram
 from storage.demo import GOLDEN_PERIOD
 from storage.models import (
     Account,
@@ -23,7 +24,6 @@ from storage.models import (
     Service,
 )
 from tests import factories
-from tests.fakes.telegram_server import Call, FakeTelegram
 
 PERIOD = "2020-03"
 FAST = {"PUSH_PROGRESS_INTERVAL": "0.5", "PUSH_LEASE_SECONDS": "3"}

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fakeapi.server import FakeTelegram
 from services.readings.rules import current_period
 from storage.models import Reading
 from storage.periods import add_months
 from tests import factories
-from tests.fakes.telegram_server import FakeTelegram
 
 
 async def test_a_resident_sends_a_reading_and_corrects_it(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fakeapi.server import FakeTelegram
 from tests import factories
-from tests.fakes.telegram_server import FakeTelegram
 from texts.ru import common
 
 # Shared objects that only the bot's own libraries load (pydantic for aiogram and settings,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.fakeapi.server import FakeTelegram
 from keyboards.menu import MENU_BUTTONS
 from storage.demo import GOLDEN_NUMBER
 from storage.models import AccountLink, LinkAttempt, Resident
 from tests import factories
-from tests.fakes.telegram_server import FakeTelegram
 from tests.mailbox import mailbox_fixture  # noqa: F401  (the mailbox fixture)
 from texts.ru import registration as t
 

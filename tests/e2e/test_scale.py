@@ -15,11 +15,11 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fakeapi.server import FakeTelegram
 from storage.models import FsmRecord, Lease, ReceiptDelivery, Resident
 from tests import factories
 from tests.databases import needs_servers
 from tests.e2e.conftest import BotProcess, StartBot
-from tests.fakes.telegram_server import FakeTelegram
 from tests.harness import BOT_ID
 from texts.ru import registration as reg
 

@@ -9,8 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from bot.fakeapi.server import FakeTelegram
 from tests.e2e.conftest import ROOT, BotProcess, bot_environment
-from tests.fakes.telegram_server import FakeTelegram
 from texts.ru import common as t
 
 # Run before anything else in the process: the extras' packages cannot be imported, as in an

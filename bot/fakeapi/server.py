@@ -41,7 +41,7 @@ In tests (see `tests/e2e/conftest.py` for the `fake_tg` and `start_bot` fixtures
 
 By hand, without Telegram (a terminal for the fake, one for the bot):
 
-    python -m tests.fakes.telegram_server --port 8081 --token 42:fake
+    python -m bot.fakeapi.server --port 8081 --token 42:fake
     BOT_TOKEN=42:fake TELEGRAM_API_URL=http://127.0.0.1:8081 python -m bot
     curl -s localhost:8081/_fake/send -d '{"user_id": 1, "text": "/start", "wait": 5}'
     curl -s localhost:8081/_fake/click -d '{"user_id": 1, "text": "Мои счета", "wait": 5}'
@@ -74,7 +74,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.html_entities import HtmlParseError, parse_html, utf16_len
+from bot.fakeapi.html_entities import HtmlParseError, parse_html, utf16_len
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -810,6 +810,10 @@ class FakeTelegram:
         # Seconds each sendDocument takes before Telegram sees it (a real upload: 150-250 ms);
         # its Call is recorded, timed and counted against the limits after that. 0: none.
         self.upload_latency = 0.0
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """What the server holds: updates, chats and their messages, files, calls."""
         self.webhook: dict[str, Any] | None = None
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (scope, lang) -> list
         self.blocked: set[int] = set()
@@ -1977,7 +1981,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.telegram_server", description=__doc__.split("\n\n")[0]
+        prog="python -m bot.fakeapi.server", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
