@@ -24,6 +24,7 @@ from bot.cli import (
     readings,
     receipt,
     run,
+    try_,
 )
 from bot.config import Settings, load_settings
 from bot.errors import CommandError
@@ -31,7 +32,8 @@ from bot.errors import CommandError
 __all__ = ["CommandError", "build_parser", "main"]
 
 COMMANDS = (
-    run, migrate, demo, import_, imports, card, receipt, push, readings, operators, payments,
+    run, try_, migrate, demo, import_, imports, card, receipt, push, readings, operators,
+    payments,
 )  # fmt: skip
 
 
