@@ -39,13 +39,15 @@ In tests (see `tests/e2e/conftest.py` for the `fake_tg` and `start_bot` fixtures
         operators = tg.group(-100500, "Операторы"); await operators.send(9000, "ответ")
         await tg.wait_confirmed()                       # the bot confirmed the newest update
 
-By hand, without Telegram (a terminal for the fake, one for the bot):
+By hand, without Telegram: `python -m bot try` (a chat in the terminal, `bot.fakeapi.terminal`).
+For scripts (a terminal for the fake, one for the bot):
 
     python -m bot.fakeapi.server --port 8081 --token 42:fake
     BOT_TOKEN=42:fake TELEGRAM_API_URL=http://127.0.0.1:8081 python -m bot
     curl -s localhost:8081/_fake/send -d '{"user_id": 1, "text": "/start", "wait": 5}'
-    curl -s localhost:8081/_fake/click -d '{"user_id": 1, "text": "Мои счета", "wait": 5}'
-    curl -s localhost:8081/_fake/contact -d '{"user_id": 1, "phone": "+79991234567"}'
+    curl -s localhost:8081/_fake/click -d '{"user_id": 1, "text": "Принимаю", "wait": 5}'
+    curl -s localhost:8081/_fake/click -d '{"user_id": 1, "text": "Даю согласие", "wait": 5}'
+    curl -s localhost:8081/_fake/contact -d '{"user_id": 1, "phone": "+79991234567", "wait": 5}'
     curl -s 'localhost:8081/_fake/calls?chat_id=1'
 
 The fake prints every message the bot sends; `wait` (seconds) makes /_fake/send return the bot's
