@@ -179,10 +179,23 @@ def span_months(first: dt.date, last: dt.date) -> int:
 
 # --- the statement as a document (PDF) ------------------------------------------------------------
 
-# The per-month figures the document's table shows, by their names in `billing.Totals`; the
-# span's row takes the opening of its first month, the closing of its last and sums the rest.
-PDF_COLUMNS = ("opening", "charged", "recalculation", "paid", "closing")
+# The per-month figures the document's table shows, in this order, by their names in
+# `billing.Totals`; the span's row takes the opening of its first month, the closing of its last
+# and sums the rest. The optional ones (пени, льготы, субсидии) show only when the span has them:
+# most bills have none, and billing data without them has no such figures at all.
+PDF_COLUMNS = (
+    "opening", "charged", "penalties", "benefits", "subsidies", "recalculation", "paid", "closing",
+)  # fmt: skip
+_OPTIONAL_COLUMNS = frozenset({"penalties", "benefits", "subsidies"})
 _SPAN_EDGES = {"opening": "start", "closing": "end"}
+
+
+def _pdf_columns(months: Sequence[billing.MonthTotals]) -> tuple[str, ...]:
+    return tuple(
+        key
+        for key in PDF_COLUMNS
+        if key not in _OPTIONAL_COLUMNS or any(getattr(m.totals, key, None) for m in months)
+    )
 
 
 async def statement_span(session: AsyncSession, account_id: int) -> tuple[dt.date, dt.date] | None:
@@ -204,11 +217,12 @@ async def statement_document(
         return None
     months = await billing.month_totals(session, account_id, found.first, found.last)
     number, name, house_address, apartment, org = holder
+    columns = _pdf_columns(months)
     totals = tuple(
         getattr(found, _SPAN_EDGES[key])
         if key in _SPAN_EDGES
         else sum((getattr(m.totals, key) for m in months), billing.ZERO)
-        for key in PDF_COLUMNS
+        for key in columns
     )
     return StatementDocument(
         account_number=number,
@@ -217,9 +231,9 @@ async def statement_document(
         payee=payee_of(org),
         first=found.first,
         last=found.last,
-        columns=PDF_COLUMNS,
+        columns=columns,
         months=tuple(
-            StatementMonth(m.period, tuple(getattr(m.totals, key) for key in PDF_COLUMNS))
+            StatementMonth(m.period, tuple(getattr(m.totals, key) for key in columns))
             for m in months
         ),
         totals=totals,

@@ -169,3 +169,37 @@ async def test_a_forged_account_or_month_is_refused(
     )
     assert client.alerts()[-1] == t.TOO_LONG.format(months=statements.MAX_SPAN_MONTHS)
     assert client.sent("sendDocument") == []
+
+
+def test_the_table_takes_the_figures_the_statement_gives() -> None:
+    """Пени and льготы (issue 15) are columns of their own when the statement has them."""
+    from decimal import Decimal as D
+
+    from receipts.content import Payee
+    from receipts.statement_content import StatementDocument, StatementMonth
+    from receipts.statement_pdf import render_statement
+
+    march = dt.date(2020, 3, 1)
+    columns = ("opening", "charged", "penalties", "benefits", "recalculation", "paid", "closing")
+    row = (D("100.00"), D("50.00"), D("1.25"), D("-10.00"), D("0.00"), D("200.00"), D("-58.75"))
+    document = StatementDocument(
+        account_number="12345678",
+        holder="Петров Пётр Петрович",
+        address="г. Хабаровск, ул. Ленина, д. 1, кв. 2",
+        payee=Payee("ООО «УК»", "2721000010", "272101001", "", "", "Банк", "040813608", "1", "2"),
+        first=march,
+        last=march,
+        columns=columns,
+        months=(StatementMonth(march, row),),
+        totals=row,
+        end=D("-58.75"),
+        adjustment=D("0.00"),
+        payments=(),
+        made_on=dt.date(2020, 4, 1),
+    )
+    pdf = render_statement(document)
+    (text,) = [re.sub(" +", " ", plain(p.extract_text())) for p in PdfReader(io.BytesIO(pdf)).pages]
+    assert "Месяц Долг на начало Начислено Пени Льготы Перерасчёт Оплачено Долг на конец" in text
+    assert "март 2020 100,00 50,00 1,25 −10,00 - 200,00 −58,75" in text
+    assert "Переплата на конец периода: 58,75 ₽" in text
+    assert t.PDF_NO_PAYMENTS in text

@@ -40,6 +40,9 @@ PDF_MONTH = "Месяц"
 COLUMNS = {
     "opening": "Долг на начало",
     "charged": "Начислено",
+    "penalties": "Пени",
+    "benefits": "Льготы",
+    "subsidies": "Субсидии",
     "recalculation": "Перерасчёт",
     "paid": "Оплачено",
     "closing": "Долг на конец",
