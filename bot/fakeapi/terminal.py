@@ -34,8 +34,8 @@ Type a message and press Enter: it goes to the bot as if typed in Telegram.
   1, 2, …         press the inline button with that number (under the bot's newest buttons)
   k1, k2, …       press a button of the keyboard under the input field
   /contact        share your phone («📱 Поделиться номером»): {phone}, the phone on record
-                  of the demo account {number}, so it links at once; /contact +79991234567 for
-                  another number
+                  of the demo account {number}, so linking it needs no receipt total;
+                  /contact +79991234567 shares another number
   /photo PATH     send a picture; /file PATH sends a document (e.g. a billing file)
   /keys           show the buttons again;  /quit  leave (Ctrl-D too)
 Documents and pictures the bot sends are saved in {files}"""
