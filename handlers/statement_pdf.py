@@ -20,7 +20,7 @@ from handlers.access import registered_only
 from handlers.ui import edit_or_send
 from keyboards import statement_pdf as kb
 from receipts.pool import run_cpu
-from receipts.statement_pdf import render_statement, span_name
+from receipts.statement_content import span_name, statement_pdf
 from services import statements
 from storage.models import Account
 from storage.periods import format_period, int_to_period
@@ -98,7 +98,7 @@ async def on_get(
     await callback.answer(t.PREPARING)
     chat_id = callback.from_user.id
     try:
-        pdf = await run_cpu(render_statement, document)
+        pdf = await run_cpu(statement_pdf, document)
     except Exception as error:  # a broken render must not leave the resident without an answer
         log.exception("statement render failed: %s", type(error).__name__)
         await bot.send_message(chat_id, t.RENDER_FAILED)

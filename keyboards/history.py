@@ -9,10 +9,10 @@ from enum import IntEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from keyboards import statement_pdf
 from keyboards.callbacks import AppealsHistory, OpenCard, ReadingsHistory
 from keyboards.card import ChargesMonth, HistoryMenu, StatementMenu
 from keyboards.common import button
-from keyboards.statement_pdf import open_button as statement_pdf_button
 from storage.periods import period_to_int
 from texts import fmt
 from texts.ru import card as tc
@@ -81,7 +81,7 @@ def statement_menu(account_id: int, latest: dt.date, years: Sequence[int]) -> In
         for year in years
     ]
     rows.extend(year_buttons[i : i + 3] for i in range(0, len(year_buttons), 3))
-    rows.append(statement_pdf_button(account_id))
+    rows.append(statement_pdf.open_button(account_id))
     rows.append(_to_card(account_id))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -90,7 +90,6 @@ def statement_keyboard(account_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [button(t.BTN_OTHER_SPAN, StatementMenu(account_id=account_id))],
-            statement_pdf_button(account_id),
             [button(t.BTN_ALL_PAYMENTS, PaymentsHistory(account_id=account_id))],
             _to_card(account_id),
         ]
@@ -114,7 +113,7 @@ def history_menu(account_id: int) -> InlineKeyboardMarkup:
                     t.BTN_CONSUMPTION_CHART, Chart(account_id=account_id, kind=CHART_CONSUMPTION)
                 ),
             ],
-            statement_pdf_button(account_id),
+            statement_pdf.open_button(account_id),
             _to_card(account_id),
         ]
     )

@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +24,14 @@ from receipts.content import (
     Payee,
     ReceiptData,
 )
-from storage.models import Account, Apartment, Charge, Meter, Organization, Reading, Service
+from storage.models import Account, Apartment, Charge, Meter, Reading, Service
 from storage.money import Totals
 from storage.periods import add_months, format_period
 from storage.repo.versions import visible
 from texts import fmt
+
+if TYPE_CHECKING:
+    from storage.models import Organization
 
 __all__ = [
     "ZERO",

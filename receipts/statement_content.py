@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from receipts.content import Payee
+from texts import fmt
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +46,18 @@ class StatementDocument:
     adjustment: Decimal  # what the billing moved between months by other means (usually 0)
     payments: tuple[StatementPayment, ...]
     made_on: dt.date
+
+
+def span_name(first: dt.date, last: dt.date) -> str:
+    """`декабрь 2019 — март 2020`, or the one month."""
+    if first == last:
+        return fmt.month(first)
+    return f"{fmt.month(first)} — {fmt.month(last)}"
+
+
+def statement_pdf(document: StatementDocument) -> bytes:
+    """`receipts.statement_pdf.render_statement`, imported when first called: what the bot hands
+    to the render pool, so that the bot process itself never loads fpdf (its workers render)."""
+    from receipts.statement_pdf import render_statement
+
+    return render_statement(document)

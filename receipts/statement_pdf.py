@@ -10,12 +10,11 @@ this runs in the render pool's worker processes.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
 from receipts.pdf import CONTENT_W, HEADER_GRAY, MARGIN, PAGE_H, RECEIPT_CHARSET, Page, fit
-from receipts.statement_content import StatementDocument
+from receipts.statement_content import StatementDocument, span_name
 from texts import fmt
 from texts.ru import receipts as tr
 from texts.ru import statement_pdf as t
@@ -25,12 +24,6 @@ HEADER_H = 8.0
 MONTH_W = 34.0
 PAYMENT_WIDTHS = (30.0, 36.0, 84.0, 40.0)
 BOTTOM = PAGE_H - MARGIN
-
-
-def span_name(first: dt.date, last: dt.date) -> str:
-    if first == last:
-        return fmt.month(first)
-    return f"{fmt.month(first)} — {fmt.month(last)}"
 
 
 def _needs_full_font(document: StatementDocument) -> bool:

@@ -10,13 +10,10 @@ import pytest
 
 from receipts.worker import bot_packages
 
-POOL_JOBS = [
-    "receipts.spool",
-    "receipts.pdf",
-    "receipts.statement_pdf",
-    "receipts.charts",
-    "receipts.captcha_image",
-]
+POOL_JOBS = ["receipts.spool", "receipts.pdf", "receipts.charts", "receipts.captcha_image"]
+
+# the account statement: its renderer, and the light entry the bot hands to the pool
+POOL_JOBS += ["receipts.statement_pdf", "receipts.statement_content"]
 
 
 @pytest.mark.parametrize("module", POOL_JOBS)
