@@ -50,11 +50,16 @@ def start(parent_pid: int, parent_alive: Connection, warm: bool) -> None:
         warm_up()
 
 
-def die_with_parent(parent_pid: int, parent_alive: Connection) -> None:
+def arm_death_signal() -> None:
+    """Linux: the kernel SIGKILLs this process when its parent dies (elsewhere: nothing)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+
+
+def die_with_parent(parent_pid: int, parent_alive: Connection) -> None:
+    arm_death_signal()
     if os.getppid() != parent_pid:
         os._exit(1)  # the parent died before the death signal was armed
     threading.Thread(

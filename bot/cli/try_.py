@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from bot.cli.common import Subcommands, database
 from bot.config import Settings
 from bot.errors import CommandError
+from receipts.worker import arm_death_signal
 
 if TYPE_CHECKING:
     from bot.fakeapi.server import FakeTelegram
@@ -152,6 +153,7 @@ async def start_bot(
             stdout=log,
             stderr=log,
             start_new_session=True,  # Ctrl-C reaches this command, which stops the bot in turn
+            preexec_fn=arm_death_signal,  # and a SIGKILL of this command takes the bot with it
         )
     finally:
         log.close()

@@ -122,3 +122,32 @@ def test_a_newcomer_tries_the_bot_in_a_terminal(tmp_path: Path) -> None:
         os.close(master)
     assert processes_in(folder) == []
     assert (folder / "try.sqlite3").exists() and (folder / "bot.log").exists()
+
+
+def test_a_killed_try_takes_its_bot_with_it(tmp_path: Path) -> None:
+    folder = (tmp_path / "try").resolve()
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "try", "--dir", str(folder), "--accounts", "2"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=tmp_path,
+        env=environment(),
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        Terminal(master).expect("Start with /start.", timeout=START_TIMEOUT)
+        assert len(processes_in(folder)) == 1
+        process.kill()  # no chance to stop the bot itself: the kernel's death signal does
+        process.wait()
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while processes_in(folder) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    assert processes_in(folder) == []
