@@ -1,11 +1,12 @@
 """Benchmark: importing charges from CSV into SQLite, next to raw sqlite3 executemany.
 
-    python bench/import_bench.py [--rows 1000000] [--months 12] [--keep DIR]
-    python bench/import_bench.py --rows 2400000 --months 1     # a 240 000-account month
+    python bench/import_bench.py [--rows 1000000] [--months 12] [--rounds 2] [--keep DIR]
+    python bench/import_bench.py --rows 2400000 --months 1     # a 200 000-account month
     python bench/import_bench.py --database-url postgresql+asyncpg://postgres@127.0.0.1/postgres
 
-Generates a charges CSV as billing systems export it (`;`, cp1251, decimal comma) with its
-reference files, then
+Generates a charges CSV as billing systems export it (`;`, cp1251, decimal comma; 12 services
+per account and month) with its reference files, then, in `--rounds` rounds that alternate which
+goes first (so that the shared machine's changing load falls on both alike):
   1. imports everything into a fresh SQLite file through our importer (`storage.importer`), in a
      child process whose peak memory (maxrss) is measured;
   2. the baseline: the same charge rows, already parsed into tuples of stored integers, inserted
@@ -13,7 +14,8 @@ reference files, then
   3. during the import, a concurrent writer: another process saving a resident's reading every
      ~50 ms through the bot's own repository and session (`storage.repo.readings.add_version`,
      commit), recording how long each write took. Target: none over 1 s, none failed.
-Target: at least 0.2 of the baseline's rows/s and peak memory under 300 MB.
+Target: at least 0.2 of the baseline's rows per CPU second (medians of the rounds; wall time is
+printed too) and peak memory under 300 MB.
 
 With --database-url (a PostgreSQL server and a user that may create databases) both run on
 PostgreSQL instead, in scratch databases `import_bench` and `import_bench_baseline` made there;
@@ -46,6 +48,7 @@ SERVICES = (
     ("el_night", "Электроэнергия (ночь)", "кВт·ч", "238"),
     ("maint", "Содержание жилья", "кв.м", "3120"), ("hvs_odn", "ХВС ОДН", "куб.м", "3286"),
     ("el_odn", "Электроэнергия ОДН", "кВт·ч", "476"), ("trash", "Обращение с ТКО", "чел", "15318"),
+    ("gas", "Газоснабжение", "куб.м", "789"), ("repair", "Капитальный ремонт", "кв.м", "1215"),
 )  # fmt: skip
 MONTHS = 12  # --months
 
@@ -341,10 +344,46 @@ def baseline_postgres(directory: Path, work: Path, admin_url: str) -> tuple[floa
         drop_database(admin_url, "import_bench_baseline")
 
 
+def our_round(files: Path, work: Path, admin_url: str | None, number: int) -> dict:
+    """One import through `storage.importer` into a fresh database, with the concurrent writer."""
+    if admin_url is not None:
+        url = fresh_postgres(admin_url, "import_bench")
+    else:
+        database = work / f"import-{number}.sqlite3"
+        url = fresh_database(database)
+    try:
+        seconds, cpu, peak_mb, writes = run_with_writer(files, url)
+    finally:
+        if admin_url is None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak_mb, **writes}
+
+
+def baseline_round(files: Path, work: Path, admin_url: str | None) -> dict:
+    if admin_url is not None:
+        seconds, cpu, rows = baseline_postgres(files, work, admin_url)
+    else:
+        seconds, cpu, rows = baseline(files, work)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{work / 'baseline.sqlite3'}{suffix}").unlink(missing_ok=True)
+    return {"seconds": seconds, "cpu": cpu, "rows": rows}
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="charge rows (1 000 000)")
     parser.add_argument("--months", type=int, default=MONTHS, help="periods per account (12)")
+    parser.add_argument(
+        "--rounds", type=int, default=2,
+        help="rounds of (ours, baseline), alternating which goes first (2)",
+    )  # fmt: skip
     parser.add_argument("--keep", type=Path, help="keep the generated files and databases here")
     parser.add_argument(
         "--database-url",
@@ -368,57 +407,18 @@ def main() -> None:
         print(f"generating {args.rows} charge rows in {files} ...", file=sys.stderr)
         rows = generate(files, args.rows, args.months)
         size_mb = (files / "charges.csv").stat().st_size / 1e6
-        if on_postgres:
-            url = fresh_postgres(args.database_url, "import_bench")
-        else:
-            url = fresh_database(work / "import.sqlite3")
-        print(f"importing through storage.importer into {engine_name} ...", file=sys.stderr)
-        seconds, cpu, peak_mb, writes = run_with_writer(files, url)
-        print(f"baseline: {baseline_name} ...", file=sys.stderr)
-        if on_postgres:
-            base_seconds, base_cpu, base_rows = baseline_postgres(files, work, args.database_url)
-        else:
-            base_seconds, base_cpu, base_rows = baseline(files, work)
-        ours, base = rows / seconds, base_rows / base_seconds
-        print()
-        print(
-            f"charges CSV: {rows} rows, {size_mb:.0f} MB (cp1251, ';', decimal comma) "
-            f"into {engine_name}"
-        )
-        print(
-            f"{'':31} {'seconds':>8} {'rows/s':>9} {'CPU s':>7} {'rows/CPU s':>10} {'peak MB':>8}"
-        )
-        print(
-            f"{'import (parse+validate+load)':31} {seconds:8.1f} {ours:9.0f} {cpu:7.1f} "
-            f"{rows / cpu:10.0f} {peak_mb:8.0f}"
-        )
-        print(
-            f"{'baseline: ' + baseline_name:31} {base_seconds:8.1f} {base:9.0f} "
-            f"{base_cpu:7.1f} {base_rows / base_cpu:10.0f}"
-        )
-        print(f"ratio: {ours / base:.2f} of the baseline by wall time, "
-              f"{(rows / cpu) / (base_rows / base_cpu):.2f} by CPU time (target >= 0.20); "
-              f"peak memory {peak_mb:.0f} MB (target < 300)")  # fmt: skip
-        print(
-            f"concurrent writer (a reading every 50 ms through the bot's repository): "
-            f"{writes['writes']} writes, longest wait {writes['max_wait'] * 1000:.0f} ms, "
-            f"p99 {writes['p99_wait'] * 1000:.0f} ms, failed {writes['failed']} "
-            f"(target: none over 1 s, none failed)"
-        )
-        if writes["slow"]:
-            print(f"writes over 0.5 s (time, seconds): {writes['slow']}", file=sys.stderr)
-        figures = {
-            "bench": "import", "engine": engine_name, "rows": rows,
-            "import_seconds": round(seconds, 2), "import_cpu_s": round(cpu, 2),
-            "baseline_seconds": round(base_seconds, 2), "baseline_cpu_s": round(base_cpu, 2),
-            "ratio_wall": round(ours / base, 3),
-            "ratio_cpu": round((rows / cpu) / (base_rows / base_cpu), 3),
-            "peak_mb": round(peak_mb),
-            "writer_writes": writes["writes"], "writer_failed": writes["failed"],
-            "writer_max_wait_ms": round(writes["max_wait"] * 1000, 1),
-            "writer_p99_wait_ms": round(writes["p99_wait"] * 1000, 1),
-        }  # fmt: skip
-        print(json.dumps(figures))
+        ours, base = [], []
+        for number in range(max(args.rounds, 1)):
+            # ours first in even rounds, the baseline first in odd ones: drift in the shared
+            # machine's load falls on both alike
+            order = ("ours", "base") if number % 2 == 0 else ("base", "ours")
+            for which in order:
+                print(f"round {number + 1}: {which} ...", file=sys.stderr, flush=True)
+                if which == "ours":
+                    ours.append(our_round(files, work, args.database_url, number))
+                else:
+                    base.append(baseline_round(files, work, args.database_url))
+        report(ours, base, rows, size_mb, engine_name, baseline_name)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -426,6 +426,60 @@ def main() -> None:
                 from bench._postgres import drop_database
 
                 drop_database(args.database_url, "import_bench")
+
+
+def report(
+    ours: list[dict], base: list[dict], rows: int, size_mb: float, engine: str, baseline: str
+) -> None:
+    """The table of every round, the medians' ratios, the writer's figures; one JSON line."""
+    print()
+    print(f"charges CSV: {rows} rows, {size_mb:.0f} MB (cp1251, ';', decimal comma) into {engine}")
+    print(f"{'':34} {'seconds':>8} {'rows/s':>9} {'CPU s':>7} {'rows/CPU s':>10} {'peak MB':>8}")
+    for number, (our, their) in enumerate(zip(ours, base, strict=True), start=1):
+        print(
+            f"{f'{number}. import (parse+check+load)':34} {our['seconds']:8.1f} "
+            f"{rows / our['seconds']:9.0f} {our['cpu']:7.1f} {rows / our['cpu']:10.0f} "
+            f"{our['peak_mb']:8.0f}"
+        )
+        print(
+            f"{f'{number}. baseline: {baseline}':34} {their['seconds']:8.1f} "
+            f"{their['rows'] / their['seconds']:9.0f} {their['cpu']:7.1f} "
+            f"{their['rows'] / their['cpu']:10.0f}"
+        )
+    seconds, cpu = median([r["seconds"] for r in ours]), median([r["cpu"] for r in ours])
+    base_seconds, base_cpu = median([r["seconds"] for r in base]), median([r["cpu"] for r in base])
+    base_rows = base[0]["rows"]
+    ratio_wall = (rows / seconds) / (base_rows / base_seconds)
+    ratio_cpu = (rows / cpu) / (base_rows / base_cpu)
+    peak_mb = max(r["peak_mb"] for r in ours)
+    writes = sum(r["writes"] for r in ours)
+    failed = sum(r["failed"] for r in ours)
+    max_wait = max(r["max_wait"] for r in ours)
+    p99 = max(r["p99_wait"] for r in ours)
+    print(
+        f"medians of {len(ours)} rounds: {ratio_wall:.2f} of the baseline by wall time, "
+        f"{ratio_cpu:.2f} by CPU time (target >= 0.20); peak memory {peak_mb:.0f} MB "
+        f"(target < 300)"
+    )
+    print(
+        f"concurrent writer (a reading every 50 ms through the bot's repository): {writes} "
+        f"writes, longest wait {max_wait * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (worst round), "
+        f"failed {failed} (target: none over 1 s, none failed)"
+    )
+    slow = [item for r in ours for item in r["slow"]]
+    if slow:
+        print(f"writes over 0.5 s (time, seconds): {slow[:20]}", file=sys.stderr)
+    figures = {
+        "bench": "import", "engine": engine, "rows": rows, "rounds": len(ours),
+        "import_seconds": round(seconds, 2), "import_cpu_s": round(cpu, 2),
+        "baseline_seconds": round(base_seconds, 2), "baseline_cpu_s": round(base_cpu, 2),
+        "ratio_wall": round(ratio_wall, 3), "ratio_cpu": round(ratio_cpu, 3),
+        "peak_mb": round(peak_mb),
+        "writer_writes": writes, "writer_failed": failed,
+        "writer_max_wait_ms": round(max_wait * 1000, 1),
+        "writer_p99_wait_ms": round(p99 * 1000, 1),
+    }  # fmt: skip
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

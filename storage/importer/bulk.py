@@ -15,7 +15,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, column, insert, table
+from sqlalchemy import Table, column, insert, literal_column, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
 from sqlalchemy.types import TypeDecorator
@@ -74,14 +74,28 @@ def batches(rows: Iterable[Any], size: int = BATCH) -> Iterable[list[Any]]:
 
 
 class Inserter:
-    """`Inserter(conn, table, columns)(rows)`: executemany of tuples in the columns' order."""
+    """`Inserter(conn, table, columns)(rows)`: executemany of tuples in the columns' order.
 
-    def __init__(self, conn: Connection, target: TableClause, names: Sequence[str]) -> None:
+    `fixed`: integer columns with the same value in every row (an import's version), written
+    into the statement itself, so that the rows need not be copied to carry them."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        target: TableClause,
+        names: Sequence[str],
+        fixed: dict[str, int] | None = None,
+    ) -> None:
         self.conn = conn
         self.names = tuple(names)
         dialect = conn.dialect
         cols = [target.c[name] for name in self.names]
         self.statement = insert(target)
+        if fixed:
+            # an int rendered as SQL text: nothing of the files' text gets there
+            self.statement = self.statement.values(
+                {name: literal_column(str(int(value))) for name, value in fixed.items()}
+            )
         compiled = self.statement.compile(dialect=dialect, column_keys=list(self.names))
         order = [self.names.index(name) for name in compiled.positiontup or []]
         self.positional = bool(dialect.positional) and sorted(order) == list(range(len(cols)))
@@ -95,7 +109,7 @@ class Inserter:
             if (p := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         ]
 
-    def __call__(self, rows: Sequence[tuple]) -> None:
+    def __call__(self, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         if self.positional:
@@ -108,7 +122,7 @@ class Inserter:
             names = self.names
             self.conn.execute(self.statement, [dict(zip(names, row, strict=True)) for row in rows])
 
-    def _process(self, row: tuple) -> tuple:
+    def _process(self, row: Sequence[Any]) -> tuple:
         values = list(row)
         for index, processor in self.processors:
             values[index] = processor(values[index])

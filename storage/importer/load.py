@@ -114,38 +114,38 @@ def _upsert(
     pacer: v.Pacer,
 ) -> dict[str, int]:
     """Insert new rows (missing columns from `defaults`), update existing ones (only the columns
-    the file had), in the pacer's short transactions. Returns {"new": n, "updated": n}."""
+    the file had), in the pacer's short transactions, a batch of records at a time (they may be
+    hundreds of thousands: never all in memory). Returns {"new": n, "updated": n}."""
     names = tuple(defaults)
-    new_rows = []
-    updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        key = tuple(record[k] for k in key_names)
-        row_id = existing.get(key)
-        if row_id is None:
-            new_rows.append(tuple(record.get(name, defaults[name]) for name in names))
-        else:
-            columns = tuple(sorted(k for k in record if k not in key_names))
-            if columns:
-                params = {f"v_{k}": record[k] for k in columns}
-                params["v_id"] = row_id
-                updates[columns].append(params)
     inserter = t.Inserter(conn, target, names)
-    for batch in t.batches(new_rows, PACE_ROWS):
-        inserter(batch)
+    new = updated = 0
+    for batch in t.batches(records, PACE_ROWS):
+        new_rows = []
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for record in batch:
+            key = tuple(record[k] for k in key_names)
+            row_id = existing.get(key)
+            if row_id is None:
+                new_rows.append(tuple(record.get(name, defaults[name]) for name in names))
+            else:
+                columns = tuple(sorted(k for k in record if k not in key_names))
+                if columns:
+                    params = {f"v_{k}": record[k] for k in columns}
+                    params["v_id"] = row_id
+                    updates[columns].append(params)
+        inserter(new_rows)
+        new += len(new_rows)
+        for columns, params in updates.items():
+            statement = (
+                update(target)
+                .where(target.c.id == bindparam("v_id"))
+                .values({k: bindparam(f"v_{k}") for k in columns})
+            )
+            conn.execute(statement, params)
+            updated += len(params)
         pacer.tick()
-    updated = 0
-    for columns, params in updates.items():
-        statement = (
-            update(target)
-            .where(target.c.id == bindparam("v_id"))
-            .values({k: bindparam(f"v_{k}") for k in columns})
-        )
-        for batch in t.batches(params, PACE_ROWS):
-            conn.execute(statement, batch)
-            pacer.tick()
-        updated += len(params)
     pacer.tick(force=True)
-    return {"new": len(new_rows), "updated": updated}
+    return {"new": new, "updated": updated}
 
 
 def _org_ids(conn: Connection) -> dict[str, int]:
@@ -240,8 +240,8 @@ def _load_and_publish(conn: Connection, plan: Plan, progress: Progress, summary:
     account_ids, service_ids, meter_ids = _load_services_meters(
         conn, plan, org_ids, counts, progress, pacer
     )
-    keys = [(v.CHARGES, p) for _, p in plan.charge_pairs]
-    keys += [(v.PAYMENTS, p) for _, p in plan.payment_pairs]
+    keys = [(v.CHARGES, p) for p in plan.charge_periods]
+    keys += [(v.PAYMENTS, p) for p in {p for _, p in plan.payment_pairs}]
     bases = v.current_versions(conn, keys)
     loaded = _Version(conn, run_id, bases, pacer)
     counts["charges"] = _load_charges(loaded, plan, account_ids, service_ids, progress)
@@ -287,19 +287,19 @@ def _load_services_meters(
     service_map = _service_ids(conn)
     service_ids = [service_map.get((org_ids[o], c), 0) for o, c in known.service_keys]
 
-    meter_rows = []
-    for r in records["meters"]:
+    def meter_row(r: dict[str, Any]) -> dict[str, Any]:
         row = {k: r[k] for k in r if k not in ("org", "account")}
         row["account_id"] = account_map[(org_ids[r["org"]], r["account"])]
-        meter_rows.append(row)
-    meter_accounts = {r["account_id"] for r in meter_rows}
+        return row
+
+    meter_accounts = {account_map[(org_ids[r["org"]], r["account"])] for r in records["meters"]}
     if known.meter_keys:
         meter_accounts |= {account_map[(org_ids[o], a)] for o, a, _ in known.meter_keys}
     counts["meters"] = _upsert(
-        conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts), meter_rows,
-        _defaults("meters", account_id=None), pacer,
+        conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts),
+        map(meter_row, records["meters"]), _defaults("meters", account_id=None), pacer,
     )  # fmt: skip
-    progress.advance(len(meter_rows))
+    progress.advance(len(records["meters"]))
     meter_ids: list[int] = []
     if len(plan.readings):
         meter_map = _meter_ids(conn, meter_accounts)
@@ -337,18 +337,20 @@ def _load_places(
     progress.advance(len(house_rows))
     house_ids = _house_ids(conn)
 
-    apartment_rows = []
-    for r in records["apartments"]:
+    def apartment_row(r: dict[str, Any]) -> dict[str, Any]:
         row = {k: r[k] for k in ("number", "area", "ownership_type") if k in r}
         row["house_id"] = house_ids[(org_ids[r["org"]], r["house"])]
         row["sort_key"] = sort_key(r["number"])
-        apartment_rows.append(row)
+        return row
+
+    apartments = records["apartments"]
     counts["apartments"] = _upsert(
         conn, t.apartments, ("house_id", "number"),
-        _apartment_ids(conn, (r["house_id"] for r in apartment_rows)), apartment_rows,
+        _apartment_ids(conn, house_ids.values()) if len(apartments) else {},
+        map(apartment_row, apartments),
         _defaults("apartments", drop=["house"], house_id=None, sort_key=0), pacer,
     )  # fmt: skip
-    progress.advance(len(apartment_rows))
+    progress.advance(len(apartments))
     _load_accounts(conn, records["accounts"], org_ids, house_ids, counts, pacer)
     progress.advance(len(records["accounts"]))
     return org_ids
@@ -356,25 +358,28 @@ def _load_places(
 
 def _load_accounts(
     conn: Connection,
-    records: list[dict[str, Any]],
+    records: Any,
     org_ids: dict[str, int],
     house_ids: dict[tuple[int, str], int],
     counts: dict,
     pacer: v.Pacer,
 ) -> None:
-    account_rows = []
-    if records:
-        wanted_houses = {house_ids[(org_ids[r["org"]], r["house"])] for r in records}
-        apartment_ids = _apartment_ids(conn, wanted_houses)
-        for r in records:
-            row = {k: r[k] for k in ("number", "holder_name", "phone", "closed") if k in r}
-            row["organization_id"] = org_ids[r["org"]]
-            house = house_ids[(org_ids[r["org"]], r["house"])]
-            row["apartment_id"] = apartment_ids[(house, r["apartment"])]
-            account_rows.append(row)
+    """Accounts, streamed from pass one's spool (the apartments' ids looked up as they go)."""
+    if not len(records):
+        counts["accounts"] = {"new": 0, "updated": 0}
+        return
+    apartment_ids = _apartment_ids(conn, house_ids.values())
+
+    def account_row(r: dict[str, Any]) -> dict[str, Any]:
+        row = {k: r[k] for k in ("number", "holder_name", "phone", "closed") if k in r}
+        row["organization_id"] = org_ids[r["org"]]
+        house = house_ids[(org_ids[r["org"]], r["house"])]
+        row["apartment_id"] = apartment_ids[(house, r["apartment"])]
+        return row
+
     counts["accounts"] = _upsert(
-        conn, t.accounts, ("organization_id", "number"),
-        _account_ids(conn, {r["organization_id"] for r in account_rows}), account_rows,
+        conn, t.accounts, ("organization_id", "number"), _account_ids(conn, org_ids.values()),
+        map(account_row, records),
         _defaults("accounts", drop=["house", "apartment"], organization_id=None, apartment_id=None),
         pacer,
     )  # fmt: skip
@@ -389,7 +394,7 @@ class _Version:
         self.conn, self.run_id, self.bases, self.pacer = conn, run_id, bases, pacer
         self.base_rows: dict[tuple[str, int], int] = {}
 
-    def insert(self, inserter: t.Inserter, rows: list[tuple]) -> None:
+    def insert(self, inserter: t.Inserter, rows: Iterable[Sequence[Any]]) -> None:
         for chunk in t.batches(rows, PACE_ROWS):
             inserter(chunk)
             self.pacer.tick()
@@ -424,16 +429,15 @@ def _load_charges(
 ) -> dict[str, int]:
     if not len(plan.charges):
         return {"new": 0, "replaced": 0}
-    columns = (*t.CHARGE_COLUMNS, "import_id")
-    inserter = t.Inserter(version.conn, t.charges, columns)
+    inserter = t.Inserter(
+        version.conn, t.charges, t.CHARGE_COLUMNS, fixed={"import_id": version.run_id}
+    )
     width = len(t.CHARGE_COLUMNS)
-    run = version.run_id
     for batch in plan.charges.batches():
         # indexes of pass one → ids, a column at a time; then the flat array → row tuples
-        batch[0::width] = array("q", [account_ids[i] for i in batch[0::width]])
-        batch[2::width] = array("q", [service_ids[i] for i in batch[2::width]])
-        rows = [(*row, run) for row in zip(*[iter(batch)] * width, strict=True)]
-        version.insert(inserter, rows)
+        batch[0::width] = array("q", map(account_ids.__getitem__, batch[0::width]))
+        batch[2::width] = array("q", map(service_ids.__getitem__, batch[2::width]))
+        version.insert(inserter, zip(*[iter(batch)] * width, strict=True))
         progress.advance(len(batch) // width)
     pairs = ((account_ids[a], p) for a, p in plan.charge_pairs)
     replaced = version.carry_over(v.CHARGES, t.charges, t.CHARGE_COLUMNS, pairs)

@@ -10,17 +10,18 @@ are kept as indexes into `Known.*_keys`, resolved to database ids once the refer
 from __future__ import annotations
 
 import csv
-import itertools
 import pickle
 import re
 import tempfile
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import chain, islice, repeat
+from operator import add, itemgetter, lshift, or_, sub
 from pathlib import Path
 from typing import Any
 
+from storage.importer import columns
 from storage.importer import values as v
 from storage.importer.bulk import BATCH
 from storage.importer.formats import (
@@ -36,15 +37,18 @@ from storage.importer.readers import ReadError, SheetSource, Source, open_source
 
 MAX_PROBLEMS = 100_000
 PROGRESS_EVERY = 4096
+CHUNK_ROWS = 2048  # charge rows parsed a column at a time
 HEADER_SEARCH_ROWS = 30  # title rows above the header: at most this many non-empty rows
 FAST_CHARGE_COLUMNS = (
     "org", "account", "period", "service", "tariff", "volume",
     "opening", "charged", "recalculation", "paid", "closing",
 )  # fmt: skip
+PERIOD_MASK = (1 << 20) - 1  # periods are YYYYMM integers, below 2**20
 TOTAL_WORDS = ("итого", "всего", "итог")  # «Итого», «Итого по дому …», «Всего»
 
 
-Careful = Callable[[list[str]], int]  # the row parser that says what is wrong
+Scan = Callable[[Iterator[list[str]], "Careful", Callable[[], None]], int]
+Careful = Callable[[list[str], int | None], int]  # the row parser that says what is wrong
 
 
 class Progress:
@@ -123,6 +127,21 @@ class Spool:
 
     def close(self) -> None:
         self._file.close()
+
+
+class RecordSpool(Spool):
+    """Reference records (dictionaries) of the kinds that come by the hundred thousand
+    (apartments, accounts, meters): on disk until the load streams them."""
+
+    def append(self, record: dict[str, Any]) -> None:
+        self.add(record)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.batches():
+            yield from batch  # type: ignore[misc]
+
+
+SPOOLED_RECORDS = ("apartments", "accounts", "meters")
 
 
 class IntSpool:
@@ -257,6 +276,43 @@ class FileInfo:
     paid: int = 0
 
 
+def _lines(chunk: list[list[str]], before: int, after: int) -> list[int]:
+    """The line of each row of a chunk read between lines `before` and `after`: consecutive,
+    unless a quoted cell spans lines (then each row ends as many lines later)."""
+    if after - before == len(chunk):
+        return list(range(before + 1, after + 1))
+    lines, line = [], before
+    for row in chunk:
+        line += 1 + sum(cell.count("\n") for cell in row)
+        lines.append(line)
+    return lines
+
+
+def _chunk_amounts(
+    opening: tuple[str, ...],
+    charged: tuple[str, ...],
+    recalc: tuple[str, ...],
+    paid: tuple[str, ...],
+    end: tuple[str, ...],
+) -> tuple[list[int], ...]:
+    """A chunk's money columns and closing balances; ValueError when a cell is not money or a
+    closing balance is not opening + charged + recalculation − paid."""
+    o, c, r, p = (
+        columns.money(opening),
+        columns.money(charged),
+        columns.money(recalc),
+        columns.money(paid),
+    )
+    totals = list(map(sub, map(add, map(add, o, c), r), p))
+    closing = columns.money(end)
+    if "" in end:
+        if any(e != t for e, t, raw in zip(closing, totals, end, strict=True) if raw):
+            raise ValueError
+    elif closing != totals:
+        raise ValueError
+    return o, c, r, p, totals
+
+
 def _merged(upper: list[str], lower: list[str]) -> list[str]:
     """Two header rows read as one, as merged cells show them: a cell merged across columns
     above (only its first cell has the text) heads each filled cell below it («Сальдо» over
@@ -299,7 +355,9 @@ def parse_cells(
 
 def is_total(row: list[str]) -> bool:
     """«Итого», «Итого по дому …», «Всего»: the first filled cell starts with such a word."""
-    first = next((cell for cell in row if cell.strip()), "")
+    first = next((cell for cell in row if cell.strip()), "").lstrip()
+    if first[:1].isdigit():
+        return False  # an account number or a code: the common row, without the normalizing
     return normalize(first).startswith(TOTAL_WORDS)
 
 
@@ -311,14 +369,21 @@ class Plan:
         self.known = Known()
         self.problems = Problems()
         self.files: list[FileInfo] = []
-        self.records: dict[str, list[dict[str, Any]]] = {k.name: [] for k in KINDS}
+        self.records: dict[str, Any] = {
+            k.name: RecordSpool() if k.name in SPOOLED_RECORDS else [] for k in KINDS
+        }
         self.charges = IntSpool(10)
-        self.charge_pairs: set[tuple[int, int]] = set()  # (account index, period) replaced
         self.payments = Spool()
         self.payment_pairs: set[tuple[int, int]] = set()
         self.readings = Spool()
-        self._first_seen: dict[tuple, tuple[str, int]] = {}
-        self._charge_keys: set[int] = set()
+        # kind → natural key → where it was first seen (file index << 32 | line): a tuple of
+        # (file, line) per key took 90 bytes an account
+        self._first_seen: dict[str, dict[Any, int]] = {}
+        self._file_names: dict[str, int] = {}
+        # (account index << 20 | period) → a bit per service index: the pairs the files replace,
+        # and the repeated charges found, in a dict of pairs (a set of every row's key took
+        # ~90 bytes a row: 200 MB at 2.4M rows)
+        self._charge_services: dict[int, int] = {}
         self._reading_keys: set[tuple[int, int]] = set()
         self._periods: dict[str, int] = {}
         self._registry_accounts: dict[tuple[str, str], tuple[str, str, str, int]] = {}
@@ -334,12 +399,19 @@ class Plan:
         return sum(f.rows for f in self.files)
 
     @property
+    def charge_pairs(self) -> Iterator[tuple[int, int]]:
+        """(account index, period) of every charge row: what the files replace."""
+        return ((key >> 20, key & PERIOD_MASK) for key in self._charge_services)
+
+    @property
     def charge_periods(self) -> list[int]:
-        return sorted({period for _, period in self.charge_pairs})
+        return sorted({key & PERIOD_MASK for key in self._charge_services})
 
     def close(self) -> None:
         for spool in (self.charges, self.payments, self.readings):
             spool.close()
+        for kind in SPOOLED_RECORDS:
+            self.records[kind].close()
         for item in self._closers:
             item.close()
         self._closers.clear()
@@ -515,11 +587,13 @@ class Plan:
 
         spool = self._spool(kind.name)
         start = len(spool) if spool is not None else 0
+        # the row after the header, read to see if it was part of it (the line is still its)
+        for row in source.pending:
+            info.rows += careful(row)
         rows: Iterator[list[str]] = source.rows()
-        if source.pending:  # the row after the header, read to see if it was part of it
-            rows = itertools.chain(source.pending, rows)
         if kind.name == "charges":
-            info.rows = self._fast_charges(layout, len(source.header))(rows, careful, tick)
+            fast = self._fast_charges(layout, len(source.header), source.line)
+            info.rows += fast(rows, careful, tick)
         else:
             for seen, row in enumerate(rows, start=1):
                 info.rows += careful(row)
@@ -561,9 +635,7 @@ class Plan:
         self.problems.add(source.name, source.header_line, reason)
         return False
 
-    def _careful(
-        self, source: Source, layout: Layout, info: FileInfo
-    ) -> Callable[[list[str]], int]:
+    def _careful(self, source: Source, layout: Layout, info: FileInfo) -> Careful:
         """The row parser that says what is wrong: column by column, then the kind's checks."""
         kind, name, header = layout.kind, source.name, source.header
         handler: Callable[[str, int, dict[str, Any]], str | None] = getattr(self, f"_{kind.name}")
@@ -582,9 +654,11 @@ class Plan:
                 if c.name not in layout.positions
             }
 
-        def careful(row: list[str]) -> int:
-            """1 if the row is a row (checked, good or reported), 0 if blank or a total."""
-            line = line_of()
+        def careful(row: list[str], line: int | None = None) -> int:
+            """1 if the row is a row (checked, good or reported), 0 if blank or a total.
+            `line`: the row's line, when the reader has already read on."""
+            if line is None:
+                line = line_of()
             if not any(cell.strip() for cell in row):
                 return 0  # blank lines are not rows
             if is_total(row):
@@ -626,10 +700,14 @@ class Plan:
             return org, None, f"лицевого счета «{values['account']}» нет (организация «{org}»)"
         return org, index, None
 
-    def _duplicate(self, kind: str, key: tuple, file: str, line: int, what: str) -> str | None:
-        first = self._first_seen.setdefault((kind, *key), (file, line))
-        if first != (file, line):
-            where = f"строке {first[1]}" if first[0] == file else f"{first[0]}:{first[1]}"
+    def _duplicate(self, kind: str, key: Any, file: str, line: int, what: str) -> str | None:
+        number = self._file_names.setdefault(file, len(self._file_names))
+        here = number << 32 | line
+        first = self._first_seen.setdefault(kind, {}).setdefault(key, here)
+        if first != here:
+            first_file, first_line = first >> 32, first & 0xFFFFFFFF
+            name = next(n for n, i in self._file_names.items() if i == first_file)
+            where = f"строке {first_line}" if name == file else f"{name}:{first_line}"
             return f"{what} повторяется: уже был в {where}"
         return None
 
@@ -685,14 +763,13 @@ class Plan:
                 f"помещения «{values['apartment']}» в доме «{values['house']}» нет: "
                 "загрузите его файлом помещений (лицевые счета помещений не создают)"
             )
-        key = (org, values["number"])
+        index = self.known.add_account(org, values["number"])
         duplicate = self._duplicate(
-            "account", key, file, line, f"лицевой счет «{values['number']}»"
+            "account", index, file, line, f"лицевой счет «{values['number']}»"
         )
         if duplicate:
             return duplicate
         values["org"] = org
-        self.known.add_account(org, values["number"])
         self.records["accounts"].append(values)
         return None
 
@@ -755,7 +832,7 @@ class Plan:
                 f"сальдо на конец {_rub(closing)} ≠ сальдо на начало + начислено + перерасчет "
                 f"− оплачено = {_rub(computed)}"
             )
-        if (account << 40) | (period << 20) | service in self._charge_keys:
+        if self._charge_services.get((account << 20) | period, 0) >> service & 1:
             return "начисление повторяется: тот же лицевой счет, период и услуга уже были выше"
         self._add_charge(
             account, period, service, values["tariff"], values["volume"],
@@ -868,30 +945,113 @@ class Plan:
         return self.known.add_service(org, code)
 
     def _add_charge(self, account: int, period: int, service: int, *amounts: int) -> None:
-        self._charge_keys.add((account << 40) | (period << 20) | service)
-        self.charge_pairs.add((account, period))
+        pair = (account << 20) | period
+        self._charge_services[pair] = self._charge_services.get(pair, 0) | 1 << service
         self.charges.add((account, period, service, *amounts))
 
-    def _fast_charges(self, layout: Layout, width: int) -> Callable[..., int]:  # noqa: C901 - the hot loop, flat on purpose
-        """The common well-formed charge row without per-column dispatch; raises otherwise."""
+    def _fast_charges(self, layout: Layout, width: int, line_of: Callable[[], int]) -> Scan:  # noqa: C901 - the hot path, closures on purpose
+        """The charges file's scan: chunks of rows a column at a time (`columns`); a chunk that
+        is not uniform row by row (`_charge_rows`), and a row that fails there carefully."""
+        positions = [layout.positions.get(name) for name in FAST_CHARGE_COLUMNS]
+        org_at, account_at, period_at, service_at, *amounts_at = positions
+        accounts, services, periods = self.known.accounts, self.known.services, self._periods
+        defaults = (accounts.get(self.default_org, {}), services.get(self.default_org, {}))
+        spool = self.charges
+        full = BATCH * spool.width
+        one_by_one = self._charge_rows(layout, width)
+        usable = None not in (account_at, period_at, service_at)
+
+        def references(table: list[tuple[str, ...]]) -> tuple[list[int], ...]:
+            """The chunk's account, period and service indexes; LookupError/ValueError."""
+            by_account, by_service = defaults
+            if org_at is not None:
+                (org,) = set(table[org_at])  # ValueError: several organizations in a chunk
+                if org:
+                    by_account, by_service = accounts[org], services[org]
+            for text in set(table[period_at]):  # type: ignore[index]
+                if text not in periods:
+                    periods[text] = v.period(text)
+            return (
+                list(map(by_account.__getitem__, table[account_at])),  # type: ignore[index]
+                list(map(periods.__getitem__, table[period_at])),  # type: ignore[index]
+                list(map(by_service.__getitem__, table[service_at])),  # type: ignore[index]
+            )
+
+        def columnar(chunk: list[list[str]]) -> int:
+            """Add the chunk's rows; how many (fewer than all: a repeated charge, from there on
+            row by row). Raises LookupError/ValueError/OverflowError, having added none."""
+            count = len(chunk)
+            if not usable or len(set(map(len, chunk))) != 1 or len(chunk[0]) != width:
+                raise LookupError  # blank lines, short or long rows
+            table = list(zip(*chunk, strict=True))
+            blank = ("",) * count
+            tariff, volume, opening, charged, recalc, paid, end = (
+                table[i] if i is not None else blank for i in amounts_at
+            )
+            account_ids, period_ids, service_ids = references(table)
+            if "" in charged:
+                raise ValueError  # «Начислено» is required
+            amounts = _chunk_amounts(opening, charged, recalc, paid, end)
+            tariffs, volumes = columns.quantity(tariff), columns.quantity(volume)
+            added = self._mark_charges(account_ids, period_ids, service_ids)
+            rows = zip(
+                account_ids, period_ids, service_ids, tariffs, volumes, *amounts, strict=True
+            )
+            spool.buffer.extend(chain.from_iterable(islice(rows, added)))
+            if len(spool.buffer) >= full:
+                spool.flush()
+            return added
+
+        def scan(rows: Iterator[list[str]], careful: Careful, tick: Callable[[], None]) -> int:
+            count = 0
+            while True:
+                start = line_of()
+                chunk = list(islice(rows, CHUNK_ROWS))
+                if not chunk:
+                    return count
+                try:
+                    added = columnar(chunk)
+                except (LookupError, ValueError, OverflowError):
+                    added = 0
+                count += added
+                if added < len(chunk):
+                    lines = _lines(chunk, start, line_of())[added:]
+                    count += one_by_one(chunk[added:], lines, careful)
+                tick()
+
+        return scan
+
+    def _mark_charges(self, accounts: list[int], periods: list[int], services: list[int]) -> int:
+        """Note each row's service as charged for its account and period, in order, up to the
+        first repeated charge; how many were noted (all: none repeated)."""
+        pairs = self._charge_services
+        seen_services = pairs.get
+        keys = map(or_, map(lshift, accounts, repeat(20)), periods)
+        bits = map(lshift, repeat(1), services)
+        for index, (key, bit) in enumerate(zip(keys, bits, strict=False)):
+            seen = seen_services(key, 0)
+            if seen & bit:
+                return index  # the careful path says where it was first
+            pairs[key] = seen | bit
+        return len(accounts)
+
+    def _charge_rows(self, layout: Layout, width: int) -> Callable[..., int]:
+        """Charge rows one at a time without per-column dispatch; a row that fails goes to
+        the careful path (which says what is wrong)."""
         get = itemgetter(*(layout.positions.get(name, width) for name in FAST_CHARGE_COLUMNS))
         pad = any(name not in layout.positions for name in FAST_CHARGE_COLUMNS)
         accounts, services, periods = self.known.accounts, self.known.services, self._periods
         defaults = (accounts.get(self.default_org, {}), services.get(self.default_org, {}))
-        keys, spool = self._charge_keys, self.charges
-        keys_add, pairs_add = keys.add, self.charge_pairs.add
+        spool = self.charges
+        pairs = self._charge_services
+        pair_services = pairs.get
         full = BATCH * spool.width
         money, qty, parse_period = v.fast_money, v.fast_quantity, v.period
 
-        def loop(rows: Iterator[list[str]], careful: Careful, tick: Callable[[], None]) -> int:
+        def loop(rows: list[list[str]], lines: list[int], careful: Careful) -> int:
             count = 0
-            buffer = spool.buffer
-            extend = buffer.extend
-            last_account = last_period = -1
-            for row in rows:
+            for row, line in zip(rows, lines, strict=True):
                 count += 1
-                if not count % PROGRESS_EVERY:
-                    tick()
                 try:
                     if len(row) != width:
                         raise IndexError
@@ -912,23 +1072,19 @@ class Plan:
                     if end and money(end) != total:
                         raise ValueError
                     tariff_q, volume_q = qty(tariff), qty(volume)
-                    # last: nothing may fail once the key is in the set
-                    known = len(keys)
-                    keys_add((account << 40) | (period << 20) | service)
-                    if len(keys) == known:
+                    # last: nothing may fail once the service is marked
+                    pair = (account << 20) | period
+                    seen = pair_services(pair, 0)
+                    if seen >> service & 1:
                         raise ValueError  # a duplicate
-                    extend((account, period, service, tariff_q, volume_q, o, c, r, p, total))
-                    if account != last_account or period != last_period:
-                        pairs_add((account, period))  # a set: repeats are harmless, just slower
-                        last_account, last_period = account, period
-                    if len(buffer) >= full:
+                    pairs[pair] = seen | 1 << service
+                    spool.buffer.extend(
+                        (account, period, service, tariff_q, volume_q, o, c, r, p, total)
+                    )
+                    if len(spool.buffer) >= full:
                         spool.flush()
-                        buffer = spool.buffer
-                        extend = buffer.extend
                 except (KeyError, ValueError, IndexError, OverflowError):
-                    count += careful(row) - 1  # the careful path says what is wrong
-                    buffer = spool.buffer  # it may have flushed
-                    extend = buffer.extend
+                    count += careful(row, line) - 1  # the careful path says what is wrong
             return count
 
         return loop

@@ -131,7 +131,7 @@ def detect_encoding(sample: bytes, complete: bool) -> str:
         pass
     text = sample.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
-    good = sum(1 for char in text if ord(char) > 127) - bad
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad  # letters beyond ASCII
     if good >= 4 * bad:
         return "utf-8"
     from charset_normalizer import from_bytes  # only 8-bit files pay for it

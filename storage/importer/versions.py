@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, distinct, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
 
@@ -134,9 +134,9 @@ def carry_over(
     """Copy the base version's rows of `period` of the accounts the files do not replace into
     the new version. (rows carried, rows of the base version)."""
     accounts = conn.execute(
-        select(distinct(target.c.account_id)).where(
-            target.c.import_id == base, target.c.period == period
-        )
+        select(target.c.account_id)
+        .where(target.c.import_id == base, target.c.period == period)
+        .distinct()
     ).scalars()
     keep = sorted(set(accounts) - replaced)
     total = conn.scalar(
