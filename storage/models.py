@@ -85,6 +85,9 @@ class House(Base):
     street: Mapped[str] = mapped_column(String(300), default="")  # for search by street
     # lower-cased street + address for case-insensitive search that works the same everywhere
     search_text: Mapped[str] = mapped_column(String(800), default="", index=True)
+    # the import that created the row (None: created otherwise): removed with that import's
+    # version when it never got published or was undone (`storage.importer.versions.clean`)
+    import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
     organization: Mapped[Organization] = relationship(back_populates="houses")
     apartments: Mapped[list[Apartment]] = relationship(back_populates="house")
@@ -100,6 +103,9 @@ class Apartment(Base):
     sort_key: Mapped[int] = mapped_column(Integer, default=0)  # numeric part, for natural order
     area: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)  # m², two decimals
     ownership_type: Mapped[str] = mapped_column(String(64), default="")  # "Частная", ...
+    # the import that created the row (None: created otherwise): removed with that import's
+    # version when it never got published or was undone (`storage.importer.versions.clean`)
+    import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
     house: Mapped[House] = relationship(back_populates="apartments")
     accounts: Mapped[list[Account]] = relationship(back_populates="apartment")
@@ -118,6 +124,9 @@ class Account(Base):
     holder_name: Mapped[str] = mapped_column(String(300), default="")  # ФИО
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)  # E.164, on record
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the import that created the row (None: created otherwise): removed with that import's
+    # version when it never got published or was undone (`storage.importer.versions.clean`)
+    import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
     organization: Mapped[Organization] = relationship()
     apartment: Mapped[Apartment] = relationship(back_populates="accounts")
@@ -137,6 +146,9 @@ class Service(Base):
     resource: Mapped[str] = mapped_column(String(32), default="")
     is_common: Mapped[bool] = mapped_column(Boolean, default=False)  # ОДН line
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # the import that created the row (None: created otherwise): removed with that import's
+    # version when it never got published or was undone (`storage.importer.versions.clean`)
+    import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class Charge(Base):
@@ -225,6 +237,9 @@ class Meter(Base):
     decimals: Mapped[int] = mapped_column(Integer, default=3)
     verification_due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # поверка
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the import that created the row (None: created otherwise): removed with that import's
+    # version when it never got published or was undone (`storage.importer.versions.clean`)
+    import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class Reading(Base):

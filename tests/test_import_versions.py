@@ -1,7 +1,8 @@
 """Imports as versions: invisible while loading, published at once, undone byte for byte.
 
-A SIGKILL of `python -m bot import` while it loads or while it publishes leaves either the old or
-the new data visible, and the next start deletes what the killed process left; `undo-import`
+A SIGKILL of `python -m bot import` while it loads or before its publishing transaction commits
+leaves the old data visible, after that commit the new; the next start deletes what a killed
+load left, the accounts, apartments and houses it created included; `undo-import`
 restores the rows of the periods an import touched exactly as they were; `imports` lists them.
 """
 
@@ -12,6 +13,7 @@ import datetime as dt
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import time_machine
@@ -24,15 +26,20 @@ from storage.importer import import_files
 from storage.importer.bulk import BATCH
 from storage.models import (
     Account,
+    Apartment,
     Charge,
+    House,
     ImportRun,
     Meter,
     Payment,
+    PublishedPeriod,
     Reading,
     ReceiptDelivery,
     Resident,
+    Service,
 )
 from storage.repo import versions
+from tests import kill_point
 from tests.test_import import ROOT, VARIANTS, run_cli, snapshot, write, write_set
 
 
@@ -66,6 +73,14 @@ async def stored_counts(engine: AsyncEngine) -> dict[str, int]:
             model.__tablename__: await conn.scalar(select(func.count()).select_from(model))
             for model in (Charge, Payment, Reading)
         }
+
+
+async def published_periods(engine: AsyncEngine) -> dict[tuple[str, dt.date], int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(PublishedPeriod.kind, PublishedPeriod.period, PublishedPeriod.import_id)
+        )
+        return {(kind, period): import_id for kind, period, import_id in rows}
 
 
 async def runs(engine: AsyncEngine) -> list[tuple[int, str]]:
@@ -275,11 +290,18 @@ def write_big(directory: Path, accounts: int, periods: int, readings: int) -> No
         write(directory / "readings.csv", "org;account;meter;period;value\n" + "".join(rows))
 
 
-async def _import_and_kill(db_url: str, directory: Path, when) -> list[str]:  # type: ignore[no-untyped-def]
+async def _import_and_kill(
+    db_url: str, directory: Path, when: Callable[[str], bool], point: str | None = None
+) -> list[str]:
+    """`python -m bot import DIRECTORY`, SIGKILLed when a line of its stderr satisfies `when`,
+    or, with `point`, stopped by `tests.kill_point` exactly there and then killed."""
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
     env.update(PYTHONPATH=str(ROOT), DATABASE_URL=db_url, LOG_LEVEL="WARNING")
+    runner = ["-m", "tests.kill_point", point] if point else ["-m", "bot"]
+    if point:
+        when = lambda line: line.startswith(kill_point.MARK)  # noqa: E731
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "import", str(directory), "--progress", "lines",
+        sys.executable, *runner, "import", str(directory), "--progress", "lines",
         stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, env=env, cwd=ROOT,
     )  # fmt: skip
     assert process.stderr is not None
@@ -301,70 +323,113 @@ def _loading_past_two_batches(line: str) -> bool:
 
 
 BILLING = ("charges", "payments", "readings")
+REFERENCE = (House, Apartment, Account, Service, Meter)
 
 
 async def billing(engine: AsyncEngine) -> dict[str, list[tuple]]:
-    """The billing data residents see (reference data is upserted as it loads: a killed import
-    may leave the new accounts, houses and meters it had written, without any charges)."""
+    """The billing data residents see."""
     found = await snapshot(engine)
     return {kind: found[kind] for kind in BILLING}
 
 
-async def _check_after_kill(engine: AsyncEngine, before: dict, before_rows: dict) -> str:
-    """The killed run is either invisible (and deleted by the next start) or wholly published."""
+async def reference_rows(engine: AsyncEngine) -> dict[str, list[tuple]]:
+    """Every row of the reference tables an import creates rows in, ids included."""
+    async with engine.connect() as conn:
+        return {
+            model.__tablename__: [
+                tuple(r) for r in await conn.execute(select(model.__table__).order_by(model.id))
+            ]
+            for model in REFERENCE
+        }
+
+
+async def _state(engine: AsyncEngine) -> dict:
+    return {
+        "billing": await billing(engine),
+        "stored": await stored_counts(engine),
+        "reference": await reference_rows(engine),
+    }
+
+
+async def _killed_run(engine: AsyncEngine, status: str) -> int:
+    """The last run, which must be in `status`; its id."""
     await engine.dispose()
-    (killed_id, status) = (await runs(engine))[-1]
-    after = await billing(engine)
-    if status == "loading":
-        assert after == before
-    else:
-        assert status == "published"
-        assert after != before
+    (killed_id, found) = (await runs(engine))[-1]
+    assert found == status
+    return killed_id
+
+
+async def _assert_gone_after_next_start(engine: AsyncEngine, killed_id: int, before: dict):
+    """The killed import's own reference rows are marked as its; the next start's clean-up
+    deletes everything it wrote: the database holds what it held before it."""
+    created = {
+        table: [row for row in rows if row not in before["reference"][table]]
+        for table, rows in (await reference_rows(engine)).items()
+    }
+    assert created["accounts"], "the kill came after the load wrote the new accounts"
+    async with engine.connect() as conn:
+        for model in REFERENCE:
+            ids = [row[0] for row in created[model.__tablename__]]
+            owners = await conn.scalars(select(model.import_id).where(model.id.in_(ids)))
+            assert set(owners) <= {killed_id}
     await imports.cleanup(engine, Settings())  # what the next start does
-    if status == "loading":
-        assert (killed_id, "failed") in await runs(engine)
-        assert await stored_counts(engine) == before_rows
-        assert await billing(engine) == before
+    assert (killed_id, "failed") in await runs(engine)
+    assert await _state(engine) == before
     if engine.dialect.name == "sqlite":
         async with engine.connect() as conn:
             assert (await conn.exec_driver_sql("PRAGMA integrity_check")).scalar() == "ok"
-    return status
 
 
 async def test_an_import_killed_while_loading_is_invisible_and_cleaned_up(
     engine: AsyncEngine, db_url: str, tmp_path: Path
 ) -> None:
     await import_files(engine, write_set(tmp_path / "base", VARIANTS["semicolon-utf8-comma"]))
-    before, before_rows = await billing(engine), await stored_counts(engine)
+    before = await _state(engine)
     write_big(tmp_path / "big", accounts=2000, periods=20, readings=0)  # 120 000 charge rows
     await _import_and_kill(db_url, tmp_path / "big", _loading_past_two_batches)
-    assert await _check_after_kill(engine, before, before_rows) == "loading"
+    killed_id = await _killed_run(engine, "loading")
+    assert await billing(engine) == before["billing"]
+    await _assert_gone_after_next_start(engine, killed_id, before)
     # and it takes the next import
     again = write(tmp_path / "again.csv", "account;period;service;charged\n20010002;2020-04;hvs;10,00\n")  # fmt: skip
     summary, _ = await import_files(engine, [again])
     assert summary.counts["charges"]["new"] == 1
 
 
-async def test_an_import_killed_while_publishing_shows_the_old_or_the_new_version(
+async def test_an_import_killed_before_its_publish_commits_shows_the_old_version(
     engine: AsyncEngine, db_url: str, tmp_path: Path
 ) -> None:
     await import_files(engine, write_set(tmp_path / "base", VARIANTS["semicolon-utf8-comma"]))
-    before, before_rows = await billing(engine), await stored_counts(engine)
-    # publishing writes the readings: many of them make it last long enough to be hit
+    before = await _state(engine)
+    published = await published_periods(engine)
     write_big(tmp_path / "big", accounts=2000, periods=1, readings=24)
-    seen = await _import_and_kill(
-        db_url, tmp_path / "big", lambda line: line.startswith("публикация: начато")
-    )
-    assert any(line.startswith("публикация: начато") for line in seen)
-    status = await _check_after_kill(engine, before, before_rows)
-    async with engine.connect() as conn:
-        meters = await conn.scalar(select(func.count()).select_from(Meter))
-        readings = await conn.scalar(select(func.count()).select_from(Reading))
-    if status == "loading":
-        assert readings == before_rows["readings"]
-    else:
-        assert readings == before_rows["readings"] + 2000 * 24
-    assert meters >= 2000
+    await _import_and_kill(db_url, tmp_path / "big", lambda _: False, "before-publish-commit")
+    killed_id = await _killed_run(engine, "loading")
+    # every statement of the publishing transaction had run: none of it is there
+    assert await published_periods(engine) == published
+    assert await billing(engine) == before["billing"]
+    assert (await stored_counts(engine))["readings"] == before["stored"]["readings"]
+    await _assert_gone_after_next_start(engine, killed_id, before)
+
+
+async def test_an_import_killed_after_its_publish_commits_shows_the_new_version(
+    engine: AsyncEngine, db_url: str, tmp_path: Path
+) -> None:
+    await import_files(engine, write_set(tmp_path / "base", VARIANTS["semicolon-utf8-comma"]))
+    before = await _state(engine)
+    write_big(tmp_path / "big", accounts=2000, periods=1, readings=24)
+    await _import_and_kill(db_url, tmp_path / "big", lambda _: False, "after-publish-commit")
+    killed_id = await _killed_run(engine, "published")
+    assert (await published_periods(engine))[("charges", dt.date(2000, 1, 1))] == killed_id
+    after = await billing(engine)
+    new_charges = [row for row in after["charges"] if row not in before["billing"]["charges"]]
+    assert len(new_charges) == 2000 * 3 and {row[1] for row in new_charges} == {dt.date(2000, 1, 1)}
+    assert len(after["readings"]) == len(before["billing"]["readings"]) + 2000 * 24
+    await imports.cleanup(engine, Settings())  # the next start keeps a published import
+    assert await billing(engine) == after
+    # and undo takes it all back, the accounts, apartments and meters it created included
+    assert (await imports.undo(engine, killed_id)).ok
+    assert await _state(engine) == before
 
 
 async def test_the_card_cache_generation_moves_on_publish_and_undo(

@@ -113,11 +113,13 @@ def _upsert(
     defaults: dict[str, Any],
     pacer: v.Pacer,
 ) -> dict[str, int]:
-    """Insert new rows (missing columns from `defaults`), update existing ones (only the columns
-    the file had), in the pacer's short transactions, a batch of records at a time (they may be
+    """Insert new rows (missing columns from `defaults`; marked as the run's own in `import_id`,
+    so that they go with its version when it is never published or undone), update existing
+    ones (only the columns the file had), in the pacer's short transactions, a batch of records at a time (they may be
     hundreds of thousands: never all in memory). Returns {"new": n, "updated": n}."""
     names = tuple(defaults)
-    inserter = t.Inserter(conn, target, names)
+    owned = {"import_id": pacer.run_id} if "import_id" in target.c else None
+    inserter = t.Inserter(conn, target, names, fixed=owned)
     new = updated = 0
     for batch in t.batches(records, PACE_ROWS):
         new_rows = []

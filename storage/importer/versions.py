@@ -23,12 +23,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import delete, exists, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
 
 from storage.importer import bulk as t
-from storage.models import ImportRun, utcnow
+from storage.models import Base, ImportRun, utcnow
 
 CHARGES, PAYMENTS = "charges", "payments"
 LOADING, PUBLISHED, UNDONE, FAILED = "loading", "published", "undone", "failed"
@@ -240,6 +240,37 @@ def _delete_batches(conn: Connection, target: TableClause, *where) -> int:  # ty
             return deleted
 
 
+# the reference tables whose new rows belong to the import that created them, dependents first
+CREATED = ("meters", "accounts", "apartments", "services", "houses")
+
+
+def _unreferenced(target: TableClause) -> list:  # type: ignore[type-arg]
+    """`target`'s rows that no row of any table refers to (by the schema's foreign keys)."""
+    conditions = []
+    for table in Base.metadata.sorted_tables:
+        for key in table.foreign_keys:
+            if key.column.table.name == target.name and key.column.name == "id":
+                referring = t.TABLES.get(table.name)
+                col = referring.c[key.parent.name] if referring is not None else key.parent
+                conditions.append(~exists().where(col == target.c.id))
+    return conditions
+
+
+def _delete_created(conn: Connection, run_id: int) -> int:
+    """The reference rows the run created (`import_id`), unless something else refers to them
+    now (a later import's charges, a resident's link): they stay then. Commits in batches."""
+    deleted = 0
+    for name in CREATED:
+        target = t.TABLES[name]
+        if conn.scalar(select(target.c.id).where(target.c.import_id == run_id).limit(1)) is None:
+            continue
+        deleted += _delete_batches(
+            conn, target, target.c.import_id == run_id, *_unreferenced(target)
+        )
+    conn.commit()
+    return deleted
+
+
 def clean(conn: Connection, window: dt.timedelta) -> int:
     """Delete what no reader can see nor undo bring back; rows deleted. Commits in batches."""
     garbage = find_garbage(conn, window)
@@ -254,6 +285,7 @@ def clean(conn: Connection, window: dt.timedelta) -> int:
         for target in (t.charges, t.payments):
             deleted += _delete_batches(conn, target, target.c.import_id == run_id)
         deleted += _delete_batches(conn, t.readings, t.readings.c.import_id == run_id)
+        deleted += _delete_created(conn, run_id)
     for run_id, kind, period, previous in garbage.old_versions:
         target = t.charges if kind == CHARGES else t.payments
         deleted += _delete_batches(
