@@ -238,6 +238,13 @@ class Scheduler(AsyncIOScheduler):
     async def start(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         super().start()
 
+    def run_soon(self, job_id: str) -> None:
+        """Run the job now instead of at its next time (a run in progress is not doubled:
+        jobs here have max_instances=1)."""
+        job = self.get_job(job_id)
+        if job is not None:
+            job.modify(next_run_time=dt.datetime.now(self.timezone))
+
     async def shutdown(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         """Stop: running jobs are cancelled (a push or a reminder round goes on at the next
         start) and awaited, so that their leases are released before the event loop ends; a

@@ -39,6 +39,7 @@ import logging
 import shutil
 import time
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -466,6 +467,7 @@ class ReceiptPush:
                 async with self.session_factory() as session:
                     await leases.release(session, name, self.owner)
                     await session.commit()
+            _changed()
 
     async def _run(self, period: dt.date) -> Progress:
         jobs, done_before = await self._plan(period)
@@ -765,20 +767,27 @@ class ReceiptPush:
 
     async def _start_row(self, period: dt.date, total: int) -> int:
         async with self.session_factory() as session:
-            row = await session.scalar(
-                select(Push)
-                .where(Push.period == period, Push.status == "running")
-                .order_by(Push.id.desc())
-                .limit(1)
+            # take up the operator's request or resume the interrupted run (the latest of
+            # them: any older one is over, we hold the period's lease)
+            pending = list(
+                await session.scalars(
+                    select(Push)
+                    .where(Push.period == period, Push.status.in_((RUNNING, REQUESTED)))
+                    .order_by(Push.id.desc())
+                )
             )
-            if row is None:
-                row = Push(period=period, status="running")
-                session.add(row)
+            for older in pending[1:]:
+                older.status = "failed"
+            row = pending[0] if pending else Push(period=period, status=RUNNING)
+            session.add(row)
+            row.status = RUNNING
             row.total = total
             row.owner = self.owner
             row.heartbeat_at = utcnow()
             await session.commit()
-            return row.id
+            push_id = row.id
+        _changed()
+        return push_id
 
     async def _finish_row(self, push_id: int, completed: bool) -> None:
         values: dict[str, Any] = {"heartbeat_at": utcnow()}
@@ -886,6 +895,50 @@ async def push_statuses(session: AsyncSession, limit: int = 12) -> list[PushStat
 
 # --- when to push ------------------------------------------------------------------------------
 
+RUNNING, REQUESTED = "running", "requested"
+POLL_JOB_ID = "receipts_push_poll"
+_changes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _change_event() -> asyncio.Event:
+    loop = asyncio.get_running_loop()
+    event = _changes.get(loop)
+    if event is None:
+        event = _changes[loop] = asyncio.Event()
+    return event
+
+
+def _changed() -> None:
+    """A push of this process started or ended: wake whoever waits for it (`wait_for_change`)."""
+    event = _change_event()
+    _changes[asyncio.get_running_loop()] = asyncio.Event()
+    event.set()
+
+
+async def wait_for_change(timeout: float) -> None:
+    """Until a push of this process starts or ends, or `timeout` seconds (a push run by
+    another process shows only in the database: look there again after the timeout)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_change_event().wait(), timeout)
+
+
+async def request(session_factory: async_sessionmaker[AsyncSession], period: dt.date) -> None:
+    """The operator asks for the period's push: noted for the scheduler's push job, which is
+    the only one that runs it (`push_due`); one request of a period waits at a time, and none
+    while a push of the period is on (that one is it)."""
+    async with session_factory() as session:
+        if await leases.held(session, lease_name(period)):
+            return  # a push of the period is on (the job's poll got there first): it is the one
+        pending = await session.scalar(
+            select(Push.id).where(Push.period == period, Push.status == REQUESTED)
+        )
+        if pending is None:
+            session.add(Push(period=period, status=REQUESTED))
+            await session.commit()
+    log.info("receipt push %s requested", format_period(period))
+
 
 def _import_periods(values: Sequence[Any]) -> set[dt.date]:
     periods = set()
@@ -903,10 +956,11 @@ def _import_periods(values: Sequence[Any]) -> set[dt.date]:
 async def periods_to_push(
     session: AsyncSession, *, within: dt.timedelta = dt.timedelta(days=45)
 ) -> list[dt.date]:
-    """Periods imported recently and not pushed since their import.
+    """Periods imported recently and not pushed since their import, and those an operator asked
+    for («📨 Разослать квитанции» records the request: `request`).
 
-    Only the newest period that has charges qualifies: loading an old month again (a
-    correction, history) must not send everyone an old receipt."""
+    Of the imported ones only the newest period that has charges qualifies: loading an old
+    month again (a correction, history) must not send everyone an old receipt."""
     newest = await session.scalar(select(func.max(Charge.period)).where(visible(Charge)))
     if newest is None:
         return []
@@ -932,7 +986,10 @@ async def periods_to_push(
         )
         if not done:
             due.append(period)
-    return sorted(due)
+    requested = await session.scalars(
+        select(Push.period).where(Push.status == REQUESTED).distinct()
+    )
+    return sorted(set(due) | set(requested))
 
 
 # --- wiring: the scheduler and the command line -------------------------------------------------
@@ -972,11 +1029,17 @@ async def push_due(
     settings: Settings,
     markup: Callable[[int], Any] | None = None,
 ) -> None:
-    """The scheduled job: push every period that is due (each under its own lease)."""
-    async with session_factory() as session:
-        due = await periods_to_push(session)
-    for period in due:
-        await build_push(bot, session_factory, settings, markup).run(period)
+    """The scheduled job, the one owner of every push: push each period that is due (each
+    under its own lease), then those an operator asked for meanwhile."""
+    tried: set[dt.date] = set()
+    while True:
+        async with session_factory() as session:
+            due = [period for period in await periods_to_push(session) if period not in tried]
+        if not due:
+            return
+        for period in due:
+            tried.add(period)
+            await build_push(bot, session_factory, settings, markup).run(period)
 
 
 def schedule(scheduler: BaseScheduler, context: JobContext) -> None:
@@ -989,7 +1052,7 @@ def schedule(scheduler: BaseScheduler, context: JobContext) -> None:
         "interval",
         seconds=context.settings.push_poll_seconds,
         args=args,
-        id="receipts_push_poll",
+        id=POLL_JOB_ID,
         max_instances=1,
         coalesce=True,
         replace_existing=True,

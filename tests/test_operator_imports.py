@@ -4,6 +4,7 @@ push it offers, /imports, /undo_import, /export_readings; who may do it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import tempfile
@@ -18,10 +19,11 @@ from sqlalchemy import func, select
 
 from handlers.operators import background
 from handlers.operators.imports import check_operators_chat
+from receipts.push import push_due
 from storage.demo import add_golden_account
-from storage.models import Charge, ImportRun, ReceiptDelivery
+from storage.models import Charge, ImportRun, Push, ReceiptDelivery
 from tests import factories
-from tests.harness import BOT_ID, BOT_USER, BotClient
+from tests.harness import BOT_ID, BOT_USER, BotClient, too_many_requests
 from tests.test_appeals import OPS, operators_chat, post_stub
 from texts.ru import imports as t
 
@@ -134,7 +136,9 @@ async def test_an_operator_loads_a_month_pushes_receipts_and_sees_the_import(
     assert push == "📨 Разослать квитанции за апрель 2020 (1 жителю)"
 
     await op.click("Разослать квитанции")
-    await op.during(background.finished())
+    assert op.last_text().startswith("📨 Рассылка квитанций за апрель 2020 поставлена в очередь")
+    # the scheduler's push job runs it (this dispatcher has no scheduler: the job by hand)
+    await op.during(asyncio.gather(push_due(bot, session_factory, quick), background.finished()))
 
     [receipt] = [m for m in op.session.requests if m.__api_method__ == "sendDocument"]
     assert receipt.chat_id == person.chat_id
@@ -162,6 +166,41 @@ async def test_an_operator_loads_a_month_pushes_receipts_and_sees_the_import(
     # April had no charges before this import: undone, it has none again (its rows deleted)
     assert op.last_text() == t.UNDO_DONE.format(id=run.id, periods="04.2020")
     assert await april_charges(session_factory) == (0, Decimal(0))
+
+
+async def test_the_push_button_pressed_while_the_poll_pushes_the_period_is_that_one_push(
+    dp, bot, session, session_factory, quick
+) -> None:
+    """The scheduler's push job owns every push: «Разослать» pressed while its poll is pushing
+    the period starts no second one; its message follows the poll's push to the end."""
+    person = await golden_resident(session)
+    op = operator(dp, bot)
+    await op.send_document(april_registry(), "реестр_апрель.csv")
+    await op.during(background.finished())
+    await op.click(t.BTN_LOAD)
+    await op.during(background.finished())
+    first_try = asyncio.Event()
+
+    def busy_once(method: Any) -> Any:
+        """Telegram's 429 (retry after 1 s) for the first receipt: the poll's push is on."""
+        if first_try.is_set():
+            return op.session.answer(method)
+        first_try.set()
+        return too_many_requests(1)
+
+    op.session.responses["sendDocument"] = busy_once
+    poll = asyncio.create_task(push_due(bot, session_factory, quick))  # the job's own poll
+    await first_try.wait()
+    await op.click("Разослать квитанции")
+    await op.during(asyncio.gather(poll, background.finished()))
+
+    sent = [m for m in op.session.requests if m.__api_method__ == "sendDocument"]
+    assert [m.chat_id for m in sent] == [person.chat_id, person.chat_id]  # the 429, the retry
+    assert "Квитанции за апрель 2020 разосланы: отправлено 1 из 1" in op.last_text()
+    pushes = (await session.execute(select(Push.status).where(Push.period == APRIL))).all()
+    assert pushes == [("done",)]
+    delivered = await session.scalar(select(func.count()).where(ReceiptDelivery.period == APRIL))
+    assert delivered == 1
 
 
 async def test_files_of_several_messages_form_one_batch_and_cancel_removes_them(

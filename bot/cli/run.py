@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from functools import partial
 
 from bot.cli.common import Subcommands, database, require_token
 from bot.config import Settings
@@ -30,6 +31,7 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     from bot import webapp
     from bot.app import create_bot, create_dispatcher  # Telegram: loaded by this command only
     from bot.scheduler import create_scheduler
+    from receipts import push
 
     pool.configure(settings.render_workers)
     try:
@@ -42,6 +44,8 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
             if scheduler is not None:
                 dp.startup.register(scheduler.start)
                 dp.shutdown.register(scheduler.shutdown)
+                # «📨 Разослать квитанции» asks the push job to run now (it owns every push)
+                dp["wake_push_job"] = partial(scheduler.run_soon, push.POLL_JOB_ID)
             if settings.webapp_url:
                 dp.startup.register(webapp.set_menu_button)
             try:

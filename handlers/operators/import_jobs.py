@@ -17,10 +17,10 @@ from bot.config import Settings
 from handlers.operators import import_views as views
 from handlers.operators.batches import Batch, batches
 from keyboards import imports as kb
-from receipts.push import Progress as PushProgress
-from receipts.push import build_push, push_statuses
+from receipts.push import PushStatus, push_statuses, wait_for_change
 from services import imports, operator_files
-from storage.periods import int_to_period
+from storage.models import utcnow
+from storage.periods import format_period, int_to_period
 from texts import fmt
 from texts.ru import imports as t
 
@@ -173,31 +173,10 @@ class PushRequest:
     period: int  # YYYYMM
 
 
-def _push_line(request: PushRequest, progress: PushProgress | None) -> str:
-    month = views.month(request.period)
-    if progress is None:
-        return t.PUSH_BUSY.format(month=month)
-    template = t.PUSH_DONE if progress.remaining == 0 else t.PUSH_STOPPED
+def _status_line(template: str, request: PushRequest, status: PushStatus) -> str:
     return template.format(
-        month=month,
-        sent=progress.sent + progress.done_before,
-        total=progress.total,
-        blocked=progress.blocked,
-        failed=progress.failed,
-    )
-
-
-async def _show_push(
-    bot: Bot, session_factory: async_sessionmaker[AsyncSession], request: PushRequest,
-    message: Message,
-) -> None:  # fmt: skip
-    period = int_to_period(request.period)
-    async with session_factory() as session:
-        status = next((s for s in await push_statuses(session) if s.period == period), None)
-    if status is None or status.status != "running":
-        return
-    text = t.PUSH_PROGRESS.format(
         month=views.month(request.period),
+        period=format_period(int_to_period(request.period)),
         sent=status.sent,
         total=status.total,
         blocked=status.blocked,
@@ -205,27 +184,33 @@ async def _show_push(
         rate=views.rate(status.recent_rate),
         eta=views.eta(status.remaining, status.recent_rate),
     )
-    await edit(bot, message, text)
 
 
-async def run_push(
+async def watch_push(
     bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Settings,
     request: PushRequest,
 ) -> None:  # fmt: skip
-    """The period's receipt push, its progress in one edited message."""
-    month = views.month(request.period)
+    """The period's receipt push, which the scheduler's push job runs (the one owner of every
+    push: the button only asks for it), shown in one edited message until it is done."""
+    month, period = views.month(request.period), int_to_period(request.period)
+    asked_at = utcnow()
     message = await bot.send_message(request.chat_id, t.PUSH_STARTED.format(month=month))
-    log.info("operator %s: receipt push %s started", request.operator_id, request.period)
-    push = build_push(bot, session_factory, settings)
-    task = asyncio.create_task(push.run(int_to_period(request.period)))
-    while not task.done():
-        await asyncio.wait({task}, timeout=PROGRESS_SECONDS)
-        if not task.done():
-            await _show_push(bot, session_factory, request, message)
-    try:
-        progress = task.result()
-    except Exception:
-        log.exception("receipt push %s failed", request.period)
-        await edit(bot, message, t.PUSH_FAILED.format(month=month))
-        return
-    await edit(bot, message, _push_line(request, progress))
+    log.info("operator %s: receipt push %s requested", request.operator_id, request.period)
+    patience = max(3.0 * settings.push_poll_seconds, 60.0)  # no move this long: say so
+    loop = asyncio.get_running_loop()
+    moved_at, seen = loop.time(), None
+    while True:
+        async with session_factory() as session:
+            status = next((s for s in await push_statuses(session) if s.period == period), None)
+        if status is not None and status.status == "done" and status.finished_at >= asked_at:
+            await edit(bot, message, _status_line(t.PUSH_DONE, request, status))
+            return
+        if status is not None and (status.status, status.sent) != seen:
+            seen, moved_at = (status.status, status.sent), loop.time()
+            if status.status == "running":
+                await edit(bot, message, _status_line(t.PUSH_PROGRESS, request, status))
+        if loop.time() - moved_at > patience:
+            stalled = status or PushStatus(period, "", 0, 0, 0, 0, asked_at, None, None, 0.0)
+            await edit(bot, message, _status_line(t.PUSH_STALLED, request, stalled))
+            return
+        await wait_for_change(PROGRESS_SECONDS)

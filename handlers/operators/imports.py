@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -31,9 +32,10 @@ from handlers.operators.filters import MEMBER_STATUSES, HasDocument, OperatorChe
 from handlers.ui import arguments, drop_buttons, edit_or_send, on_usage, say
 from keyboards import imports as kb
 from keyboards.imports import BatchAction, UndoAction
+from receipts import push
 from services import imports, operator_files
 from services.readings import export as readings_export
-from storage.periods import period_to_int
+from storage.periods import int_to_period, period_to_int
 from texts import fmt
 from texts.ru import imports as t
 
@@ -135,17 +137,24 @@ async def on_batch(
 async def on_push(
     callback: CallbackQuery, callback_data: kb.PushPeriod, bot: Bot, settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
+    wake_push_job: Callable[[], None] | None = None,
 ) -> None:  # fmt: skip
+    """Ask the scheduler's push job for the period's push (it alone runs pushes, so that the
+    button and the job's own poll never both start one) and show its progress."""
     chat_id = callback.message.chat.id if callback.message else _operator(callback)
     request = import_jobs.PushRequest(chat_id, _operator(callback), callback_data.period)
     try:
+        period = int_to_period(request.period)
         views.month(request.period)
     except ValueError:  # forged
         await callback.answer(t.EXPIRED, show_alert=True)
         return
     await callback.answer()
     await drop_buttons(callback)
-    background.spawn(import_jobs.run_push(bot, session_factory, settings, request), "push")
+    await push.request(session_factory, period)
+    if wake_push_job is not None:  # this process runs the scheduler: now, not at its next poll
+        wake_push_job()
+    background.spawn(import_jobs.watch_push(bot, session_factory, settings, request), "push")
 
 
 async def on_imports(message: Message, session: AsyncSession, settings: Settings) -> None:

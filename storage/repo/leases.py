@@ -14,7 +14,7 @@ import datetime as dt
 import os
 import socket
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,3 +57,11 @@ async def renew(session: AsyncSession, name: str, owner: str, ttl: dt.timedelta)
 
 async def release(session: AsyncSession, name: str, owner: str) -> None:
     await session.execute(delete(Lease).where(Lease.name == name, Lease.owner == owner))
+
+
+async def held(session: AsyncSession, name: str) -> bool:
+    """Whether some live owner holds the lease `name` now."""
+    found = await session.scalar(
+        select(Lease.name).where(Lease.name == name, Lease.expires_at >= utcnow())
+    )
+    return found is not None

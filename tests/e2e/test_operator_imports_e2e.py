@@ -29,6 +29,7 @@ async def test_an_operator_loads_a_month_and_pushes_its_receipts_from_the_group(
     operators.members = {OPERATOR, fake_tg.bot_id}
     operators.privacy_mode = True  # the bot is a plain member with privacy mode on
     env = {"OPERATORS_CHAT_ID": str(OPS), "ADMIN_IDS": "9000", "IMPORT_BATCH_SECONDS": "0.5"}
+    env["SCHEDULER_ENABLED"] = "true"  # its push job runs the push the button asks for
     bot = await start_bot(db_url, env=env)
     await bot.wait_for_log("privacy mode is on")
 

@@ -75,7 +75,12 @@ STATS_APPEALS_UNPOSTED = "Не доставлены в чат операторо
 STATS_PUSH = "Последняя рассылка квитанций: {period}, начата {started}, статус: {status}. {figures}"
 STATS_PUSH_FIGURES = "Отправлено: {sent}, не доставлено: {failed}, заблокировали бота: {blocked}"
 STATS_PUSH_NONE = "Рассылок квитанций ещё не было"
-PUSH_STATUSES = {"running": "идёт", "done": "завершена", "failed": "прервана"}
+PUSH_STATUSES = {
+    "requested": "в очереди",
+    "running": "идёт",
+    "done": "завершена",
+    "failed": "прервана",
+}
 
 # --- /announce ------------------------------------------------------------------------------------
 ANNOUNCE_CHOOSE_ORG = "Объявление. Выберите организацию:"
