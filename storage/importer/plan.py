@@ -43,7 +43,8 @@ FAST_CHARGE_COLUMNS = (
     "org", "account", "period", "service", "tariff", "volume",
     "opening", "charged", "recalculation", "paid", "closing",
 )  # fmt: skip
-PERIOD_MASK = (1 << 20) - 1  # periods are YYYYMM integers, below 2**20
+ACCOUNT_BITS = 32
+ACCOUNT_MASK = (1 << ACCOUNT_BITS) - 1
 TOTAL_WORDS = ("итого", "всего", "итог")  # «Итого», «Итого по дому …», «Всего»
 
 
@@ -380,9 +381,11 @@ class Plan:
         # (file, line) per key took 90 bytes an account
         self._first_seen: dict[str, dict[Any, int]] = {}
         self._file_names: dict[str, int] = {}
-        # (account index << 20 | period) → a bit per service index: the pairs the files replace,
+        # (period << 32 | account index) → a bit per service index: the pairs the files replace,
         # and the repeated charges found, in a dict of pairs (a set of every row's key took
-        # ~90 bytes a row: 200 MB at 2.4M rows)
+        # ~90 bytes a row: 200 MB at 2.4M rows). The account is in the low bits: an int hashes
+        # to itself, and a dict slot comes from the low bits (with the period there, every key
+        # of a month fell into one slot and its probing grew with the number of accounts)
         self._charge_services: dict[int, int] = {}
         self._reading_keys: set[tuple[int, int]] = set()
         self._periods: dict[str, int] = {}
@@ -401,11 +404,11 @@ class Plan:
     @property
     def charge_pairs(self) -> Iterator[tuple[int, int]]:
         """(account index, period) of every charge row: what the files replace."""
-        return ((key >> 20, key & PERIOD_MASK) for key in self._charge_services)
+        return ((key & ACCOUNT_MASK, key >> ACCOUNT_BITS) for key in self._charge_services)
 
     @property
     def charge_periods(self) -> list[int]:
-        return sorted({key & PERIOD_MASK for key in self._charge_services})
+        return sorted({key >> ACCOUNT_BITS for key in self._charge_services})
 
     def close(self) -> None:
         for spool in (self.charges, self.payments, self.readings):
@@ -832,7 +835,7 @@ class Plan:
                 f"сальдо на конец {_rub(closing)} ≠ сальдо на начало + начислено + перерасчет "
                 f"− оплачено = {_rub(computed)}"
             )
-        if self._charge_services.get((account << 20) | period, 0) >> service & 1:
+        if self._charge_services.get(period << ACCOUNT_BITS | account, 0) >> service & 1:
             return "начисление повторяется: тот же лицевой счет, период и услуга уже были выше"
         self._add_charge(
             account, period, service, values["tariff"], values["volume"],
@@ -945,7 +948,7 @@ class Plan:
         return self.known.add_service(org, code)
 
     def _add_charge(self, account: int, period: int, service: int, *amounts: int) -> None:
-        pair = (account << 20) | period
+        pair = period << ACCOUNT_BITS | account
         self._charge_services[pair] = self._charge_services.get(pair, 0) | 1 << service
         self.charges.add((account, period, service, *amounts))
 
@@ -1026,7 +1029,7 @@ class Plan:
         first repeated charge; how many were noted (all: none repeated)."""
         pairs = self._charge_services
         seen_services = pairs.get
-        keys = map(or_, map(lshift, accounts, repeat(20)), periods)
+        keys = map(or_, map(lshift, periods, repeat(ACCOUNT_BITS)), accounts)
         bits = map(lshift, repeat(1), services)
         for index, (key, bit) in enumerate(zip(keys, bits, strict=False)):
             seen = seen_services(key, 0)
@@ -1073,7 +1076,7 @@ class Plan:
                         raise ValueError
                     tariff_q, volume_q = qty(tariff), qty(volume)
                     # last: nothing may fail once the service is marked
-                    pair = (account << 20) | period
+                    pair = period << ACCOUNT_BITS | account
                     seen = pair_services(pair, 0)
                     if seen >> service & 1:
                         raise ValueError  # a duplicate
