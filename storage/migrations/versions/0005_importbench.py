@@ -1,7 +1,7 @@
 """reference rows remember the import that created them (cleaned up with its version)
 
 Revision ID: 0005_importbench
-Revises: 0004
+Revises: 0005_notify
 Create Date: 2026-12-01 16:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_importbench"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005_notify"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
