@@ -952,33 +952,16 @@ class Plan:
         self._charge_services[pair] = self._charge_services.get(pair, 0) | 1 << service
         self.charges.add((account, period, service, *amounts))
 
-    def _fast_charges(self, layout: Layout, width: int, line_of: Callable[[], int]) -> Scan:  # noqa: C901 - the hot path, closures on purpose
+    def _fast_charges(self, layout: Layout, width: int, line_of: Callable[[], int]) -> Scan:
         """The charges file's scan: chunks of rows a column at a time (`columns`); a chunk that
         is not uniform row by row (`_charge_rows`), and a row that fails there carefully."""
         positions = [layout.positions.get(name) for name in FAST_CHARGE_COLUMNS]
-        org_at, account_at, period_at, service_at, *amounts_at = positions
-        accounts, services, periods = self.known.accounts, self.known.services, self._periods
-        defaults = (accounts.get(self.default_org, {}), services.get(self.default_org, {}))
+        references = self._chunk_references(*positions[:4])
+        amounts_at = positions[4:]
         spool = self.charges
         full = BATCH * spool.width
         one_by_one = self._charge_rows(layout, width)
-        usable = None not in (account_at, period_at, service_at)
-
-        def references(table: list[tuple[str, ...]]) -> tuple[list[int], ...]:
-            """The chunk's account, period and service indexes; LookupError/ValueError."""
-            by_account, by_service = defaults
-            if org_at is not None:
-                (org,) = set(table[org_at])  # ValueError: several organizations in a chunk
-                if org:
-                    by_account, by_service = accounts[org], services[org]
-            for text in set(table[period_at]):  # type: ignore[index]
-                if text not in periods:
-                    periods[text] = v.period(text)
-            return (
-                list(map(by_account.__getitem__, table[account_at])),  # type: ignore[index]
-                list(map(periods.__getitem__, table[period_at])),  # type: ignore[index]
-                list(map(by_service.__getitem__, table[service_at])),  # type: ignore[index]
-            )
+        usable = None not in positions[1:4]
 
         def columnar(chunk: list[list[str]]) -> int:
             """Add the chunk's rows; how many (fewer than all: a repeated charge, from there on
@@ -1023,6 +1006,30 @@ class Plan:
                 tick()
 
         return scan
+
+    def _chunk_references(
+        self, org_at: int | None, account_at: int, period_at: int, service_at: int
+    ) -> Callable[[list[tuple[str, ...]]], tuple[list[int], ...]]:
+        accounts, services, periods = self.known.accounts, self.known.services, self._periods
+        defaults = (accounts.get(self.default_org, {}), services.get(self.default_org, {}))
+
+        def references(table: list[tuple[str, ...]]) -> tuple[list[int], ...]:
+            """The chunk's account, period and service indexes; LookupError/ValueError."""
+            by_account, by_service = defaults
+            if org_at is not None:
+                (org,) = set(table[org_at])  # ValueError: several organizations in a chunk
+                if org:
+                    by_account, by_service = accounts[org], services[org]
+            for text in set(table[period_at]):
+                if text not in periods:
+                    periods[text] = v.period(text)
+            return (
+                list(map(by_account.__getitem__, table[account_at])),
+                list(map(periods.__getitem__, table[period_at])),
+                list(map(by_service.__getitem__, table[service_at])),
+            )
+
+        return references
 
     def _mark_charges(self, accounts: list[int], periods: list[int], services: list[int]) -> int:
         """Note each row's service as charged for its account and period, in order, up to the
