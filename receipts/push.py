@@ -924,13 +924,17 @@ async def wait_for_change(timeout: float) -> None:
         await asyncio.wait_for(_change_event().wait(), timeout)
 
 
-async def request(session_factory: async_sessionmaker[AsyncSession], period: dt.date) -> None:
+async def request(
+    session_factory: async_sessionmaker[AsyncSession], period: dt.date
+) -> dt.datetime:
     """The operator asks for the period's push: noted for the scheduler's push job, which is
     the only one that runs it (`push_due`); one request of a period waits at a time, and none
-    while a push of the period is on (that one is it)."""
+    while a push of the period is on (that one is it). The time of the request: a push that
+    finished after it has done it."""
+    asked_at = utcnow()
     async with session_factory() as session:
         if await leases.held(session, lease_name(period)):
-            return  # a push of the period is on (the job's poll got there first): it is the one
+            return asked_at  # a push of the period is on (the poll got there first): it is it
         pending = await session.scalar(
             select(Push.id).where(Push.period == period, Push.status == REQUESTED)
         )
@@ -938,6 +942,7 @@ async def request(session_factory: async_sessionmaker[AsyncSession], period: dt.
             session.add(Push(period=period, status=REQUESTED))
             await session.commit()
     log.info("receipt push %s requested", format_period(period))
+    return asked_at
 
 
 def _import_periods(values: Sequence[Any]) -> set[dt.date]:

@@ -5,6 +5,7 @@ Each shows its progress by editing one message; each step is logged with the ope
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -19,7 +20,6 @@ from handlers.operators.batches import Batch, batches
 from keyboards import imports as kb
 from receipts.push import PushStatus, push_statuses, wait_for_change
 from services import imports, operator_files
-from storage.models import utcnow
 from storage.periods import format_period, int_to_period
 from texts import fmt
 from texts.ru import imports as t
@@ -171,6 +171,7 @@ class PushRequest:
     chat_id: int
     operator_id: int
     period: int  # YYYYMM
+    asked_at: dt.datetime  # UTC, naive: a push finished since then has done it
 
 
 def _status_line(template: str, request: PushRequest, status: PushStatus) -> str:
@@ -193,7 +194,7 @@ async def watch_push(
     """The period's receipt push, which the scheduler's push job runs (the one owner of every
     push: the button only asks for it), shown in one edited message until it is done."""
     month, period = views.month(request.period), int_to_period(request.period)
-    asked_at = utcnow()
+    asked_at = request.asked_at
     message = await bot.send_message(request.chat_id, t.PUSH_STARTED.format(month=month))
     log.info("operator %s: receipt push %s requested", request.operator_id, request.period)
     patience = max(3.0 * settings.push_poll_seconds, 60.0)  # no move this long: say so
@@ -202,7 +203,8 @@ async def watch_push(
     while True:
         async with session_factory() as session:
             status = next((s for s in await push_statuses(session) if s.period == period), None)
-        if status is not None and status.status == "done" and status.finished_at >= asked_at:
+        finished_at = status.finished_at if status is not None else None
+        if status is not None and finished_at is not None and finished_at >= asked_at:
             await edit(bot, message, _status_line(t.PUSH_DONE, request, status))
             return
         if status is not None and (status.status, status.sent) != seen:

@@ -142,18 +142,18 @@ async def on_push(
     """Ask the scheduler's push job for the period's push (it alone runs pushes, so that the
     button and the job's own poll never both start one) and show its progress."""
     chat_id = callback.message.chat.id if callback.message else _operator(callback)
-    request = import_jobs.PushRequest(chat_id, _operator(callback), callback_data.period)
     try:
-        period = int_to_period(request.period)
-        views.month(request.period)
+        period = int_to_period(callback_data.period)
+        views.month(callback_data.period)
     except ValueError:  # forged
         await callback.answer(t.EXPIRED, show_alert=True)
         return
     await callback.answer()
     await drop_buttons(callback)
-    await push.request(session_factory, period)
+    asked_at = await push.request(session_factory, period)
     if wake_push_job is not None:  # this process runs the scheduler: now, not at its next poll
         wake_push_job()
+    request = import_jobs.PushRequest(chat_id, _operator(callback), callback_data.period, asked_at)
     background.spawn(import_jobs.watch_push(bot, session_factory, settings, request), "push")
 
 
