@@ -268,6 +268,8 @@ class Reading(Base):
     update_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
     # the import that loaded this version (undo deletes it); NULL: sent by a resident
     import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # Telegram's file_id of the photo the resident sent with the reading (evidence for operators)
+    photo_file_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 # --- residents (personal data: erased at once when a registration is deleted) -----------------
@@ -476,6 +478,20 @@ class ReminderDelivery(Base):
     subject: Mapped[str] = mapped_column(String(64), default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default="sent")
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReminderRequest(Base):
+    """A resident asked («Напомнить, когда откроется») to be reminded when the readings window of
+    `period` opens: the window-opening reminder (bot/reminders.py) then reaches them even with
+    reminders switched off, once, like everyone else's."""
+
+    __tablename__ = "reminder_requests"
+    __table_args__ = (UniqueConstraint("resident_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    period: Mapped[dt.date] = mapped_column(Period())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # --- runtime state --------------------------------------------------------------------------------
