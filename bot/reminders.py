@@ -71,7 +71,9 @@ async def send_reminders(
         if kind is None:
             continue
         async with session_factory() as session:
-            targets = await repo.reminder_targets(session, org.id, window.period, kind)
+            targets = await repo.reminder_targets(
+                session, org.id, window.period, kind, include_requests=kind == OPEN
+            )
         # said on every run of a reminder day: after a restart it shows who was still due
         log.info("readings reminders (%s) of org %s: %d due", kind, org.id, len(targets))
         template = t.REMINDER_OPEN if kind == OPEN else t.REMINDER_CLOSE

@@ -35,6 +35,16 @@ class ConfirmReadings(CallbackData, prefix="rc"):
     action: ReadingsAction
 
 
+class RemindWhenOpen(CallbackData, prefix="rw"):
+    """«Напомнить, когда откроется»: the window is worked out again when pressed."""
+
+
+def window_closed_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(t.BTN_REMIND_WHEN_OPEN, RemindWhenOpen())]]
+    )
+
+
 def accounts_keyboard(accounts: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[

@@ -37,7 +37,14 @@ async def data(session: AsyncSession) -> dict[str, object]:
         session, cold, APRIL, "821.25", source="resident", version=2, taken_on=APRIL.replace(day=23)
     )
     await factories.reading(
-        session, hot, APRIL, "499", source="resident", needs_review=True, review_reason="spike"
+        session,
+        hot,
+        APRIL,
+        "499",
+        source="resident",
+        needs_review=True,
+        review_reason="spike",
+        photo_file_id="AgACAgIAAxkBAAIBw2VmZmZm",  # the resident's photo of the meter
     )
     # another organization's reading of the same period
     other_org = await factories.organization(session)
@@ -82,6 +89,7 @@ async def test_exports_the_latest_version_with_review_flag(
         "resident",
     )
     assert (cold["review"], hot["review"], hot["review_reason"]) == ("0", "1", "spike")
+    assert (cold["photo"], hot["photo"]) == ("", "AgACAgIAAxkBAAIBw2VmZmZm")  # evidence, by file_id
     # for Excel: UTF-8 with a BOM and a Russian header
     raw = out.read_bytes()
     assert raw.startswith(codecs.BOM_UTF8)

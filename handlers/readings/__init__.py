@@ -14,10 +14,13 @@ from handlers.access import registered_only
 from handlers.filters import TextIs
 from handlers.readings.dialogue import (
     ReadingsFlow,
+    ReadingsPhoto,
     ReadingsText,
     on_confirm,
+    on_photo,
     on_pick,
     on_readings_text,
+    on_remind_when_open,
     waiting_for_buttons,
 )
 from handlers.readings.meters import open_history, open_readings, show_readings
@@ -36,9 +39,11 @@ def router() -> Router:
     r.callback_query.register(open_history, ReadingsHistory.filter())
     r.callback_query.register(on_pick, kb.PickMeter.filter())
     r.callback_query.register(on_confirm, kb.ConfirmReadings.filter())
+    r.callback_query.register(on_remind_when_open, kb.RemindWhenOpen.filter())
     dialogue = StateFilter(ReadingsFlow.choosing, ReadingsFlow.confirming)
     # New readings typed during the dialogue replace the pending ones.
     r.message.register(on_readings_text, dialogue, ReadingsText())
+    r.message.register(on_photo, dialogue, ReadingsPhoto())  # evidence for the operators
     r.message.register(waiting_for_buttons, dialogue)
     return r
 
@@ -47,4 +52,5 @@ def free_text_router() -> Router:
     """Readings sent as plain messages outside any dialogue: after every other router."""
     r = Router(name="readings_free_text")
     r.message.register(on_readings_text, StateFilter(None), ReadingsText())
+    r.message.register(on_photo, StateFilter(None), ReadingsPhoto(captioned=True))
     return r

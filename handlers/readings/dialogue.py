@@ -22,6 +22,7 @@ from keyboards.accounts import no_accounts
 from keyboards.menu import MENU_BUTTONS
 from services.readings import dialogue as service
 from services.readings.parser import ParseResult, parse_readings
+from services.readings.window import closed_window, remind_when_open
 from storage.models import Resident
 from texts.ru import readings as t
 
@@ -50,6 +51,27 @@ class ReadingsText(Filter):
         return {"parsed": parsed}
 
 
+class ReadingsPhoto(Filter):
+    """A registered resident's private photo; passes the readings of its caption as `parsed`
+    (None when the caption holds none). `captioned`: only a photo whose caption reads as
+    readings (outside the dialogue a bare photo is not ours)."""
+
+    def __init__(self, *, captioned: bool = False) -> None:
+        self.captioned = captioned
+
+    async def __call__(
+        self, message: Message, resident: Resident | None = None
+    ) -> bool | dict[str, Any]:
+        if message.chat.type != "private" or not message.photo:
+            return False
+        if resident is None or not resident.is_registered:
+            return False
+        parsed = parse_readings(message.caption) if message.caption else None
+        if parsed is None and self.captioned:
+            return False
+        return {"parsed": parsed}
+
+
 async def on_readings_text(
     message: Message,
     parsed: ParseResult,
@@ -57,6 +79,41 @@ async def on_readings_text(
     resident: Resident,
     state: FSMContext,
 ) -> None:
+    kept = await _in_dialogue(state)  # new readings typed in the dialogue keep its photo
+    await _take(message, parsed, session, resident, state, kept.photo if kept else "")
+
+
+async def on_photo(
+    message: Message,
+    parsed: ParseResult | None,
+    session: AsyncSession,
+    resident: Resident,
+    state: FSMContext,
+) -> None:
+    """A photo of the meter: with readings in its caption it is sent readings with evidence;
+    during the dialogue a bare photo joins the pending readings."""
+    photo = message.photo[-1].file_id if message.photo else ""
+    if parsed is not None:
+        await _take(message, parsed, session, resident, state, photo)
+        return
+    pending = await _in_dialogue(state)
+    if pending is None:
+        raise SkipHandler
+    pending.photo = photo
+    await state.update_data({PENDING: pending.to_state()})
+    await message.answer(t.PHOTO_KEPT)
+
+
+async def _take(
+    message: Message,
+    parsed: ParseResult,
+    session: AsyncSession,
+    resident: Resident,
+    state: FSMContext,
+    photo: str,
+) -> None:
+    """Readings sent: the closed window is said before anything is asked; a value only one
+    meter can take goes to that meter without a question."""
     meters = await service.resident_meters(session, resident.id)
     if not meters.accounts or not meters.meters:
         await state.clear()
@@ -65,8 +122,35 @@ async def on_readings_text(
         else:
             await message.answer(t.NO_ACCOUNTS, reply_markup=no_accounts())
         return
+    closed = closed_window(meters)
+    if closed is not None:
+        await state.clear()
+        text, markup = views.window_closed_screen(closed)
+        await message.answer(text, reply_markup=markup)
+        return
     pending = service.understand(meters, parsed, nonce=message.message_id)
+    pending.photo = photo
+    await service.narrow(session, meters, pending)
     await _advance(message, session, state, meters, pending)
+
+
+async def _in_dialogue(state: FSMContext) -> service.Pending | None:
+    """The pending readings of the dialogue under way (None outside it)."""
+    if await state.get_state() not in (ReadingsFlow.choosing.state, ReadingsFlow.confirming.state):
+        return None
+    return service.Pending.from_state((await state.get_data()).get(PENDING))
+
+
+async def on_remind_when_open(
+    callback: CallbackQuery, session: AsyncSession, resident: Resident
+) -> None:
+    """«Напомнить, когда откроется»: the window-opening reminder, asked for (once)."""
+    window = await remind_when_open(session, resident.id)
+    await callback.answer()
+    if window is None:
+        await edit_or_send(callback, t.WINDOW_ALREADY_OPEN)
+        return
+    await edit_or_send(callback, views.reminder_requested(window))
 
 
 async def _advance(

@@ -208,6 +208,20 @@ def refusals_block(refusals: Sequence[Refusal], meters: ResidentMeters) -> str:
     return t.REFUSED_TITLE + "\n" + "\n".join(f"• {line}" for line in unique) + "\n\n"
 
 
+def window_closed_screen(window: rules.Window) -> Screen:
+    """Readings sent outside the window: said before anything is asked."""
+    text = t.WINDOW_CLOSED_NOW.format(
+        day_from=window.day_from, day_to=window.day_to, opens=fmt.day_long(window.opens_on)
+    )
+    return text, kb.window_closed_keyboard()
+
+
+def reminder_requested(window: rules.Window) -> str:
+    return t.REMINDER_REQUESTED.format(
+        opens=fmt.day_long(window.opens_on), day_from=window.day_from, day_to=window.day_to
+    )
+
+
 def choose_meter_screen(pending: Pending, index: int, item: Item, meters: ResidentMeters) -> Screen:
     choices = [
         (meter_id, meter_label(meters, meters.meters[meter_id]))
@@ -253,6 +267,7 @@ def confirm_screen(pending: Pending, accepted: Sequence[Judged], meters: Residen
         + t.CONFIRM_TITLE.format(month=fmt.month(accepted[-1].period))
         + "\n"
         + "\n".join(lines)
+        + ("\n" + t.SAVED_PHOTO if pending.photo else "")
         + "\n\n"
         + t.CONFIRM_QUESTION
     )
@@ -276,6 +291,8 @@ def saved_screen(saved: Saved) -> str:
         if judged.verdict.warning:
             line += t.SAVED_REVIEW
         lines.append(line)
+    if saved.photo:
+        lines.append(t.SAVED_PHOTO)
     return (
         refused
         + t.SAVED_TITLE.format(month=fmt.month(saved.period))

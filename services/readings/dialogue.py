@@ -82,6 +82,7 @@ class Pending:
     nonce: int
     items: list[Item] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
+    photo: str = ""  # Telegram's file_id of a photo sent with the readings (evidence)
 
     def to_state(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +101,7 @@ class Pending:
                     Refusal(**{**r, "problem": Problem(r["problem"])})
                     for r in data.get("refusals", [])
                 ],
+                photo=str(data.get("photo") or ""),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -163,6 +165,26 @@ def understand(meters: ResidentMeters, parsed: ParseResult, nonce: int) -> Pendi
         )
     drop_duplicates(pending)
     return pending
+
+
+async def narrow(session: AsyncSession, meters: ResidentMeters, pending: Pending) -> None:
+    """For a value several meters could mean, keep the meters that can take it (not refused:
+    not below the previous reading, verification valid, ...; and no warning: not a spike): one
+    such meter is chosen without asking, several are what the resident chooses among. When none
+    fits, every candidate stays: the resident's choice then gets the rule's own answer."""
+    for item in pending.items:
+        if item.meter_id is not None or len(item.candidates) < 2:
+            continue
+        fitting = []
+        for meter_id in item.candidates:
+            judged = await judge(session, meters, meters.meters[meter_id], Decimal(item.value))
+            if judged.refusal is None and not judged.verdict.warning:
+                fitting.append(meter_id)
+        if len(fitting) == 1:
+            item.meter_id = fitting[0]
+        elif fitting:
+            item.candidates = fitting
+    drop_duplicates(pending)
 
 
 def drop_duplicates(pending: Pending) -> None:
@@ -256,6 +278,7 @@ class Saved:
     judged: list[Judged] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     already_saved: bool = False
+    photo: bool = False  # the readings were saved with the resident's photo
 
     @property
     def last_day(self) -> dt.date | None:
@@ -275,7 +298,7 @@ async def save(session: AsyncSession, resident_id: int, pending: Pending, update
     """Save the confirmed values as new versions of this period's readings, judged again (links
     and the window may have changed since the question), and commit."""
     meters = await resident_meters(session, resident_id)
-    outcome = Saved(meters)
+    outcome = Saved(meters, photo=bool(pending.photo))
     marker: int | None = update_id  # the first saved reading carries the update id
     for item in pending.items:
         meter = meters.meters.get(item.meter_id or 0)
@@ -301,6 +324,7 @@ async def save(session: AsyncSession, resident_id: int, pending: Pending, update
             update_id=marker,
             needs_review=bool(warning),
             review_reason=warning,
+            photo_file_id=pending.photo or None,
         )
         marker = None
         outcome.judged.append(judged)

@@ -3,8 +3,9 @@
 Shared by `python -m bot export-readings` and the operators' `/export_readings`.
 
 Extra columns tell the billing system more: `review` (1 when the reading awaits the operators'
-check: a spike or a meter rollover), its reason, the meter's serial and resource, and the version
-(corrections made within the window).
+check: a spike or a meter rollover), its reason, the meter's serial and resource, the version
+(corrections made within the window), and the photo the resident sent with the reading (its
+Telegram file_id: empty when none; an operator gets the picture with `/photo <file_id>`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ HEADER_RU = (
     "Ресурс",
     "Зона",
     "Версия",
+    "Фото",
 )
 HEADER = (
     "org",
@@ -49,6 +51,7 @@ HEADER = (
     "resource",
     "zone",
     "version",
+    "photo",
 )
 
 
@@ -88,6 +91,7 @@ def render_csv(rows: list[repo.ExportRow], header: tuple[str, ...] = HEADER_RU) 
                 row.resource,
                 row.zone,
                 row.version,
+                row.photo_file_id or "",
             )
         )
     return out.getvalue()

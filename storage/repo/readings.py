@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -18,6 +18,7 @@ from storage.models import (
     Organization,
     Reading,
     ReminderDelivery,
+    ReminderRequest,
     Resident,
 )
 
@@ -130,6 +131,7 @@ async def add_version(
     needs_review: bool = False,
     review_reason: str = "",
     source: str = SOURCE_RESIDENT,
+    photo_file_id: str | None = None,
 ) -> Reading:
     """A new version of the (meter, period) reading; earlier versions stay as history."""
     top = await session.scalar(
@@ -148,6 +150,7 @@ async def add_version(
         update_id=update_id,
         needs_review=needs_review,
         review_reason=review_reason,
+        photo_file_id=photo_file_id,
     )
     session.add(reading)
     await session.flush()
@@ -227,6 +230,7 @@ class ExportRow:
     version: int
     needs_review: bool
     review_reason: str
+    photo_file_id: str | None = None
 
 
 async def export_rows(
@@ -268,6 +272,7 @@ async def export_rows(
                 version=reading.version,
                 needs_review=reading.needs_review,
                 review_reason=reading.review_reason,
+                photo_file_id=reading.photo_file_id,
             )
         )
     return out
@@ -284,11 +289,25 @@ class ReminderTarget:
 
 
 async def reminder_targets(
-    session: AsyncSession, organization_id: int, period: dt.date, kind: str
+    session: AsyncSession,
+    organization_id: int,
+    period: dt.date,
+    kind: str,
+    *,
+    include_requests: bool = False,
 ) -> list[ReminderTarget]:
-    """Registered, reachable residents who want reminders, have an active meter of this
+    """Registered, reachable residents who want reminders (or, with `include_requests`, asked
+    for one of `period`: «Напомнить, когда откроется»), have an active meter of this
     organization without a reading for `period`, and have not had this reminder yet."""
     has_reading = exists().where(Reading.meter_id == Meter.id, Reading.period == period)
+    wants = Resident.reminders.is_(True)
+    if include_requests:
+        wants = or_(
+            wants,
+            exists().where(
+                ReminderRequest.resident_id == Resident.id, ReminderRequest.period == period
+            ),
+        )
     reminded = exists().where(
         ReminderDelivery.resident_id == Resident.id,
         ReminderDelivery.period == period,
@@ -305,7 +324,7 @@ async def reminder_targets(
             Account.closed.is_(False),
             Meter.archived.is_(False),
             ~has_reading,
-            Resident.reminders.is_(True),
+            wants,
             Resident.registered_at.is_not(None),
             Resident.unreachable_at.is_(None),
             ~reminded,
@@ -316,6 +335,19 @@ async def reminder_targets(
     return [
         ReminderTarget(rid, chat, missing) for rid, chat, missing in await session.execute(query)
     ]
+
+
+async def request_reminder(session: AsyncSession, resident_id: int, period: dt.date) -> None:
+    """Remember that the resident asked to be reminded when the window of `period` opens (asking
+    twice keeps one request)."""
+    asked = await session.scalar(
+        select(ReminderRequest.id).where(
+            ReminderRequest.resident_id == resident_id, ReminderRequest.period == period
+        )
+    )
+    if asked is None:
+        session.add(ReminderRequest(resident_id=resident_id, period=period))
+        await session.flush()
 
 
 async def organizations(session: AsyncSession) -> list[Organization]:
