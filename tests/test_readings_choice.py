@@ -4,7 +4,9 @@ one meter can take goes to that meter; a photo sent with the readings is kept as
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -20,8 +22,10 @@ from storage.models import Account, Meter, Reading, ReminderRequest, Resident
 from storage.periods import add_months
 from tests import factories
 from tests.harness import BotClient, inline_buttons
+from tests.test_operator_imports import operator
 from tests.test_readings import APRIL, MARCH, VLADIVOSTOK, at, readings_of
 from texts.ru import common
+from texts.ru import imports as ti
 from texts.ru import readings as t
 
 
@@ -229,3 +233,31 @@ async def test_a_photo_outside_a_reading_is_not_taken_for_one(
     assert not await session.scalar(
         select(func.count()).select_from(Reading).where(Reading.photo_file_id.is_not(None))
     )
+
+
+async def test_operators_find_the_photo_in_the_export_and_open_it(
+    client: BotClient, water: dict[str, Meter], dp, bot
+) -> None:
+    with at(21):
+        await client.send_message(photo=photo("meter-photo-3"), caption="ХВС 104")
+        await client.click(t.BTN_SAVE)
+    op = operator(dp, bot)
+    await op.send("/export_readings 04.2020")
+    [document] = op.sent("sendDocument")
+    [row] = list(
+        csv.DictReader(io.StringIO(document.document.data.decode("utf-8-sig")), delimiter=";")
+    )
+    assert row["Фото"] == "meter-photo-3"
+
+    await op.send(f"/photo {row['Фото']}")
+    [sent] = op.sent("sendPhoto")
+    assert sent.photo == "meter-photo-3"
+    assert sent.caption == f"л/с № {row['Лицевой счет']}, счётчик ХВ-0815, 2020-04: 104"
+    await op.send("/photo someone-elses-file")  # not a reading's photo: not sent
+    assert op.last_text() == ti.PHOTO_UNKNOWN
+    await op.send("/photo")
+    assert op.last_text() == ti.PHOTO_USAGE
+    assert len(op.sent("sendPhoto")) == 1
+
+    await client.send("/photo meter-photo-3")  # a resident is no operator
+    assert not client.sent("sendPhoto")

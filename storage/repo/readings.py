@@ -239,7 +239,7 @@ async def export_rows(
     """The current reading of every meter for `period` (of one organization, or all)."""
     latest = _current_versions(Reading.period == period).subquery()
     query = (
-        select(Reading, Meter, Account.number, Organization.code)
+        _export_query()
         .join(
             latest,
             and_(
@@ -248,34 +248,48 @@ async def export_rows(
                 Reading.version == latest.c.version,
             ),
         )
-        .join(Meter, Meter.id == Reading.meter_id)
-        .join(Account, Account.id == Meter.account_id)
-        .join(Organization, Organization.id == Account.organization_id)
         .order_by(Organization.code, Account.number, Meter.code)
     )
     if organization_id is not None:
         query = query.where(Account.organization_id == organization_id)
-    out = []
-    for reading, meter, account_number, org_code in (await session.execute(query)).all():
-        out.append(
-            ExportRow(
-                organization=org_code,
-                account=account_number,
-                meter=meter.code,
-                serial=meter.serial,
-                resource=meter.resource,
-                zone=meter.zone,
-                period=reading.period,
-                value=reading.value,
-                taken_on=reading.taken_on,
-                source=reading.source,
-                version=reading.version,
-                needs_review=reading.needs_review,
-                review_reason=reading.review_reason,
-                photo_file_id=reading.photo_file_id,
-            )
-        )
-    return out
+    return [_export_row(*row) for row in (await session.execute(query)).all()]
+
+
+def _export_query() -> Select[tuple[Reading, Meter, str, str]]:
+    return (
+        select(Reading, Meter, Account.number, Organization.code)
+        .join(Meter, Meter.id == Reading.meter_id)
+        .join(Account, Account.id == Meter.account_id)
+        .join(Organization, Organization.id == Account.organization_id)
+    )
+
+
+def _export_row(reading: Reading, meter: Meter, account_number: str, org_code: str) -> ExportRow:
+    return ExportRow(
+        organization=org_code,
+        account=account_number,
+        meter=meter.code,
+        serial=meter.serial,
+        resource=meter.resource,
+        zone=meter.zone,
+        period=reading.period,
+        value=reading.value,
+        taken_on=reading.taken_on,
+        source=reading.source,
+        version=reading.version,
+        needs_review=reading.needs_review,
+        review_reason=reading.review_reason,
+        photo_file_id=reading.photo_file_id,
+    )
+
+
+async def photo_reading(session: AsyncSession, file_id: str) -> ExportRow | None:
+    """The latest reading that carries the photo `file_id` (None: no reading has it)."""
+    query = (
+        _export_query().where(Reading.photo_file_id == file_id).order_by(Reading.id.desc()).limit(1)
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else _export_row(*row)
 
 
 # --- reminders -------------------------------------------------------------------------------

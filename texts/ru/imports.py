@@ -146,3 +146,9 @@ def readings(n: int) -> str:
 def received(n: int) -> str:
     """`получил 1 житель`, `получили 5 жителей`."""
     return f"{plural(n, 'получил', 'получили', 'получили')} {residents(n)}"
+
+
+# /photo: a reading's photo (the «Фото» column of the readings export)
+PHOTO_USAGE = "Напишите так: /photo &lt;код фото&gt; — код из столбца «Фото» файла показаний."
+PHOTO_UNKNOWN = "Фото с таким кодом среди показаний нет. Проверьте код в столбце «Фото»."
+PHOTO_CAPTION = "л/с № {account}, счётчик {meter}, {period}: {value}"
