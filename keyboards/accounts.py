@@ -9,6 +9,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.callbacks import NotFound, OpenCard
+from storage.models import Account
+from texts import fmt
 from texts.ru import accounts as t
 from texts.ru import common as tc
 
@@ -48,6 +50,13 @@ class LinkPick(CallbackData, prefix="lp"):
 
 class LinkNewCaptcha(CallbackData, prefix="lk"):
     """Another captcha picture."""
+
+
+class LinkByPhone(CallbackData, prefix="lf"):
+    """An account offered right after registration: its phone on record is the resident's
+    verified phone. Authorized again when pressed (services.linking.link_by_phone)."""
+
+    account_id: int
 
 
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -116,6 +125,26 @@ def no_accounts() -> InlineKeyboardMarkup:
 
 def start_button(text: str = t.BTN_ADD_ACCOUNT) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[_button(text, LinkStart())]])
+
+
+def phone_offer(accounts: Sequence[Account], opened: int | None = None) -> InlineKeyboardMarkup:
+    """One tap per account found by the resident's phone; another account through the
+    directory; after a link, its card (`opened`)."""
+    rows = [
+        [
+            _button(
+                t.BTN_LINK_BY_PHONE.format(
+                    label=fmt.account_label(a.number, a.apartment.house.address, a.apartment.number)
+                ),
+                LinkByPhone(account_id=a.id),
+            )
+        ]
+        for a in accounts
+    ]
+    if opened is not None:
+        rows.append([_button(t.BTN_OPEN_CARD, OpenCard(account_id=opened))])
+    rows.append([_button(t.BTN_LINK_OTHER, LinkStart())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def linked(account_id: int) -> InlineKeyboardMarkup:

@@ -183,6 +183,31 @@ async def pick(session: AsyncSession, resident: Resident, account: Account) -> P
     return await _limits_check(session, resident) or Proof(Outcome.ASK_TOTAL)
 
 
+# Accounts offered right after registration: a family's accounts, not a registry's worth.
+MAX_PHONE_OFFERS = 10
+
+
+async def phone_offers(session: AsyncSession, resident: Resident) -> list[Account]:
+    """The accounts whose phone on record is the resident's verified phone and that are not linked
+    yet: offered for linking in one tap each (the verified phone is the proof)."""
+    if not resident.phone or resident.phone_verified_at is None:
+        return []
+    return await linking.accounts_with_phone(session, resident.phone, resident.id, MAX_PHONE_OFFERS)
+
+
+async def link_by_phone(
+    session: AsyncSession, resident: Resident, account_id: int
+) -> tuple[Proof, Account] | None:
+    """Link an offered account; None when the account is not one the resident's verified phone
+    proves (a forged id, a closed account, a phone changed since the offer)."""
+    account = await linking.get_account(session, account_id)
+    if account is None or resident.phone_verified_at is None:
+        return None
+    if not phone_matches(account, resident.phone):
+        return None
+    return await pick(session, resident, account), account
+
+
 async def prove_total(
     session: AsyncSession,
     resident: Resident,

@@ -8,13 +8,14 @@ from aiogram import Router
 from aiogram.filters import Command, StateFilter
 
 from handlers.access import registered_only
-from handlers.accounts import browse, proof
+from handlers.accounts import browse, phone, proof
 from handlers.accounts.dialogue import ON_PATH, Linking, WithinPath
 from handlers.filters import TextIs
 from handlers.ui import PlainText, StepInput, leave_dialogue
 from keyboards.accounts import (
     LinkAccounts,
     LinkApartments,
+    LinkByPhone,
     LinkClearSearch,
     LinkHouses,
     LinkNewCaptcha,
@@ -46,6 +47,7 @@ def router() -> Router:
     )
     r.callback_query.register(browse.on_accounts, LinkAccounts.filter())
     r.callback_query.register(proof.on_pick, LinkPick.filter())
+    r.callback_query.register(phone.on_link_by_phone, LinkByPhone.filter())
     proof_steps = StateFilter(Linking.proof, Linking.captcha)
     r.message.register(proof.on_typed, proof_steps, *typed, flags=ON_PATH)
     r.callback_query.register(

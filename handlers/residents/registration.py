@@ -22,14 +22,15 @@ from bot.config import Settings
 from handlers.residents import steps
 from handlers.ui import StepInput, drop_buttons, say
 from keyboards import registration as kb
-from keyboards.accounts import start_button
+from keyboards.accounts import phone_offer, start_button
 from keyboards.menu import main_menu
 from keyboards.registration import EmailAction, RegAction, RegStep
-from services import registration
+from services import linking, registration
 from services.phones import display_phone
 from services.verification import mail_enabled
 from storage.models import Resident, utcnow
 from texts import fmt
+from texts.ru import accounts as ta
 from texts.ru import registration as t
 
 
@@ -169,7 +170,7 @@ async def on_phone(
         await _ask_email(message)
     else:
         await message.answer(t.EMAIL_UNAVAILABLE)
-        await _done(message)
+        await _done(message, session, person)
 
 
 # --- e-mail ---------------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ async def on_phone(
 async def _email_confirmed(message: Message, turn: steps.EmailTurn, address: str) -> None:
     await registration.complete_registration(turn.session, turn.resident)
     await message.answer(t.EMAIL_CONFIRMED.format(email=fmt.esc(address)))
-    await _done(message)
+    await _done(message, turn.session, turn.resident)
 
 
 EMAIL = steps.EmailFlow(
@@ -194,7 +195,7 @@ async def on_skip(callback: CallbackQuery, turn: steps.EmailTurn) -> None:
     await drop_buttons(callback)
     await turn.state.clear()
     await registration.skip_email(turn.session, turn.resident)
-    await _done(callback.message)
+    await _done(callback.message, turn.session, turn.resident)
 
 
 async def on_lost(message: Message, state: FSMContext) -> None:
@@ -211,8 +212,13 @@ async def _restart(message: Message, state: FSMContext) -> None:
     await message.answer(t.AGREEMENT_ASK, reply_markup=kb.agreement())
 
 
-async def _done(message: Message) -> None:
+async def _done(message: Message, session: AsyncSession, resident: Resident) -> None:
+    """The menu, then linking: in one tap each for the accounts the verified phone proves."""
     await message.answer(t.DONE, reply_markup=main_menu())
+    offers = await linking.phone_offers(session, resident)
+    if offers:
+        await message.answer(ta.PHONE_OFFER, reply_markup=phone_offer(offers))
+        return
     await message.answer(t.OFFER_LINK, reply_markup=start_button(t.BTN_LINK_FIRST))
 
 

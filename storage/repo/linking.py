@@ -167,6 +167,24 @@ async def get_account(session: AsyncSession, account_id: int) -> Account | None:
     )
 
 
+async def accounts_with_phone(
+    session: AsyncSession, phone: str, resident_id: int, limit: int
+) -> list[Account]:
+    """Open accounts whose phone on record is `phone`, not yet linked to the resident (with their
+    apartment and house, for the offer's buttons)."""
+    linked = select(AccountLink.id).where(
+        AccountLink.resident_id == resident_id, AccountLink.account_id == Account.id
+    )
+    query = (
+        select(Account)
+        .where(Account.phone == phone, Account.closed.is_(False), ~linked.exists())
+        .options(joinedload(Account.apartment).joinedload(Apartment.house))
+        .order_by(Account.number, Account.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
 # --- links ------------------------------------------------------------------------------------
 
 

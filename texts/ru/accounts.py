@@ -47,6 +47,19 @@ LINKED_BY_PHONE = (
     "привязан сразу."
 )
 
+# Right after registration: the accounts whose phone on record is the verified phone
+PHONE_OFFER = (
+    "📱 По вашему номеру телефона нашлись лицевые счета. Привяжите свои одним нажатием — "
+    "квитанция не понадобится:"
+)
+PHONE_OFFER_MORE = "Ещё счета с вашим номером телефона — ниже."
+PHONE_OFFER_REFUSED = (
+    "Этот лицевой счёт нельзя привязать по номеру телефона. Привяжите его через "
+    "«Другой лицевой счёт»."
+)
+BTN_LINK_BY_PHONE = "➕ {label}"
+BTN_LINK_OTHER = "➕ Другой лицевой счёт"
+
 PROOF_ASK = (
     "<b>Л/С {number}</b>, {address}\n\n"
     "Подтвердите, что это ваш счёт: введите сумму «Итого к оплате» из любой из трёх последних "
