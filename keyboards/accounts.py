@@ -15,6 +15,10 @@ from texts.ru import accounts as t
 from texts.ru import common as tc
 
 MAX_BUTTON_TEXT = 60
+# A grid row of a phone's width: this many characters (the buttons' own margins counted as two
+# each) fit in one row; never more than MAX_PER_ROW buttons.
+ROW_CHARS = 36
+MAX_PER_ROW = 5
 
 
 class LinkStart(CallbackData, prefix="l"):
@@ -65,6 +69,13 @@ def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
+def per_row(labels: Sequence[str]) -> int:
+    """As many buttons a row as the longest label allows (1 to MAX_PER_ROW): apartment numbers
+    sit 4-5 a row, short house addresses two, long ones one."""
+    longest = max((len(label) for label in labels), default=1)
+    return max(1, min(MAX_PER_ROW, ROW_CHARS // (longest + 2)))
+
+
 def paged(
     items: Sequence[tuple[str, CallbackData]],
     *,
@@ -75,10 +86,14 @@ def paged(
     extra: Sequence[tuple[str, CallbackData]] = (),
     back: CallbackData | None = None,
     not_found: int | None = None,
+    grid: bool = False,
 ) -> InlineKeyboardMarkup:
-    """One button per item, then ◀ n/N ▶, then extra buttons, «Не нашли свой счёт?» (to the
-    organization `not_found`, 0: to be chosen) and "Назад"."""
-    rows = [[_button(text, data)] for text, data in items]
+    """The items (one a row, or with `grid` as many a row as their labels allow), then ◀ ▶, then
+    extra buttons, «Не нашли свой счёт?» (to the organization `not_found`, 0: to be chosen) and
+    "Назад"."""
+    buttons = [_button(text, data) for text, data in items]
+    width = per_row([text for text, _ in items]) if grid else 1
+    rows = [buttons[i : i + width] for i in range(0, len(buttons), width)]
     if page_data is not None and pages > 1:
         fields = page_fields or {}
         nav = []

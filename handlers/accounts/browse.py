@@ -61,7 +61,7 @@ async def houses_screen(session: AsyncSession, org: Organization, page: int, sea
     extra = [(t.BTN_CLEAR_SEARCH, LinkClearSearch(org_id=org.id))] if search else []
     markup = kb.paged(
         items, page=found.page, pages=found.pages, page_data=LinkHouses,
-        page_fields={"org_id": org.id}, extra=extra, back=LinkOrgs(), not_found=org.id,
+        page_fields={"org_id": org.id}, extra=extra, back=LinkOrgs(), not_found=org.id, grid=True,
     )  # fmt: skip
     return text, markup
 
@@ -87,7 +87,7 @@ async def apartments_screen(session: AsyncSession, house: House, page: int, numb
     markup = kb.paged(
         items, page=found.page, pages=found.pages, page_data=LinkApartments,
         page_fields={"house_id": house.id}, back=LinkHouses(org_id=house.organization_id),
-        not_found=house.organization_id,
+        not_found=house.organization_id, grid=True,
     )  # fmt: skip
     return text, markup
 

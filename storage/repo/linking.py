@@ -32,6 +32,7 @@ from storage.types import is_valid_id
 T = TypeVar("T")
 
 PAGE_SIZE = 8
+APARTMENTS_PAGE_SIZE = 40  # in a grid of 4-5 a row: a 60-flat house is two pages
 # Failed proofs per resident within a rolling day: from CAPTCHA_AFTER on every attempt needs an
 # image captcha first; at BLOCK_AFTER the resident waits until the oldest counted failure ages out.
 FAILURE_WINDOW = dt.timedelta(hours=24)
@@ -51,11 +52,13 @@ class Page(Generic[T]):
     pages: int  # at least 1
 
 
-async def _page(session: AsyncSession, query, count_query, page: int) -> Page:
+async def _page(
+    session: AsyncSession, query, count_query, page: int, size: int = PAGE_SIZE
+) -> Page:
     total = await session.scalar(count_query) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = max(1, -(-total // size))
     page = min(max(page, 0), pages - 1)
-    rows = await session.scalars(query.limit(PAGE_SIZE).offset(page * PAGE_SIZE))
+    rows = await session.scalars(query.limit(size).offset(page * size))
     return Page(list(rows), page, pages)
 
 
@@ -119,6 +122,7 @@ async def apartments(
         select(Apartment).where(*condition).order_by(Apartment.sort_key, Apartment.number),
         select(func.count()).select_from(Apartment).where(*condition),
         page,
+        APARTMENTS_PAGE_SIZE,
     )
 
 
