@@ -471,7 +471,9 @@ async def test_cli_prints_the_card_and_month_exactly_as_the_bot_sends_them(
 ) -> None:
     from tests.test_cli import run_cli
 
-    result = run_cli("card", GOLDEN_NUMBER, "--period", "2020-03", env={"DATABASE_URL": db_url})
+    result = run_cli(
+        "card", GOLDEN_NUMBER, "--period", "2020-03", "--detail", env={"DATABASE_URL": db_url}
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     # every figure of the golden account, as the operator reads it
@@ -517,6 +519,18 @@ async def test_cli_defaults_to_the_latest_month(golden_resident, settings, capsy
     out = await run_card_in_process(settings, capsys, GOLDEN_NUMBER)
     assert "Начисления за март 2020" in out
     assert_golden_card(out)
+
+
+async def test_cli_prints_the_months_summary_as_the_chat_shows_it(
+    client, golden_resident, settings, capsys
+) -> None:
+    out = await run_card_in_process(settings, capsys, GOLDEN_NUMBER, "--period", "2020-03")
+    await client.send("/accounts")
+    card = plain(client.last_text())
+    await client.click(tc.BTN_CHARGES)
+    summary = plain(client.last_text())
+    assert out == f"{card}\n\n{summary}\n"  # the summary, not the detail
+    assert "тариф" not in out
 
 
 @pytest.mark.parametrize(

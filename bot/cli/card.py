@@ -1,5 +1,7 @@
-"""`python -m bot card ACCOUNT [--period YYYY-MM]`: the account card and a month's charges as the
-bot sends them, in plain text (for support staff and tests). The same text builders as the bot."""
+"""`python -m bot card ACCOUNT [--period YYYY-MM] [--detail]`: the account card and a month's
+charges as the bot sends them, in plain text (for support staff and tests): the month's summary
+(the chat's «Начисления» screen), or with `--detail` its per-service detail («Подробно»). The same
+text builders as the bot."""
 
 from __future__ import annotations
 
@@ -24,6 +26,11 @@ def register(sub: Subcommands) -> None:
         "--period", help="month as YYYY-MM (default: the latest month with charges)"
     )
     parser.add_argument("--org", help="organization code, when several have this number")
+    parser.add_argument(
+        "--detail",
+        action="store_true",
+        help="the month's per-service detail (the chat's «Подробно») instead of its summary",
+    )
     parser.set_defaults(func=print_card)
 
 
@@ -50,7 +57,8 @@ async def print_card(args: argparse.Namespace, settings: Settings) -> int:
     print(plain(view.card_text(account, balance)))
     print()
     if month is not None:
-        print(plain(view.month_text(account.number, month, account.organization.due_day)))
+        shown = view.month_text if args.detail else view.month_summary_text
+        print(plain(shown(account.number, month, account.organization.due_day)))
     elif period is not None:
         print(plain(view.no_month_text(fmt.month(period))))
     else:
