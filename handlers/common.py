@@ -7,6 +7,8 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
 
+from handlers.ui import say
+from keyboards.callbacks import OpenMenu
 from keyboards.menu import main_menu
 from storage.models import Resident
 from texts.ru import common as t
@@ -29,10 +31,22 @@ async def on_cancel(message: Message, state: FSMContext, resident: Resident | No
     )
 
 
+async def on_menu_button(
+    callback: CallbackQuery, state: FSMContext, resident: Resident | None
+) -> None:
+    """«🏠 Меню»: whatever was under way ends, and the main menu comes as a new message (a reply
+    keyboard cannot be edited into the pressed message)."""
+    await state.clear()
+    await callback.answer()
+    registered = resident is not None and resident.is_registered
+    await say(callback, t.MENU if registered else t.NOT_REGISTERED, _menu_for(resident))
+
+
 def router() -> Router:
     r = Router(name="common")
     r.message.register(on_help, Command("help"))
     r.message.register(on_cancel, Command("cancel"))
+    r.callback_query.register(on_menu_button, OpenMenu.filter())
     return r
 
 

@@ -9,6 +9,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.callbacks import NotFound, OpenCard
+from keyboards.common import nav_row
 from storage.models import Account
 from texts import fmt
 from texts.ru import accounts as t
@@ -105,8 +106,7 @@ def paged(
     rows.extend([_button(text, data)] for text, data in extra)
     if not_found is not None:
         rows.append(not_found_row(not_found))
-    if back is not None:
-        rows.append([_button(tc.BTN_BACK, back)])
+    rows.append(nav_row(back))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -116,9 +116,7 @@ def not_found_row(org_id: int = 0) -> list[InlineKeyboardButton]:
 
 def back_only(back: CallbackData, org_id: int) -> InlineKeyboardMarkup:
     """A proof step: "Назад" to the accounts, or an appeal to the account's organization."""
-    return InlineKeyboardMarkup(
-        inline_keyboard=[not_found_row(org_id), [_button(tc.BTN_BACK, back)]]
-    )
+    return InlineKeyboardMarkup(inline_keyboard=[not_found_row(org_id), nav_row(back)])
 
 
 def captcha(back: CallbackData, org_id: int) -> InlineKeyboardMarkup:
@@ -126,7 +124,7 @@ def captcha(back: CallbackData, org_id: int) -> InlineKeyboardMarkup:
         inline_keyboard=[
             [_button(t.BTN_NEW_CAPTCHA, LinkNewCaptcha())],
             not_found_row(org_id),
-            [_button(tc.BTN_BACK, back)],
+            nav_row(back),
         ]
     )
 
@@ -134,7 +132,7 @@ def captcha(back: CallbackData, org_id: int) -> InlineKeyboardMarkup:
 def no_accounts() -> InlineKeyboardMarkup:
     """Every "no linked account" screen: link one, or write without one."""
     return InlineKeyboardMarkup(
-        inline_keyboard=[[_button(t.BTN_ADD_ACCOUNT, LinkStart())], not_found_row()]
+        inline_keyboard=[[_button(t.BTN_ADD_ACCOUNT, LinkStart())], not_found_row(), nav_row()]
     )
 
 
@@ -159,6 +157,7 @@ def phone_offer(accounts: Sequence[Account], opened: int | None = None) -> Inlin
     if opened is not None:
         rows.append([_button(t.BTN_OPEN_CARD, OpenCard(account_id=opened))])
     rows.append([_button(t.BTN_LINK_OTHER, LinkStart())])
+    rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -167,5 +166,6 @@ def linked(account_id: int) -> InlineKeyboardMarkup:
         inline_keyboard=[
             [_button(t.BTN_OPEN_CARD, OpenCard(account_id=account_id))],
             [_button(t.BTN_ADD_ANOTHER, LinkStart())],
+            nav_row(),
         ]
     )

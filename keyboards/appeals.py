@@ -8,13 +8,13 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from keyboards.callbacks import AppealsHistory, NewAppeal, OpenCard
-from keyboards.common import button, one_row
+from keyboards.callbacks import AppealsHistory, NewAppeal
+from keyboards.card import HistoryMenu
+from keyboards.common import button, nav_row, one_row
 from storage.models import Account, Appeal
 from storage.repo.appeals import Status, Topic
 from texts import fmt
 from texts.ru import appeals as t
-from texts.ru import common as tc
 
 
 class AppealAccount(CallbackData, prefix="aa"):
@@ -76,6 +76,7 @@ def choose_account(accounts: Sequence[Account], has_appeals: bool) -> InlineKeyb
     if has_appeals:
         rows.append([button(t.BTN_MY_APPEALS, AppealsHistory(account_id=0, page=0))])
     rows.append(_cancel_row())
+    rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -84,6 +85,7 @@ def choose_topic(has_appeals: bool) -> InlineKeyboardMarkup:
     if has_appeals:
         rows.append([button(t.BTN_MY_APPEALS, AppealsHistory(account_id=0, page=0))])
     rows.append(_cancel_row())
+    rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -123,15 +125,21 @@ def appeals_list(
         ]
         for a in appeals
     ]
-    nav = []
-    if page > 0:
-        nav.append(button(tc.BTN_PREV, AppealsHistory(account_id=account_id, page=page - 1)))
+    nav = []  # newest first: «◀ Раньше» to older appeals, «Позже ▶» to newer ones
     if page + 1 < pages:
-        nav.append(button(tc.BTN_NEXT, AppealsHistory(account_id=account_id, page=page + 1)))
+        nav.append(button(t.BTN_OLDER, AppealsHistory(account_id=account_id, page=page + 1)))
+    if page > 0:
+        nav.append(button(t.BTN_NEWER, AppealsHistory(account_id=account_id, page=page - 1)))
     if nav:
         rows.append(nav)
     rows.append([_new_appealbutton(account_id)])
+    rows.append(nav_row(_list_back(account_id)))
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _list_back(account_id: int) -> HistoryMenu | None:
+    """An account's appeals are opened from its history; all of them from the menu."""
+    return HistoryMenu(account_id=account_id) if account_id else None
 
 
 def _new_appealbutton(account_id: int) -> InlineKeyboardButton:
@@ -141,10 +149,8 @@ def _new_appealbutton(account_id: int) -> InlineKeyboardButton:
 
 
 def no_appeals(account_id: int) -> InlineKeyboardMarkup:
-    """«Обращений пока нет»: write one, or (about an account) back to its card."""
-    rows = [[_new_appealbutton(account_id)]]
-    if account_id:
-        rows.append([button(tc.BTN_BACK, OpenCard(account_id=account_id))])
+    """«Обращений пока нет»: write one, or back (about an account: to its history)."""
+    rows = [[_new_appealbutton(account_id)], nav_row(_list_back(account_id))]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -166,7 +172,7 @@ def thread(appeal: Appeal, page: int, pages: int) -> InlineKeyboardMarkup:
                 button(t.BTN_CLOSE, AppealAction(action=ThreadAction.CLOSE, appeal_id=appeal.id)),
             ]
         )
-    rows.append([button(t.BTN_TO_LIST, AppealsHistory(account_id=0, page=0))])
+    rows.append(nav_row(AppealsHistory(account_id=0, page=0)))  # the list of appeals
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -2,11 +2,15 @@
 
 Feature-internal callbacks live in `keyboards/<feature>.py`. Prefixes are short and unique:
 registration "g*", linking "l*", profile "p*", card and history "c*", readings "r*",
-receipts "q*", appeals "a*", operators "o*". All ids are ints; data stays under 64 bytes.
+receipts "q*", appeals "a*", operators "o*", the main menu "m". All ids are ints; data stays under 64 bytes.
 Never trust the data: authorize `account_id` against the resident's links.
 """
 
 from aiogram.filters.callback_data import CallbackData
+
+
+class OpenMenu(CallbackData, prefix="m"):
+    """«🏠 Меню» on every screen: the main menu (handled in handlers/common.py)."""
 
 
 class OpenCard(CallbackData, prefix="c"):

@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from keyboards.accounts import LinkStart, not_found_row
 from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
-from keyboards.common import button
+from keyboards.common import button, nav_row
 from keyboards.payments import pay_buttons
 from storage.periods import format_period, period_to_int
 from texts import fmt
@@ -75,24 +75,21 @@ def card_keyboard(account_id: int, *, several: bool, webapp_url: str = "") -> In
     ]
     if table := table_button(webapp_url, account_id):
         rows.append(table)
-    if several:
-        rows.append([button(t.BTN_TO_LIST, AccountsList())])
+    rows.append(nav_row(AccountsList() if several else None))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def accounts_keyboard(items: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
     """One button per account: (account id, label)."""
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(label, OpenCard(account_id=account_id))] for account_id, label in items
-        ]
-    )
+    rows = [[button(label, OpenCard(account_id=account_id))] for account_id, label in items]
+    rows.append(nav_row())
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def link_keyboard() -> InlineKeyboardMarkup:
     """The linking dialogue's entry (handlers/accounts), or an appeal without an account."""
     return InlineKeyboardMarkup(
-        inline_keyboard=[[button(t.BTN_LINK, LinkStart())], not_found_row()]
+        inline_keyboard=[[button(t.BTN_LINK, LinkStart())], not_found_row(), nav_row()]
     )
 
 
@@ -127,16 +124,11 @@ def month_keyboard(
     if table := table_button(webapp_url, account_id, period):
         rows.append(table)
     rows.append([button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id))])
-    rows.append([button(t.BTN_TO_CARD, OpenCard(account_id=account_id))])
+    rows.append(nav_row(OpenCard(account_id=account_id)))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def detail_keyboard(account_id: int, period: dt.date) -> InlineKeyboardMarkup:
-    """From the detail back to the month's summary, or to the card."""
+    """From the detail back to the month's summary (the card is a step further back)."""
     back = ChargesMonth(account_id=account_id, period=period_to_int(period))
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(t.BTN_TO_MONTH, back)],
-            [button(t.BTN_TO_CARD, OpenCard(account_id=account_id))],
-        ]
-    )
+    return InlineKeyboardMarkup(inline_keyboard=[nav_row(back)])

@@ -12,10 +12,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from keyboards import statement_pdf
 from keyboards.callbacks import AppealsHistory, OpenCard, ReadingsHistory
 from keyboards.card import ChargesMonth, HistoryMenu, StatementMenu
-from keyboards.common import button
+from keyboards.common import button, nav_row
 from storage.periods import period_to_int
 from texts import fmt
-from texts.ru import card as tc
 from texts.ru import history as t
 
 SPAN_MONTHS = (1, 3, 12)
@@ -56,11 +55,11 @@ CHART_CONSUMPTION = ChartKind.CONSUMPTION
 
 
 def _to_card(account_id: int) -> list[InlineKeyboardButton]:
-    return [button(tc.BTN_TO_CARD, OpenCard(account_id=account_id))]
+    return nav_row(OpenCard(account_id=account_id))
 
 
 def _to_history(account_id: int) -> list[InlineKeyboardButton]:
-    return [button(t.BTN_TO_HISTORY, HistoryMenu(account_id=account_id))]
+    return nav_row(HistoryMenu(account_id=account_id))
 
 
 def statement_menu(account_id: int, latest: dt.date, years: Sequence[int]) -> InlineKeyboardMarkup:
@@ -87,11 +86,11 @@ def statement_menu(account_id: int, latest: dt.date, years: Sequence[int]) -> In
 
 
 def statement_keyboard(account_id: int) -> InlineKeyboardMarkup:
+    """The whole payments history, or back to the choice of the period."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(t.BTN_OTHER_SPAN, StatementMenu(account_id=account_id))],
             [button(t.BTN_ALL_PAYMENTS, PaymentsHistory(account_id=account_id))],
-            _to_card(account_id),
+            nav_row(StatementMenu(account_id=account_id)),
         ]
     )
 

@@ -9,7 +9,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.callbacks import OpenCard
-from keyboards.common import button
+from keyboards.common import button, nav_row
 from texts import fmt
 from texts.ru import payments as t
 
@@ -59,5 +59,5 @@ def amount_keyboard(
             rows.append([button(label, PayAmount(account_id=account_id, kopecks=kopecks))])
         rows.append([button(t.BTN_OTHER_AMOUNT, PayOther(account_id=account_id))])
     rows.append([button(t.BTN_QR, PayQr(account_id=account_id))])
-    rows.append([button(t.BTN_TO_CARD, OpenCard(account_id=account_id))])
+    rows.append(nav_row(OpenCard(account_id=account_id)))
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -8,6 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.accounts import LinkStart
+from keyboards.common import nav_row
 from texts.ru import accounts as ta
 from texts.ru import profile as t
 
@@ -75,12 +76,13 @@ def profile(
     if has_accounts:
         rows.append([_button(t.BTN_UNLINK, Act.UNLINK)])
     rows.append([_button(t.BTN_DELETE, Act.DELETE)])
+    rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def unlink_choice(accounts: list[tuple[int, str]]) -> InlineKeyboardMarkup:
     rows = [[_button(label, Act.UNLINK_ASK, account_id)] for account_id, label in accounts]
-    rows.append([_button(t.BTN_BACK_TO_PROFILE, Act.SHOW)])
+    rows.append(nav_row(ProfileAction(action=Act.SHOW)))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -88,7 +90,7 @@ def unlink_confirm(account_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [_button(t.BTN_UNLINK_YES, Act.UNLINK_DO, account_id)],
-            [_button(t.BTN_BACK_TO_PROFILE, Act.SHOW)],
+            nav_row(ProfileAction(action=Act.UNLINK)),
         ]
     )
 

@@ -8,10 +8,9 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 
-from keyboards.callbacks import OpenReadings, ReadingsHistory
+from keyboards.callbacks import OpenCard, OpenReadings, ReadingsHistory
 from keyboards.card import HistoryMenu
-from keyboards.common import button
-from texts.ru import common as tc
+from keyboards.common import button, nav_row
 from texts.ru import readings as t
 
 
@@ -41,30 +40,29 @@ class RemindWhenOpen(CallbackData, prefix="rw"):
 
 def window_closed_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[button(t.BTN_REMIND_WHEN_OPEN, RemindWhenOpen())]]
+        inline_keyboard=[[button(t.BTN_REMIND_WHEN_OPEN, RemindWhenOpen())], nav_row()]
     )
 
 
 def accounts_keyboard(accounts: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(label, OpenReadings(account_id=account_id))] for account_id, label in accounts
-        ]
-    )
+    rows = [[button(label, OpenReadings(account_id=account_id))] for account_id, label in accounts]
+    rows.append(nav_row())
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def meters_keyboard(account_id: int, meters: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                button(
-                    t.BTN_HISTORY.format(name=name),
-                    ReadingsHistory(account_id=account_id, meter_id=meter_id),
-                )
-            ]
-            for meter_id, name in meters
+    """Each meter's history, then back to the account's card."""
+    rows = [
+        [
+            button(
+                t.BTN_HISTORY.format(name=name),
+                ReadingsHistory(account_id=account_id, meter_id=meter_id),
+            )
         ]
-    )
+        for meter_id, name in meters
+    ]
+    rows.append(nav_row(OpenCard(account_id=account_id)))
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def pick_meter_keyboard(
@@ -75,6 +73,7 @@ def pick_meter_keyboard(
         for meter_id, label in meters
     ]
     rows.append([button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action=ReadingsAction.CANCEL))])
+    rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -109,7 +108,7 @@ def history_keyboard(
             )
         )
     rows = [nav] if nav else []
-    rows.append([button(t.BTN_BACK_TO_METERS, OpenReadings(account_id=account_id))])
+    rows.append(nav_row(OpenReadings(account_id=account_id)))  # the account's meters
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -121,5 +120,5 @@ def history_meters_keyboard(
         [button(name, ReadingsHistory(account_id=account_id, meter_id=meter_id))]
         for meter_id, name in meters
     ]
-    rows.append([button(tc.BTN_BACK, HistoryMenu(account_id=account_id))])
+    rows.append(nav_row(HistoryMenu(account_id=account_id)))
     return InlineKeyboardMarkup(inline_keyboard=rows)

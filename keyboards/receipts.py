@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 
-from keyboards.common import button
+from keyboards.callbacks import OpenCard
+from keyboards.common import button, nav_row
 from storage.models import Account
 from storage.periods import period_to_int
 from texts import fmt
@@ -44,11 +45,9 @@ def _account_label(account: Account) -> str:
 
 
 def choose_account(accounts: Sequence[Account]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(_account_label(acc), ReceiptMonths(account_id=acc.id))] for acc in accounts
-        ]
-    )
+    rows = [[button(_account_label(acc), ReceiptMonths(account_id=acc.id))] for acc in accounts]
+    rows.append(nav_row())
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def page_count(total: int) -> int:
@@ -59,7 +58,7 @@ def choose_month(
     account_id: int, periods: Sequence[dt.date], page: int, *, several_accounts: bool
 ) -> InlineKeyboardMarkup:
     """Months of `page` (latest first); «◀ Ранее» to older months, «Позже ▶» to newer ones (◀
-    always means earlier), and back to the accounts."""
+    always means earlier), and back: to the accounts when there are several, else to the card."""
     pages = page_count(len(periods))
     page = min(max(page, 0), pages - 1)
     shown = periods[page * MONTHS_PER_PAGE : (page + 1) * MONTHS_PER_PAGE]
@@ -75,6 +74,6 @@ def choose_month(
         navigation.append(button(t.BTN_NEWER, ReceiptMonths(account_id=account_id, page=page - 1)))
     if navigation:
         rows.append(navigation)
-    if several_accounts:
-        rows.append([button(t.BTN_OTHER_ACCOUNT, ReceiptAccounts())])
+    back = ReceiptAccounts() if several_accounts else OpenCard(account_id=account_id)
+    rows.append(nav_row(back))
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -453,8 +453,10 @@ async def test_list_pages_and_the_empty_list(client, session) -> None:
     await session.commit()
     await client.callback(AppealsHistory(account_id=0).pack())
     assert "страница 1 из 2" in last(client)
-    await client.click(tc.BTN_NEXT)
+    await client.click(t.BTN_OLDER)  # newest first: ◀ leads to the earlier appeals
     assert "страница 2 из 2" in last(client)
+    await client.click(t.BTN_NEWER)
+    assert "страница 1 из 2" in last(client)
     await client.callback(AppealsHistory(account_id=0, page=99).pack())  # forged page: clamped
     assert "страница 2 из 2" in last(client)
 

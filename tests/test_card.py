@@ -13,7 +13,14 @@ from aiogram.methods import EditMessageText, SendMessage
 
 from handlers.views import plain
 from keyboards.accounts import LinkStart
-from keyboards.callbacks import NewAppeal, NotFound, OpenCard, OpenReadings, OpenReceipts
+from keyboards.callbacks import (
+    NewAppeal,
+    NotFound,
+    OpenCard,
+    OpenMenu,
+    OpenReadings,
+    OpenReceipts,
+)
 from keyboards.card import ChargesDetail, ChargesMonth
 from storage.demo import (
     GOLDEN_GROUP,
@@ -69,7 +76,7 @@ def service_section(text: str, service: str) -> tuple[str, dict[str, str]]:
 
 def assert_golden_card(text: str) -> None:
     shown = plain(text)
-    assert f"Л/С № {GOLDEN_NUMBER}" in shown
+    assert f"л/с № {GOLDEN_NUMBER}" in shown
     assert GOLDEN_HOLDER in shown
     assert 'Поставщик: АО "ДЭК"' in shown
     assert 'Отделение/филиал: "Хабаровскэнергообл"' in shown
@@ -285,16 +292,16 @@ async def test_several_accounts_give_a_list_then_a_card(client, session) -> None
     await client.send(common.BTN_ACCOUNTS)
     shown = plain(client.last_text())
     assert "2 счёта" in shown
-    assert f"Л/С № {GOLDEN_NUMBER}" in shown and "Л/С № 55500011" in shown
+    assert f"л/с № {GOLDEN_NUMBER}" in shown and "л/с № 55500011" in shown
     assert "г. Хабаровск, ул. Ленина, д. 1, кв. 1" in shown
     assert f"долг {money('2 383,29')}{NB}₽" in shown
     assert "начислений пока нет" in shown  # the second account has no charges
 
-    await client.click("Л/С 55500011")
+    await client.click("л/с № 55500011")
     shown = plain(client.last_text())
-    assert "Л/С № 55500011" in shown and "Начислений по счёту пока нет." in shown
+    assert "л/с № 55500011" in shown and "Начислений по счёту пока нет." in shown
     await client.click(tc.BTN_TO_LIST)
-    await client.click(f"Л/С {GOLDEN_NUMBER}")
+    await client.click(f"л/с № {GOLDEN_NUMBER}")
     assert_golden_card(client.last_text())
     buttons = [b.text for b in inline_buttons(client.bot_messages()[-1].reply_markup)]
     assert tc.BTN_TO_LIST in buttons
@@ -334,6 +341,7 @@ async def test_no_accounts_offers_linking(client, session) -> None:
     assert [(b.text, b.callback_data) for b in buttons] == [
         (tc.BTN_LINK, LinkStart().pack()),
         (common.BTN_NOT_FOUND, NotFound().pack()),  # no one is left without a way to write
+        (common.BTN_MENU, OpenMenu().pack()),
     ]
 
 

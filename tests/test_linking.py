@@ -71,7 +71,7 @@ async def walk_to_golden(client) -> None:
     await client.click(ORG, exact=True)
     await client.click(GOLDEN_ADDRESS)
     await client.click("кв. 1", exact=True)
-    await client.click(f"Л/С {GOLDEN_NUMBER}")
+    await client.click(f"л/с № {GOLDEN_NUMBER}")
 
 
 async def test_linking_by_the_total_of_the_last_receipt(client, session, golden, anna) -> None:
@@ -144,7 +144,7 @@ async def test_several_accounts_per_resident_and_residents_per_account(
     await client.click(ORG, exact=True)
     await client.click("ул. Мира")
     await client.click("кв. 5", exact=True)
-    await client.click("Л/С 77777777")
+    await client.click("л/с № 77777777")
     await client.send("100,50")
     assert sorted(link.account_id for link in await links(session, anna.id)) == sorted(
         [golden.id, second.id]
@@ -300,7 +300,7 @@ async def test_three_failures_bring_a_captcha_and_ten_a_wait(client, session, go
         clock.shift(dt.timedelta(hours=24, minutes=1))  # the failures aged out of the day
         photos = len(client.sent("sendPhoto"))
         await walk_to_golden(client)
-        assert client.last_text().startswith(f"<b>Л/С {GOLDEN_NUMBER}</b>")
+        assert client.last_text().startswith(f"<b>л/с № {GOLDEN_NUMBER}</b>")
         assert len(client.sent("sendPhoto")) == photos  # no captcha either
         await client.send("2383,29")
         assert client.last_text() == t.LINKED.format(number=GOLDEN_NUMBER)
@@ -386,7 +386,7 @@ async def test_unexpected_input_at_every_step_gets_the_steps_hint(
     await check(t.APARTMENT_HINT)
     await client.click("кв. 1", exact=True)
     await check(t.ACCOUNT_HINT)
-    await client.click(f"Л/С {GOLDEN_NUMBER}")
+    await client.click(f"л/с № {GOLDEN_NUMBER}")
     await check(t.PROOF_HINT)
     await client.send("два рубля")
     assert client.last_text() == t.PROOF_HINT
@@ -429,7 +429,7 @@ async def test_only_open_accounts_with_receipts_can_be_proved_by_total(
     await client.click(ORG, exact=True)
     await client.click("Садовая")
     await client.click("кв. 5", exact=True)
-    await client.click("Л/С 12121212")
+    await client.click("л/с № 12121212")
     assert client.last_text() == t.PROOF_NO_RECEIPTS
     assert empty.id not in [x.account_id for x in await links(session)]
 

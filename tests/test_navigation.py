@@ -29,13 +29,13 @@ async def test_the_payments_statement_offers_the_history_of_payments_by_its_name
     assert "История платежей" in client.last_text()
 
 
-async def test_no_appeals_yet_leads_back_to_the_card(client, golden_resident) -> None:  # noqa: F811
+async def test_no_appeals_yet_leads_back_where_it_came_from(client, golden_resident) -> None:  # noqa: F811
     await client.send(common.BTN_ACCOUNTS)
     await client.click(tc.BTN_HISTORY)
     await client.click(th.BTN_APPEALS_HISTORY)
     assert ta.NO_APPEALS in client.last_text()
     await client.click(common.BTN_BACK)
-    assert "К оплате" in client.last_text()  # the account's card again
+    assert client.last_text().endswith("Что показать?")  # the account's history again
 
 
 async def test_the_readings_history_meter_choice_leads_back(client, golden_resident) -> None:  # noqa: F811

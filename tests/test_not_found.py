@@ -77,7 +77,7 @@ async def test_every_linking_step_offers_it_with_the_organization_chosen(
     await client.click(DEK, exact=True)
     assert tc.BTN_NOT_FOUND in offered(client)  # the houses
     await walk_to_golden(client)  # ... apartments, accounts, the proof
-    assert client.last_text().startswith(f"<b>Л/С {GOLDEN_NUMBER}</b>")
+    assert client.last_text().startswith(f"<b>л/с № {GOLDEN_NUMBER}</b>")
     assert tc.BTN_NOT_FOUND in offered(client)
     await client.click(tc.BTN_NOT_FOUND)  # the organization is known: straight to the address
     assert client.last_text() == t.UNLINKED_ASK_ADDRESS.format(org=DEK)

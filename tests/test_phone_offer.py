@@ -13,6 +13,7 @@ from tests.harness import BotClient, inline_buttons
 from tests.test_registration import agree_and_consent
 from texts.ru import accounts as ta
 from texts.ru import card as tc
+from texts.ru import common
 from texts.ru import registration as t
 
 PHONE = "+79991234567"
@@ -50,10 +51,10 @@ async def test_accounts_with_the_verified_phone_are_linked_in_one_tap_each(
     assert client.texts()[-2] == t.DONE
     assert client.last_text() == ta.PHONE_OFFER
     buttons = offered(client)
-    assert len(buttons) == 3  # her two open accounts, then any other account
+    assert len(buttons) == 4  # her two open accounts, any other account, the menu
     assert buttons[0].startswith("➕ л/с № 11111111, г. Хабаровск, ул. Пушкина")
     assert buttons[1].startswith("➕ л/с № 22222222, г. Хабаровск, ул. Пушкина")
-    assert buttons[2] == ta.BTN_LINK_OTHER
+    assert buttons[2:] == [ta.BTN_LINK_OTHER, common.BTN_MENU]
 
     await client.click("11111111")
     assert "лицевой счёт <b>11111111</b> привязан сразу" in client.last_text()

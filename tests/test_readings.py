@@ -77,7 +77,7 @@ async def test_menu_lists_meters_with_last_readings_and_verification(
     with at(10):
         await client.send(common.BTN_READINGS)
     text = client.last_text()
-    assert "Счётчики · л/с 00000000" in text
+    assert "Счётчики · л/с № 00000000" in text
     assert "ХВС (холодная вода)" in text and "ГВС (горячая вода)" in text
     assert "ХВ-0047110815" in text and "ГВ-0047114711" in text
     assert "от 22.03.2020" in text  # the last accepted reading's date
@@ -117,7 +117,7 @@ async def test_several_accounts_choose_one_first_and_forged_account_refused(
     assert "Выберите лицевой счёт" in client.last_text()
     assert any("00000000" in b for b in buttons(client))
     await client.click("00000000")
-    assert "Счётчики · л/с 00000000" in client.last_text()
+    assert "Счётчики · л/с № 00000000" in client.last_text()
 
     await client.callback(OpenReadings(account_id=other.id).pack())
     assert client.alerts()[-1] == common.ACCOUNT_NOT_AVAILABLE

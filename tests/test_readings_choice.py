@@ -67,7 +67,7 @@ async def test_outside_the_window_the_bot_says_so_before_asking_which_meter(
     assert "К какому счётчику" not in text
     assert "Приём показаний с 20 по 25 число; откроется 20 апреля" in text
     assert "ничего не сохранено" in text
-    assert offered(client) == [t.BTN_REMIND_WHEN_OPEN]
+    assert offered(client) == [t.BTN_REMIND_WHEN_OPEN, common.BTN_MENU]
     with at(10):
         await client.send("спасибо")  # no question is pending
     assert client.last_text() == common.UNKNOWN
@@ -176,7 +176,7 @@ async def test_several_meters_that_can_take_the_value_are_asked_about(
     with at(21):
         await client.send("203")  # both the cold (100) and the hot (200) meter can take it
         assert "К какому счётчику относится значение <b>203</b>?" in client.last_text()
-        assert offered(client) == ["ХВС №…0815", "ГВС №…4711", t.BTN_CANCEL]
+        assert offered(client) == ["ХВС №…0815", "ГВС №…4711", t.BTN_CANCEL, common.BTN_MENU]
         await client.click("ГВС")
         await client.click(t.BTN_SAVE)
     assert [r.value for r in await readings_of(session, water["hot"], APRIL)] == [Decimal(203)]
@@ -187,7 +187,7 @@ async def test_when_no_meter_can_take_the_value_every_meter_is_offered(
 ) -> None:
     with at(21):
         await client.send("95")  # below both: the resident's choice gets the rule's answer
-        assert offered(client) == ["ХВС №…0815", "ГВС №…4711", t.BTN_CANCEL]
+        assert offered(client) == ["ХВС №…0815", "ГВС №…4711", t.BTN_CANCEL, common.BTN_MENU]
         await client.click("ХВС")
     assert "меньше предыдущих показаний" in client.last_text()
 

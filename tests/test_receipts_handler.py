@@ -117,7 +117,7 @@ async def test_several_accounts_are_picked_first(
     assert me.last_text() == t.CHOOSE_ACCOUNT
     await me.click("12345678")
     assert month_buttons(me) == ["март 2020"]
-    await me.click(t.BTN_OTHER_ACCOUNT)
+    await me.click(common.BTN_BACK)
     await me.click("00000000")
     assert month_buttons(me)[0] == "март 2020"
     await me.click("февраль 2020", exact=True)

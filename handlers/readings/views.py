@@ -35,7 +35,7 @@ def meter_label(meters: ResidentMeters, meter: Meter) -> str:
     """A meter by its kind and serial; with the account when the resident has several."""
     name = t.meter_short(meter.resource, meter.zone, meter.serial)
     if len(meters.accounts) > 1:
-        return f"{name} · л/с {meters.account_of(meter).number}"
+        return f"{name} · л/с № {meters.account_of(meter).number}"
     return name
 
 

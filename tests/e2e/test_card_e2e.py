@@ -33,7 +33,7 @@ async def test_a_resident_walks_the_card_statement_and_chart(
     await anna.send(common.BTN_ACCOUNTS)
     card = await anna.wait_for("К оплате")
     shown = card.visible_text or ""
-    assert f"Л/С № {GOLDEN_NUMBER}" in shown
+    assert f"л/с № {GOLDEN_NUMBER}" in shown
     assert f"К оплате: {rub('2 383,29')}" in shown
     assert "Площадь: 33,10 м²" in shown and "Собственность: частная" in shown
 

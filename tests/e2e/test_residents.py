@@ -62,7 +62,7 @@ async def test_from_start_to_a_linked_account(
     await anna.wait_for("Выберите квартиру")
     await anna.click("кв. 1")
     await anna.wait_for("Выберите номер лицевого счёта")
-    await anna.click(f"Л/С {GOLDEN_NUMBER}")
+    await anna.click(f"л/с № {GOLDEN_NUMBER}")
     await anna.wait_for("Подтвердите, что это ваш счёт")
     await anna.send("2 383,29")
     linked = await anna.wait_for(f"Лицевой счёт {GOLDEN_NUMBER} привязан")

@@ -36,7 +36,7 @@ APARTMENT_HINT = (
 APARTMENT_BUTTON = "кв. {number}"
 
 CHOOSE_ACCOUNT = "<b>{address}</b>\n\nВыберите номер лицевого счёта из квитанции."
-ACCOUNT_BUTTON = "Л/С {number}"
+ACCOUNT_BUTTON = "л/с № {number}"
 ACCOUNT_HINT = "Выберите лицевой счёт кнопкой в списке."
 ORG_HINT = "Выберите организацию кнопкой в списке."
 
@@ -61,7 +61,7 @@ BTN_LINK_BY_PHONE = "➕ {label}"
 BTN_LINK_OTHER = "➕ Другой лицевой счёт"
 
 PROOF_ASK = (
-    "<b>Л/С {number}</b>, {address}\n\n"
+    "<b>л/с № {number}</b>, {address}\n\n"
     "Подтвердите, что это ваш счёт: введите сумму «Итого к оплате» из любой из трёх последних "
     "квитанций по этому счёту, например <code>1234,56</code>. Можно без копеек: <code>1234</code>."
 )

@@ -30,7 +30,6 @@ BTN_CLOSE_YES = "Да, закрыть"
 BTN_CLOSE_NO = "Нет"
 BTN_OPEN_THREAD = "📄 Открыть переписку"
 BTN_REPLY = "✍️ Ответить"
-BTN_TO_LIST = "◀ К обращениям"
 BTN_OLDER = "◀ Раньше"
 BTN_NEWER = "Позже ▶"
 
@@ -80,7 +79,7 @@ TEXT_TOO_LONG = "Текст слишком длинный: {length} символ
 TEXT_EMPTY = "Текст обращения пустой. Опишите, пожалуйста, суть обращения."
 
 LIST_HEADER = "<b>Ваши обращения</b>{scope} — страница {page} из {pages}.\nВыберите обращение, чтобы открыть переписку."
-LIST_SCOPE_ACCOUNT = " по счёту {number}"
+LIST_SCOPE_ACCOUNT = " по л/с № {number}"
 LIST_ITEM = "{icon} №{id} · {topic} · {status}"
 NO_APPEALS = "Обращений пока нет."
 # How the list's own messages begin (as Telegram shows them, tags stripped): these are edited in

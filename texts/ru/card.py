@@ -7,17 +7,19 @@ BTN_APPEAL = "✉️ Подать обращение"
 BTN_CHARGES = "📊 Начисления"
 BTN_PAYMENTS = "💳 Платежи"
 BTN_HISTORY = "📚 История"
-BTN_TO_LIST = "◀ Все счета"
-BTN_TO_CARD = "◀ К карточке счёта"
+# Every screen's way back is «◀ Назад» (with «🏠 Меню»: keyboards.common.nav_row); these name
+# where it leads, for the tests and screens that mean one place.
+BTN_TO_LIST = "◀ Назад"
+BTN_TO_CARD = "◀ Назад"
 BTN_LINK = "➕ Привязать лицевой счёт"
-BTN_ACCOUNT = "Л/С {number} · {short_address}"
+BTN_ACCOUNT = "л/с № {number} · {short_address}"
 BTN_MONTH_PREV = "◀ {month}"
 BTN_MONTH_NEXT = "{month} ▶"
 BTN_MONTH_DETAIL = "🔎 Подробно"
 BTN_TO_MONTH = "◀ Назад"
 
 # --- the card -----------------------------------------------------------------------------------
-CARD_TITLE = "🏠 <b>Л/С № {number}</b>"
+CARD_TITLE = "🏠 <b>л/с № {number}</b>"
 CARD_HOLDER = "Абонент: {holder}"
 CARD_ORGANIZATION = "Поставщик: {organization}"
 CARD_BRANCH = "Отделение/филиал: {branch}"
@@ -34,7 +36,7 @@ CARD_CLOSED = "⚠️ Лицевой счёт закрыт."
 
 # --- the list -----------------------------------------------------------------------------------
 LIST_TITLE = "🏠 <b>Ваши лицевые счета</b> — {count}"
-LIST_ITEM = "{n}. <b>Л/С № {number}</b>\n{address}\n{balance}"
+LIST_ITEM = "{n}. <b>л/с № {number}</b>\n{address}\n{balance}"
 LIST_DEBT = "долг {amount}"
 LIST_OVERPAYMENT = "переплата {amount}"
 LIST_NO_DEBT = "задолженности нет"
@@ -45,7 +47,7 @@ ACCOUNT_FORMS = ("счёт", "счёта", "счетов")
 NO_ACCOUNTS_HINT = "Чтобы видеть долг, начисления и квитанции, привяжите свой лицевой счёт."
 
 # --- the month's charges ------------------------------------------------------------------------
-MONTH_TITLE = "📊 <b>Начисления за {month}</b>\nЛ/С № {number}"
+MONTH_TITLE = "📊 <b>Начисления за {month}</b>\nл/с № {number}"
 # the month's summary: one line per service, then what the month comes to
 SUMMARY_OPENING = "На начало месяца"
 SUMMARY_SERVICE = "· {service}"

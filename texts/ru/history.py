@@ -1,14 +1,13 @@
 """Texts of the payments statement, the histories and the charts."""
 
 # --- the payments statement -----------------------------------------------------------------------
-STATEMENT_MENU = "💳 <b>Платежи · Л/С № {number}</b>\nЗа какой период показать движение средств?"
+STATEMENT_MENU = "💳 <b>Платежи · л/с № {number}</b>\nЗа какой период показать движение средств?"
 BTN_SPAN_MONTH = "За {month}"
 BTN_SPAN_3 = "За 3 месяца"
 BTN_SPAN_12 = "За 12 месяцев"
 BTN_SPAN_YEAR = "{year} год"
-BTN_OTHER_SPAN = "◀ Другой период"
 
-STATEMENT_TITLE = "💳 <b>Движение средств · Л/С № {number}</b>\nПериод: {span}"
+STATEMENT_TITLE = "💳 <b>Движение средств · л/с № {number}</b>\nПериод: {span}"
 STATEMENT_START_DEBT = "Долг на начало периода: {amount}"
 STATEMENT_START_OVERPAYMENT = "Переплата на начало периода: {amount}"
 STATEMENT_CHARGED = "Начислено: + {amount}"
@@ -30,7 +29,7 @@ SPAN_ONE = "{month}"
 SPAN_MANY = "{first} — {last}"
 
 # --- histories --------------------------------------------------------------------------------------
-HISTORY_MENU = "📚 <b>История · Л/С № {number}</b>\nЧто показать?"
+HISTORY_MENU = "📚 <b>История · л/с № {number}</b>\nЧто показать?"
 BTN_CHARGES_HISTORY = "📊 Начислений"
 BTN_PAYMENTS_HISTORY = "💳 Платежей"
 BTN_ALL_PAYMENTS = "💳 История платежей"
@@ -38,17 +37,16 @@ BTN_READINGS_HISTORY = "🔢 Показаний счётчиков"
 BTN_APPEALS_HISTORY = "✉️ Переписки"
 BTN_CHARGES_CHART = "📈 График начислений"
 BTN_CONSUMPTION_CHART = "📈 График потребления"
-BTN_TO_HISTORY = "◀ К истории"
 BTN_OLDER = "◀ Ранее"
 BTN_NEWER = "Позже ▶"
 
-CHARGES_HISTORY_TITLE = "📊 <b>История начислений · Л/С № {number}</b>"
+CHARGES_HISTORY_TITLE = "📊 <b>История начислений · л/с № {number}</b>"
 CHARGES_HISTORY_LINE = (
     "<b>{month}</b> — к оплате {closing}\n"
     "    начислено {charged} · перерасчёт {recalculation} · оплачено {paid}"
 )
 CHARGES_HISTORY_HINT = "Нажмите месяц, чтобы увидеть начисления по услугам."
-PAYMENTS_HISTORY_TITLE = "💳 <b>История платежей · Л/С № {number}</b>"
+PAYMENTS_HISTORY_TITLE = "💳 <b>История платежей · л/с № {number}</b>"
 PAYMENTS_HISTORY_LINE = "{day} — <b>{amount}</b>{source}\n    период: {month}"
 PAYMENTS_HISTORY_EMPTY = "Платежей по счёту пока нет."
 CHARGES_HISTORY_EMPTY = "Начислений по счёту пока нет."
@@ -58,9 +56,9 @@ PAGE_EMPTY = "Здесь записей больше нет."
 CHART_PREPARING = "Готовлю график…"
 CHART_NO_DATA = "Для графика пока нет данных."
 CHARGES_CHART_TITLE = "Начисления по группам услуг, ₽ (без перерасчётов)"
-CHARGES_CHART_CAPTION = "📈 Начисления по группам услуг за {span}, Л/С № {number}"
+CHARGES_CHART_CAPTION = "📈 Начисления по группам услуг за {span}, л/с № {number}"
 CONSUMPTION_CHART_TITLE = "Потребление по счётчикам"
-CONSUMPTION_CHART_CAPTION = "📈 Потребление по счётчикам за {span}, Л/С № {number}"
+CONSUMPTION_CHART_CAPTION = "📈 Потребление по счётчикам за {span}, л/с № {number}"
 CHART_NO_GROUP = "Прочее"
 
 RESOURCES = {

@@ -5,10 +5,9 @@ BTN_PAY = "💳 Оплатить"
 BTN_PAY_DUE = "💳 Оплатить {amount}"
 BTN_OTHER_AMOUNT = "✏️ Другая сумма"
 BTN_QR = "📷 QR для оплаты"
-BTN_TO_CARD = "◀ К карточке счёта"
 
 # --- the amount ---------------------------------------------------------------------------------
-PAY_TITLE = "💳 <b>Оплата по Л/С № {number}</b>\n{address}"
+PAY_TITLE = "💳 <b>Оплата по л/с № {number}</b>\n{address}"
 PAY_DUE = "К оплате: <b>{amount}</b> <i>(по данным за {month})</i>"
 PAY_PENDING = "Оплачено через бот {amount} — в обработке"
 PAY_NOTHING_DUE = "Задолженности нет — можно внести любую сумму заранее."
@@ -28,10 +27,10 @@ AMOUNT_OUT_OF_LIMITS = "Сумма должна быть от {min} до {max}. 
 NOT_AVAILABLE = "Оплата картой сейчас недоступна. Воспользуйтесь QR-кодом для оплаты."
 
 # --- the invoice (plain text: Telegram shows it as is) ------------------------------------------
-INVOICE_TITLE = "Оплата ЖКУ, Л/С {number}"
+INVOICE_TITLE = "Оплата ЖКУ, л/с № {number}"
 INVOICE_DESCRIPTION = "Лицевой счёт {number}, {address}, за {month}"
 INVOICE_LABEL = "Оплата за {month}"
-FISCAL_ITEM = "Оплата ЖКУ по л/с {number} за {month}"
+FISCAL_ITEM = "Оплата ЖКУ по л/с № {number} за {month}"
 
 # --- pre-checkout verdicts (Telegram shows them in the payment form) --------------------------------
 ERROR_FORGED = "Этот счёт на оплату недействителен. Откройте «💳 Оплатить» в карточке счёта заново."
@@ -53,7 +52,7 @@ NOT_RECORDED = (
 
 # --- the QR ------------------------------------------------------------------------------------------
 QR_CAPTION = (
-    "📷 <b>QR-код для оплаты</b> за {month}, Л/С № {number}\n"
+    "📷 <b>QR-код для оплаты</b> за {month}, л/с № {number}\n"
     "Сумма: <b>{amount}</b>\n\n"
     "Получатель: {payee}\nИНН {inn}, КПП {kpp}\nр/с {account}\n{bank}, БИК {bic}, к/с {corr}\n\n"
     "Сохраните картинку и откройте её в приложении банка: «Оплата по QR-коду» → из галереи."
@@ -71,4 +70,4 @@ EXPORT_EMPTY = "Платежей через бот с {first} по {last} нет
 PAYMENT_FORMS = ("платёж", "платежа", "платежей")
 UNCONFIRMED_TITLE = "Оплаты через бот, не проведённые расчётным центром более {days}: {count}"
 DAY_FORMS = ("дня", "дней", "дней")  # after «более»: более 1 дня, 2 дней, 10 дней
-UNCONFIRMED_ITEM = "• Л/С {number} ({organization}): {amount}, {day}, id {charge}"
+UNCONFIRMED_ITEM = "• л/с № {number} ({organization}): {amount}, {day}, id {charge}"

@@ -67,12 +67,12 @@ def value(amount: Decimal, resource: str = "") -> str:
 CHOOSE_ACCOUNT = (
     "Выберите лицевой счёт, по которому хотите посмотреть счётчики или передать показания:"
 )
-ACCOUNT_BUTTON = "Л/с {number}, {address}"
+ACCOUNT_BUTTON = "л/с № {number}, {address}"
 NO_METERS = (
     "По лицевому счёту <b>{number}</b> нет счётчиков, по которым принимаются показания.\n"
     "Если счётчик установлен, сообщите о нём в управляющую организацию через «Обращения»."
 )
-METERS_TITLE = "<b>Счётчики · л/с {number}</b>\n{address}"
+METERS_TITLE = "<b>Счётчики · л/с № {number}</b>\n{address}"
 METER_LINE = "{icon} <b>{name}</b>\nЗаводской № {serial}"
 METER_LAST = "Последние показания: {value} от {date}"
 METER_NO_LAST = "Последних показаний нет"
@@ -118,7 +118,7 @@ NO_ACTIVE_METERS = (
 )
 CHOOSE_METER = "К какому счётчику относится значение <b>{value}</b>?"
 CONFIRM_TITLE = "Проверьте, пожалуйста, показания за {month}:"
-CONFIRM_LINE = "• {name} (л/с {account}): <b>{value}</b>"
+CONFIRM_LINE = "• {name} (л/с № {account}): <b>{value}</b>"
 CONFIRM_USE = "   расход {use}"
 CONFIRM_REPLACES = "   заменит переданные ранее {old}"
 WARN_ROLLOVER = (
@@ -217,8 +217,8 @@ def digits_word(n: int) -> str:
 
 # --- history ---------------------------------------------------------------------------------
 
-CHOOSE_HISTORY_METER = "История показаний · л/с {number}. Выберите счётчик:"
-HISTORY_TITLE = "<b>История показаний</b>\n{name}, № {serial} · л/с {number}"
+CHOOSE_HISTORY_METER = "История показаний · л/с № {number}. Выберите счётчик:"
+HISTORY_TITLE = "<b>История показаний</b>\n{name}, № {serial} · л/с № {number}"
 HISTORY_LINE = "{month}: <b>{value}</b>{use}{source}{versions}{review}"
 HISTORY_USE = " (расход {use})"
 HISTORY_SOURCE = " · {source}"
@@ -227,7 +227,6 @@ HISTORY_REVIEW = " · на проверке"
 HISTORY_EMPTY = "Показаний по этому счётчику пока нет."
 BTN_OLDER = "◀ Раньше"
 BTN_NEWER = "Позже ▶"
-BTN_BACK_TO_METERS = "◀ К счётчикам"
 
 # --- reminders -------------------------------------------------------------------------------
 

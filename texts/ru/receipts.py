@@ -7,14 +7,13 @@ CHOOSE_MONTH = "Лицевой счёт <b>{number}</b>, {address}.\nВыбер�
 NO_PERIODS = "По лицевому счёту <b>{number}</b> пока нет начислений, поэтому и квитанций нет."
 PERIOD_NOT_AVAILABLE = "За этот месяц квитанции нет. Выберите месяц из списка."
 PREPARING = "Готовлю квитанцию…"
-CAPTION = "Квитанция за {month}, лицевой счёт {number}.\nИтого к оплате: <b>{total}</b>{pay_by}"
+CAPTION = "Квитанция за {month}, л/с № {number}.\nИтого к оплате: <b>{total}</b>{pay_by}"
 PUSH_CAPTION = (
-    "Квитанция за {month}, лицевой счёт {number}.\nИтого к оплате: <b>{total}</b>{pay_by}\n"
+    "Квитанция за {month}, л/с № {number}.\nИтого к оплате: <b>{total}</b>{pay_by}\n"
     "Отключить рассылку можно в разделе «Профиль»."
 )
 PAY_BY = "\nК оплате до {day}"
-BTN_ACCOUNT = "№ {number} · {address}"
-BTN_OTHER_ACCOUNT = "◀ Другой счёт"
+BTN_ACCOUNT = "л/с № {number} · {address}"
 BTN_OLDER = "◀ Ранее"
 BTN_NEWER = "Позже ▶"
 RENDER_FAILED = "Не удалось подготовить квитанцию. Пожалуйста, попробуйте ещё раз чуть позже."
