@@ -30,11 +30,12 @@ SPAN_MANY = "{first} — {last}"
 
 # --- histories --------------------------------------------------------------------------------------
 HISTORY_MENU = "📚 <b>История · л/с № {number}</b>\nЧто показать?"
-BTN_CHARGES_HISTORY = "📊 Начислений"
-BTN_PAYMENTS_HISTORY = "💳 Платежей"
+# «Что показать?» — the answers read as answers (they were genitives of «История …»)
+BTN_CHARGES_HISTORY = "📊 Начисления"
+BTN_PAYMENTS_HISTORY = "💳 Платежи"
 BTN_ALL_PAYMENTS = "💳 История платежей"
-BTN_READINGS_HISTORY = "🔢 Показаний счётчиков"
-BTN_APPEALS_HISTORY = "✉️ Переписки"
+BTN_READINGS_HISTORY = "🔢 Показания счётчиков"
+BTN_APPEALS_HISTORY = "✉️ Обращения"
 BTN_CHARGES_CHART = "📈 График начислений"
 BTN_CONSUMPTION_CHART = "📈 График потребления"
 BTN_OLDER = "◀ Ранее"
