@@ -137,7 +137,7 @@ def no_accounts() -> InlineKeyboardMarkup:
 
 
 def start_button(text: str = t.BTN_ADD_ACCOUNT) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(text, LinkStart())]])
+    return InlineKeyboardMarkup(inline_keyboard=[[_button(text, LinkStart())], nav_row()])
 
 
 def phone_offer(accounts: Sequence[Account], opened: int | None = None) -> InlineKeyboardMarkup:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from bot.app import create_dispatcher
 from keyboards.accounts import LinkStart
+from keyboards.callbacks import OpenMenu
 from keyboards.menu import MENU_BUTTONS
 from keyboards.registration import RegStep
 from services.phones import normalize_phone
@@ -94,7 +95,10 @@ async def test_a_new_resident_registers_with_an_e_mail(client, session, mailbox)
     assert done.text == t.DONE
     assert reply_buttons(done.reply_markup) == list(MENU_BUTTONS)
     assert offer.text == t.OFFER_LINK
-    assert [b.callback_data for b in inline_buttons(offer.reply_markup)] == [LinkStart().pack()]
+    assert [b.callback_data for b in inline_buttons(offer.reply_markup)] == [
+        LinkStart().pack(),
+        OpenMenu().pack(),
+    ]
     assert await count(session, FsmRecord) == 0  # the dialogue is over
 
 
