@@ -64,7 +64,9 @@ async def test_a_resident_walks_the_card_statement_and_chart(
     assert f"Оплачено: − {rub('2 340,00')}" in shown
     assert f"Долг на конец периода: {rub('2 383,29')}" in shown
 
-    await anna.click(tc.BTN_TO_CARD)
+    await anna.click(common.BTN_BACK)  # to the choice of the period it came from
+    await anna.wait_for("За какой период")
+    await anna.click(common.BTN_BACK)
     await anna.wait_for("К оплате")
     await anna.click(tc.BTN_HISTORY)
     await anna.wait_for("Что показать?")
