@@ -13,7 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.card import StatementMenu
-from keyboards.common import button
+from keyboards.common import button, nav_row
 from storage.periods import period_to_int
 from texts import fmt
 from texts.ru import statement_pdf as t
@@ -82,8 +82,7 @@ def month_grid(
         )
     if years:
         rows.append(years)
-    if first is None:
-        rows.append([button(t.BTN_BACK, StatementMenu(account_id=account_id))])
-    else:
+    if first is not None:
         rows.append([button(t.BTN_OTHER_FIRST, StatementPdfMonths(account_id=account_id))])
+    rows.append(nav_row(StatementMenu(account_id=account_id)))  # «◀ Назад» and «🏠 Меню»
     return InlineKeyboardMarkup(inline_keyboard=rows)
