@@ -2,7 +2,7 @@
 readings window opens
 
 Revision ID: 0005_uxnav
-Revises: 0005_notify
+Revises: 0005_importbench
 Create Date: 2026-12-01 16:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0005_uxnav"
-down_revision: str | None = "0005_notify"
+down_revision: str | None = "0005_importbench"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
