@@ -70,7 +70,7 @@ def build_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Application:
         from bot import webapp
 
         storage = dp.storage
-        webapp.mount(app, settings, session_factory, getattr(storage, "redis", None))
+        webapp.mount(app, settings, session_factory, getattr(storage, "redis", None), bot)
     setup_application(app, dp, bot=bot)
     return app
 

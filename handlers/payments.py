@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    LabeledPrice,
+    Message,
+    PreCheckoutQuery,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -74,9 +82,11 @@ def _limits(settings: Settings) -> dict[str, str]:
     return {"min": fmt.rub(settings.payments_min_rub), "max": fmt.rub(settings.payments_max_rub)}
 
 
-async def on_start(
-    callback: CallbackQuery, account: Account, session: AsyncSession, settings: Settings
-) -> None:
+async def pay_screen(
+    session: AsyncSession, settings: Settings, account: Account
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The «💳 Оплатить» screen of an account: the amount due, and the buttons to pay it (also
+    sent to the chat when the Mini App hands paying back to it)."""
     due = await service.due(session, settings, account.id)
     apartment = account.apartment
     address = fmt.address(apartment.house.address, apartment.number)
@@ -90,32 +100,40 @@ async def on_start(
     lines.append("")
     lines.append(t.PAY_CHOOSE if settings.payments_enabled else t.PAY_QR_ONLY)
     offered = due.amount if due.amount > 0 and service.within_limits(settings, due.amount) else None
+    markup = kb.amount_keyboard(account.id, offered, invoices=settings.payments_enabled)
+    return "\n".join(lines), markup
+
+
+async def on_start(
+    callback: CallbackQuery, account: Account, session: AsyncSession, settings: Settings
+) -> None:
+    text, markup = await pay_screen(session, settings, account)
     await callback.answer()
-    await say(
-        callback,
-        "\n".join(lines),
-        kb.amount_keyboard(account.id, offered, invoices=settings.payments_enabled),
-    )
+    await say(callback, text, markup)
+
+
+def invoice_fields(settings: Settings, invoice: service.Invoice) -> dict[str, Any]:
+    """What `sendInvoice` (the chat) and `createInvoiceLink` (the Mini App) both take."""
+    assert settings.payments_provider_token is not None
+    return {
+        "title": invoice.title,
+        "description": invoice.description,
+        "payload": invoice.payload,
+        "currency": service.CURRENCY,
+        "prices": [LabeledPrice(label=invoice.label, amount=invoice.kopecks)],
+        "provider_token": settings.payments_provider_token.get_secret_value(),
+        "provider_data": invoice.provider_data,
+        "need_phone_number": True,
+        "send_phone_number_to_provider": True,
+    }
 
 
 async def _send_invoice(
     bot: Bot, chat_id: int, session: AsyncSession, settings: Settings, account: Account,
     amount: Decimal,
 ) -> None:  # fmt: skip
-    assert settings.payments_provider_token is not None
     invoice = await service.invoice(session, settings, account, amount)
-    await bot.send_invoice(
-        chat_id,
-        title=invoice.title,
-        description=invoice.description,
-        payload=invoice.payload,
-        currency=service.CURRENCY,
-        prices=[LabeledPrice(label=invoice.label, amount=invoice.kopecks)],
-        provider_token=settings.payments_provider_token.get_secret_value(),
-        provider_data=invoice.provider_data,
-        need_phone_number=True,
-        send_phone_number_to_provider=True,
-    )
+    await bot.send_invoice(chat_id, **invoice_fields(settings, invoice))
 
 
 async def on_amount(

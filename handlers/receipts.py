@@ -23,9 +23,9 @@ from keyboards.accounts import no_accounts
 from keyboards.callbacks import OpenReceipts
 from keyboards.payments import pay_keyboard
 from receipts.data import load_receipt, receipt_periods
-from receipts.pdf import render_receipt
 from receipts.pool import run_cpu
 from receipts.push import receipt_filename
+from receipts.render import receipt_pdf
 from storage.models import Account, Resident
 from storage.repo import billing
 from storage.repo.accounts import linked_accounts
@@ -119,7 +119,7 @@ async def on_get(
     await callback.answer(t.PREPARING)
     chat_id = callback.from_user.id
     try:
-        pdf = await run_cpu(render_receipt, data)
+        pdf = await run_cpu(receipt_pdf, data)
     except Exception as error:  # a broken render must not leave the resident without an answer
         log.exception("receipt render failed: %s", type(error).__name__)
         await bot.send_message(chat_id, t.RENDER_FAILED)

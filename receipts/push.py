@@ -69,7 +69,7 @@ from bot.config import Settings
 from receipts import pool
 from receipts.data import ReceiptData, load_receipts, receipt_filename
 from receipts.pacing import Pacer
-from receipts.pdf import render_receipt
+from receipts.render import receipt_pdf as render_receipt
 from receipts.spool import Renderer, render_to_spool
 from storage.models import (
     AccountLink,

@@ -24,6 +24,7 @@ import resource
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from multiprocessing.connection import Connection
 
@@ -77,17 +78,36 @@ def _exit_when_closed(parent_alive: Connection) -> None:
 
 def warm_up() -> None:
     """Pay each renderer's one-time costs now (imports, fonts cut and parsed, matplotlib's font
-    cache, captcha fonts), so that the first resident after a start does not wait for them."""
-    from receipts import charts, pdf
-    from receipts.captcha_image import render as captcha
+    cache, captcha fonts), so that the first resident after a start does not wait for them.
 
+    The receipt first, in the initializer: a worker takes jobs once it can render a receipt
+    (about half of the warm-up's CPU). The captcha and the charts (matplotlib: the other half)
+    warm in a thread meanwhile; a job that needs them first imports them itself (the import
+    lock makes it wait for the thread's import, never import twice)."""
+    _warm(_warm_receipt)
+    threading.Thread(target=_warm, args=(_warm_rest,), name="warm-up", daemon=True).start()
+
+
+def _warm(step: Callable[[], None]) -> None:
     try:
-        pdf.render_receipt(_tiny_receipt())
-        captcha("23456")
-        charts.stacked_bars("", ["1"], [charts.BarSeries("-", (Decimal(1),))])
+        step()
     except Exception:
         # A broken warm-up must not break the pool: the real job reports its own error.
         log.exception("render worker warm-up failed")
+
+
+def _warm_receipt() -> None:
+    from receipts import pdf
+
+    pdf.render_receipt(_tiny_receipt())
+
+
+def _warm_rest() -> None:
+    from receipts import charts
+    from receipts.captcha_image import render as captcha
+
+    captcha("23456")
+    charts.stacked_bars("", ["1"], [charts.BarSeries("-", (Decimal(1),))])
 
 
 def _tiny_receipt():  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from receipts.captcha_image import render
+from receipts.render import captcha_png as render
 
 __all__ = ["matches", "new_answer", "render"]
 

@@ -56,7 +56,7 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
                 else:
                     log.info("starting long polling")
                     async with webapp.serve(
-                        settings, session_factory, getattr(dp.storage, "redis", None)
+                        settings, session_factory, getattr(dp.storage, "redis", None), bot
                     ):
                         # aiogram stops polling gracefully on SIGINT/SIGTERM (handle_signals=True).
                         await dp.start_polling(bot, handle_signals=True, close_bot_session=True)

@@ -16,7 +16,8 @@ The bot needs nothing special: start it with `TELEGRAM_API_URL=http://127.0.0.1:
   only commands and replies to the bot's messages reach it;
 * 403 `Forbidden: bot was blocked by the user` for a chat that blocked the bot (`tg.block(chat_id)`);
 * payments: `sendInvoice` checks title (≤ 32), description (≤ 255), payload (≤ 128 bytes), currency,
-  prices (RUB within Telegram's minimum and maximum) and JSON provider_data;
+  prices (RUB within Telegram's minimum and maximum) and JSON provider_data, and so does
+  `createInvoiceLink` (a Mini App's invoice: the link `Telegram.WebApp.openInvoice` opens);
   `user.pay(invoice_call)` sends the `pre_checkout_query` as Telegram does and, when the bot
   answers ok (`answerPreCheckoutQuery`), the `successful_payment` message;
   `user.redeliver_payment(...)` sends that message again (Telegram may redeliver an update);
@@ -1739,28 +1740,7 @@ class FakeTelegram:
     def api_sendInvoice(self, call: Call) -> dict[str, Any]:
         chat = self._target_chat(call)
         params = call.params
-        title, description = str(params.get("title") or ""), str(params.get("description") or "")
-        payload = str(params.get("payload") or "")
-        if not 1 <= len(title) <= MAX_INVOICE_TITLE:
-            raise bad_request("INVOICE_TITLE_INVALID" if title else "title is empty")
-        if not 1 <= len(description) <= MAX_INVOICE_DESCRIPTION:
-            raise bad_request("INVOICE_DESCRIPTION_INVALID")
-        if not 1 <= len(payload.encode()) <= MAX_INVOICE_PAYLOAD:
-            raise bad_request("INVOICE_PAYLOAD_INVALID")
-        currency = params.get("currency")
-        if currency not in ("RUB", "XTR", "USD", "EUR"):
-            raise bad_request("CURRENCY_INVALID")
-        if currency != "XTR" and not params.get("provider_token"):
-            raise bad_request("PAYMENT_PROVIDER_INVALID")
-        _check_prices(params.get("prices"))
-        total = invoice_total(params)
-        if currency == "RUB" and not RUB_MIN_AMOUNT <= total <= RUB_MAX_AMOUNT:
-            raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
-        if params.get("provider_data") is not None:
-            try:
-                json.loads(str(params["provider_data"]))
-            except ValueError:
-                raise bad_request("DATA_JSON_INVALID") from None
+        title, description, currency, total = _check_invoice(params)
         self._markup(call)
         fields = self._reply_fields(call, chat["id"])
         self._accept_send(call)
@@ -1772,6 +1752,13 @@ class FakeTelegram:
             "total_amount": total,
         }
         return self._bot_message(call, chat, invoice=invoice, **fields)
+
+    def api_createInvoiceLink(self, call: Call) -> str:
+        """A link a Mini App opens with `Telegram.WebApp.openInvoice` (the same checks as
+        sendInvoice). `user.pay(call)` pays it as it would an invoice message."""
+        _check_invoice(call.params)
+        slug = hashlib.sha256(f"{self.bot_id}:{call.index}".encode()).hexdigest()[:16]
+        return f"https://t.me/$invoice{slug}"
 
     def api_answerPreCheckoutQuery(self, call: Call) -> bool:
         query_id = str(call.params.get("pre_checkout_query_id"))
@@ -1900,6 +1887,33 @@ class FakeTelegram:
         method = request.query.get("method")
         calls = self.calls(chat_id=int(chat_id) if chat_id else None, method=method)
         return web.json_response([_call_json(c) for c in calls], dumps=_dumps)
+
+
+def _check_invoice(params: dict[str, Any]) -> tuple[str, str, Any, int]:
+    """sendInvoice's and createInvoiceLink's checks: (title, description, currency, total)."""
+    title, description = str(params.get("title") or ""), str(params.get("description") or "")
+    payload = str(params.get("payload") or "")
+    if not 1 <= len(title) <= MAX_INVOICE_TITLE:
+        raise bad_request("INVOICE_TITLE_INVALID" if title else "title is empty")
+    if not 1 <= len(description) <= MAX_INVOICE_DESCRIPTION:
+        raise bad_request("INVOICE_DESCRIPTION_INVALID")
+    if not 1 <= len(payload.encode()) <= MAX_INVOICE_PAYLOAD:
+        raise bad_request("INVOICE_PAYLOAD_INVALID")
+    currency = params.get("currency")
+    if currency not in ("RUB", "XTR", "USD", "EUR"):
+        raise bad_request("CURRENCY_INVALID")
+    if currency != "XTR" and not params.get("provider_token"):
+        raise bad_request("PAYMENT_PROVIDER_INVALID")
+    _check_prices(params.get("prices"))
+    total = invoice_total(params)
+    if currency == "RUB" and not RUB_MIN_AMOUNT <= total <= RUB_MAX_AMOUNT:
+        raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
+    if params.get("provider_data") is not None:
+        try:
+            json.loads(str(params["provider_data"]))
+        except ValueError:
+            raise bad_request("DATA_JSON_INVALID") from None
+    return title, description, currency, total
 
 
 def _check_prices(prices: Any) -> None:

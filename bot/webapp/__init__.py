@@ -19,8 +19,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.middlewares.throttling import MemoryBuckets, RedisBuckets
-from bot.webapp import api
+from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets
+from bot.webapp import api, files
 from bot.webapp.auth import BUCKETS, SESSIONS, SETTINGS, authenticate
 from services.billing_cache import BillingCache
 from texts.ru import webapp as t
@@ -36,25 +36,44 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self' https://telegram.org; style-src 'self'; "
-        "img-src 'self' data: blob:; connect-src 'self'; frame-src 'self' blob:; "
-        "object-src 'self' blob:; base-uri 'none'; form-action 'none'"
+        "img-src 'self' data:; connect-src 'self'; frame-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
     ),
 }
 
 
+def _buckets(settings: Settings, redis: Any) -> Buckets:
+    if redis is not None:
+        return RedisBuckets(redis, settings.webapp_rate, settings.webapp_burst, prefix="webapp")
+    return MemoryBuckets(settings.webapp_rate, settings.webapp_burst)
+
+
 def api_app(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession], redis: Any = None
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    buckets: Buckets,
+    bot: Bot | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[authenticate, api.refusals])
     app[SETTINGS] = settings
     app[SESSIONS] = session_factory
-    app[BUCKETS] = (
-        RedisBuckets(redis, settings.webapp_rate, settings.webapp_burst, prefix="webapp")
-        if redis is not None
-        else MemoryBuckets(settings.webapp_rate, settings.webapp_burst)
-    )
+    app[BUCKETS] = buckets
     app[api.CACHE] = BillingCache()
+    if bot is not None:
+        app[api.BOT] = bot
     app.add_routes(api.routes())
+    return app
+
+
+def files_app(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], buckets: Buckets
+) -> web.Application:
+    """The signed receipt links (no launch data: the token is the proof)."""
+    app = web.Application(middlewares=[api.refusals])
+    app[SETTINGS] = settings
+    app[SESSIONS] = session_factory
+    app[BUCKETS] = buckets
+    app.add_routes(files.routes())
     return app
 
 
@@ -71,33 +90,43 @@ def mount(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     redis: Any = None,
+    bot: Bot | None = None,
 ) -> None:
-    """Add the page, its static files and the API to `app`."""
+    """Add the page, its static files, the API and the signed receipt links to `app`. The bot
+    makes invoice links and sends the pay screen to the chat (without it those answer 409/503)."""
+    buckets = _buckets(settings, redis)
     app.router.add_get(PREFIX, to_index)
     app.router.add_get(f"{PREFIX}/", index)
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
-    app.add_subapp(f"{PREFIX}/api/", api_app(settings, session_factory, redis))
+    app.add_subapp(f"{PREFIX}/api/", api_app(settings, session_factory, buckets, bot))
+    app.add_subapp(f"{PREFIX}/files/", files_app(settings, session_factory, buckets))
 
 
 def create_app(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession], redis: Any = None
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Any = None,
+    bot: Bot | None = None,
 ) -> web.Application:
     """A standalone application serving the Mini App only (polling mode, tests)."""
     app = web.Application()
-    mount(app, settings, session_factory, redis)
+    mount(app, settings, session_factory, redis, bot)
     return app
 
 
 @asynccontextmanager
 async def serve(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession], redis: Any = None
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Any = None,
+    bot: Bot | None = None,
 ) -> AsyncIterator[None]:
     """Polling mode: serve the Mini App on WEBAPP_HOST:WEBAPP_PORT while the bot runs (nothing
     when WEBAPP_URL is empty)."""
     if not settings.webapp_url:
         yield
         return
-    runner = web.AppRunner(create_app(settings, session_factory, redis), handle_signals=False)
+    runner = web.AppRunner(create_app(settings, session_factory, redis, bot), handle_signals=False)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.webapp_host, settings.webapp_port).start()

@@ -10,15 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from decimal import Decimal
 
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
-from bot.webapp import views
-from bot.webapp.auth import RESIDENT_ID, Handler, error, session_of
-from receipts.data import load_receipt, receipt_filename, receipt_periods
-from receipts.pdf import render_receipt
+from bot.webapp import links, views
+from bot.webapp.auth import RESIDENT_ID, SETTINGS, TELEGRAM_ID, Handler, error, session_of
+from handlers.payments import invoice_fields, pay_screen
+from receipts.data import ReceiptData, load_receipt, receipt_filename, receipt_periods
 from receipts.pool import run_cpu
-from services import statements
+from receipts.render import receipt_pdf
+from services import payments, statements
 from services.billing_cache import BillingCache
 from storage.models import Account
 from storage.periods import int_to_period
@@ -27,6 +31,7 @@ from storage.repo.accounts import get_linked_account, linked_accounts
 log = logging.getLogger("bot.webapp")
 
 CACHE = web.AppKey("billing_cache", BillingCache)
+BOT = web.AppKey("bot", Bot)  # absent when the app is served without a bot (some tests)
 MAX_INT64 = 2**63 - 1
 _ID = re.compile(r"[1-9][0-9]{0,18}")
 _PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
@@ -62,6 +67,9 @@ def routes() -> list[web.RouteDef]:
         web.get("/accounts/{account_id}/statement", statement, name="statement"),
         web.get("/accounts/{account_id}/receipts", receipts, name="receipts"),
         web.get("/accounts/{account_id}/receipt", receipt, name="receipt"),
+        web.post("/accounts/{account_id}/receipt_link", receipt_link, name="receipt_link"),
+        web.post("/accounts/{account_id}/invoice", invoice, name="invoice"),
+        web.post("/accounts/{account_id}/pay_in_chat", pay_in_chat, name="pay_in_chat"),
         web.get("/accounts/{account_id}/charts/charges", charges_chart, name="charges_chart"),
         web.get("/accounts/{account_id}/charts/consumption", consumption_chart, name="consumption"),
     ]
@@ -145,8 +153,10 @@ async def statement(request: web.Request) -> web.Response:
 
 async def receipts(request: web.Request) -> web.Response:
     account = await account_of(request)
-    periods = await receipt_periods(session_of(request), account.id)
-    return reply(views.receipts(account.id, periods))
+    session, settings = session_of(request), request.app[SETTINGS]
+    periods = await receipt_periods(session, account.id)
+    due = await payments.due(session, settings, account.id)
+    return reply(views.receipts(account.id, periods, views.pay(settings, due)))
 
 
 async def receipt(request: web.Request) -> web.Response:
@@ -157,12 +167,21 @@ async def receipt(request: web.Request) -> web.Response:
     data = await load_receipt(session_of(request), account.id, period)
     if data is None:
         raise Refused(404, "no_receipt")
-    pdf = await run_cpu(render_receipt, data)
-    name = receipt_filename(data.account_number, period)
+    return await pdf_response(data)
+
+
+async def pdf_response(data: ReceiptData) -> web.Response:
+    """The receipt's PDF, rendered off the loop exactly as the chat's document is."""
+    pdf = await run_cpu(receipt_pdf, data)
+    name = receipt_filename(data.account_number, data.period)
     return web.Response(
         body=pdf,
         content_type="application/pdf",
-        headers={**NO_STORE, "Content-Disposition": f'inline; filename="{name}"'},
+        headers={
+            **NO_STORE,
+            "Content-Disposition": f'inline; filename="{name}"',
+            "Referrer-Policy": "no-referrer",
+        },
     )
 
 
@@ -178,3 +197,78 @@ async def consumption_chart(request: web.Request) -> web.Response:
     account = await account_of(request)
     chart = await statements.consumption_chart(session_of(request), account.id, months)
     return reply(views.consumption_chart(account.id, chart))
+
+
+async def receipt_link(request: web.Request) -> web.Response:
+    """A link to the receipt's PDF that works without the launch data for a few minutes (see
+    `bot.webapp.links`), relative to the page: `files/<token>`."""
+    period = parse_period(request.query.get("period"))
+    assert period is not None
+    account = await account_of(request)
+    if period not in await receipt_periods(session_of(request), account.id):
+        raise Refused(404, "no_receipt")
+    settings = request.app[SETTINGS]
+    assert settings.bot_token is not None
+    now = dt.datetime.now(dt.UTC)
+    token = links.issue(
+        settings.bot_token.get_secret_value(), request[RESIDENT_ID], account.id, period, now
+    )
+    return reply(
+        {
+            "url": f"files/{token}",
+            "file_name": receipt_filename(account.number, period),
+            "expires_in": int(links.LIFETIME.total_seconds()),
+        }
+    )
+
+
+async def requested_amount(request: web.Request) -> Decimal | None:
+    """The amount of a pay request's JSON body (`{"amount": "1500.50"}`); None when not given."""
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except (ValueError, UnicodeDecodeError):
+        raise Refused(400, "bad_request") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "bad_request")
+    given = body.get("amount")
+    if given is None:
+        return None
+    amount = payments.parse_amount(given) if isinstance(given, str) else None
+    if amount is None:
+        raise Refused(400, "bad_amount")
+    return amount
+
+
+async def invoice(request: web.Request) -> web.Response:
+    """An invoice link for `Telegram.WebApp.openInvoice`: the chat's invoice (signed payload,
+    limits), for the amount given or the amount due. 409 when the bot takes no card payments."""
+    settings = request.app[SETTINGS]
+    account = await account_of(request)
+    bot = request.app.get(BOT)
+    if not settings.payments_enabled or bot is None:
+        raise Refused(409, "payments_off")
+    amount = await requested_amount(request)
+    session = session_of(request)
+    if amount is None:
+        amount = (await payments.due(session, settings, account.id)).amount
+    if not payments.within_limits(settings, amount):
+        raise Refused(400, "amount_out_of_limits")
+    found = await payments.invoice(session, settings, account, amount)
+    url = await bot.create_invoice_link(**invoice_fields(settings, found))
+    return reply({"url": url, "amount": views.money(amount)})
+
+
+async def pay_in_chat(request: web.Request) -> web.Response:
+    """Paying handed back to the chat: the bot sends the account's «💳 Оплатить» screen (the QR,
+    and the amounts when card payments are on) to the resident's chat; the page then closes."""
+    account = await account_of(request)
+    bot = request.app.get(BOT)
+    if bot is None:
+        raise Refused(503, "unavailable")
+    text, markup = await pay_screen(session_of(request), request.app[SETTINGS], account)
+    try:
+        await bot.send_message(request[TELEGRAM_ID], text, reply_markup=markup)
+    except TelegramAPIError as failure:  # blocked the bot, flood limits: the page says so
+        log.warning("webapp: the pay screen was not sent: %s", type(failure).__name__)
+        raise Refused(502, "not_sent") from None
+    return reply({"sent": True})

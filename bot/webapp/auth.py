@@ -34,6 +34,7 @@ BUCKETS = web.AppKey("buckets", object)
 # The request's database session and the resident's id, for the routes.
 SESSION = web.RequestKey("session", AsyncSession)
 RESIDENT_ID = web.RequestKey("resident_id", int)
+TELEGRAM_ID = web.RequestKey("telegram_id", int)  # the user's private chat with the bot
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -88,6 +89,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             return error(403, "not_registered")
         request[SESSION] = session
         request[RESIDENT_ID] = resident.id
+        request[TELEGRAM_ID] = data.user.id
         return await handler(request)
 
 

@@ -11,7 +11,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from bot.config import Settings
 from receipts.data import ReceiptData
+from services.payments import Due
 from services.statements import ChargesChart, ConsumptionChart
 from storage.models import Account
 from storage.periods import format_period
@@ -121,8 +123,21 @@ def statement(account_id: int, value: Statement) -> Json:
     }
 
 
-def receipts(account_id: int, periods: list[dt.date]) -> Json:
-    return {"account_id": account_id, "periods": [period(p) for p in periods]}
+def pay(settings: Settings, due: Due) -> Json:
+    """How this bot takes payments ("invoice": a card payment in Telegram; "chat": the chat's
+    «💳 Оплатить» screen with the QR) and what is due."""
+    return {
+        "mode": "invoice" if settings.payments_enabled else "chat",
+        "due": money(due.amount),
+        "pending": money(due.pending),
+        "period": period(due.period),
+        "min": money(settings.payments_min_rub),
+        "max": money(settings.payments_max_rub),
+    }
+
+
+def receipts(account_id: int, periods: list[dt.date], pay: Json | None = None) -> Json:
+    return {"account_id": account_id, "periods": [period(p) for p in periods], "pay": pay}
 
 
 def receipt_summary(value: ReceiptData) -> Json:

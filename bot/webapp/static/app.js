@@ -23,20 +23,27 @@
   function say(text) { var m = $("message"); m.textContent = text; m.hidden = !text; }
 
   /* --- the server: never without the launch data ------------------------------------------ */
-  function api(path, params, asBlob) {
+  function api(path, params, body) {
     if (!tg || !tg.initData) return Promise.reject(new Error("no launch data"));
     var query = params ? "?" + new URLSearchParams(params).toString() : "";
+    var headers = { Authorization: "tma " + tg.initData };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
     return fetch(API + path + query, {
-      headers: { Authorization: "tma " + tg.initData },
+      method: body === undefined ? "GET" : "POST",
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "omit",
       cache: "no-store",
     }).then(function (response) {
       if (!response.ok) {
         var error = new Error("HTTP " + response.status);
         error.status = response.status;
-        throw error;
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          error.code = data.error;
+          throw error;
+        });
       }
-      return asBlob ? response.blob() : response.json();
+      return response.json();
     });
   }
   function failed(error) {
@@ -233,24 +240,89 @@
     ]);
   }
 
-  /* --- receipts ------------------------------------------------------------------------------- */
+  /* --- receipts: the PDF through a short-lived link, paying ---------------------------------- */
+  function canDownload() {
+    return !!(tg && tg.downloadFile && tg.isVersionAtLeast && tg.isVersionAtLeast("8.0"));
+  }
   function openReceipt(period, button) {
     button.disabled = true;
-    return api("/accounts/" + state.account + "/receipt", { period: period }, true)
-      .then(function (blob) {
-        var url = URL.createObjectURL(blob);
-        var opened = window.open(url, "_blank");
-        if (!opened) {
-          var link = el("a", { href: url, download: "receipt_" + period + ".pdf" });
-          document.body.appendChild(link); link.click(); link.remove();
-        }
-        setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+    return api("/accounts/" + state.account + "/receipt_link", { period: period }, {})
+      .then(function (link) {
+        var url = new URL(link.url, window.location.href).href;
+        if (canDownload()) tg.downloadFile({ url: url, file_name: link.file_name });
+        else if (tg && tg.openLink) tg.openLink(url);
+        else window.open(url, "_blank");
       })
       .catch(failed)
       .then(function () { button.disabled = false; });
   }
+  var PAY_STATUS = {
+    paid: "Оплата прошла, спасибо! Она появится в начислениях, когда расчётный центр её проведёт.",
+    pending: "Платёж обрабатывается. Когда он пройдёт, бот пришлёт сообщение.",
+    cancelled: "Оплата отменена.",
+    failed: "Оплата не прошла. Попробуйте ещё раз или оплатите по QR-коду в чате с ботом.",
+  };
+  var PAY_ERRORS = {
+    bad_amount: "Не удалось прочитать сумму. Введите её цифрами, например 1500 или 1500,50.",
+    amount_out_of_limits: "Сумма должна быть от {min} до {max}\u00a0₽.",
+    payments_off: "Оплата картой сейчас недоступна. Оплатите по QR-коду в чате с ботом.",
+    not_sent: "Не удалось отправить сообщение в чат. Откройте чат с ботом и нажмите «💳 Оплатить».",
+  };
+  function payStatus(text) { var p = $("pay-status"); p.textContent = text; p.hidden = !text; }
+  function payFailed(pay, error) {
+    var text = PAY_ERRORS[error.code];
+    if (!text) { failed(error); return; }
+    payStatus(text.replace("{min}", pay.min.text).replace("{max}", pay.max.text));
+  }
+  function payByInvoice(pay, button) {
+    var amount = $("pay-amount").value.trim();
+    button.disabled = true;
+    payStatus("");
+    return api("/accounts/" + state.account + "/invoice", null, { amount: amount })
+      .then(function (invoice) {
+        tg.openInvoice(invoice.url, function (status) {
+          payStatus(PAY_STATUS[status] || "");
+          if (status === "paid") loadReceipts().catch(failed);
+        });
+      })
+      .catch(function (error) { payFailed(pay, error); })
+      .then(function () { button.disabled = false; });
+  }
+  function payInChat(pay, button) {
+    button.disabled = true;
+    payStatus("");
+    return api("/accounts/" + state.account + "/pay_in_chat", null, {})
+      .then(function () {
+        payStatus("Способы оплаты отправлены в чат с ботом.");
+        if (tg && tg.close) tg.close();
+      })
+      .catch(function (error) { payFailed(pay, error); })
+      .then(function () { button.disabled = false; });
+  }
+  function renderPay(pay) {
+    var box = $("pay");
+    box.hidden = !pay;
+    payStatus("");
+    if (!pay) return;
+    var due = +pay.due.value > 0;
+    $("pay-due").textContent = due
+      ? "К оплате: " + pay.due.text + "\u00a0₽" + (pay.period ? " (по данным за " + pay.period.text + ")" : "")
+      : "Задолженности нет — можно внести любую сумму заранее.";
+    $("pay-pending").hidden = !(+pay.pending.value > 0);
+    $("pay-pending").textContent = "Оплачено через бот " + pay.pending.text + "\u00a0₽ — в обработке.";
+    var byInvoice = pay.mode === "invoice" && !!(tg && tg.openInvoice);
+    $("pay-amount-label").hidden = !byInvoice;
+    $("pay-amount").value = due ? pay.due.value.replace(".", ",") : "";
+    $("pay-hint").textContent = byInvoice
+      ? "Сумма от " + pay.min.text + " до " + pay.max.text + "\u00a0₽."
+      : "Бот пришлёт в чат способы оплаты: QR-код для приложения банка" +
+        (pay.mode === "invoice" ? " и оплату картой." : ".");
+    var button = $("pay-button");
+    button.onclick = function () { return byInvoice ? payByInvoice(pay, button) : payInChat(pay, button); };
+  }
   function loadReceipts() {
     return api("/accounts/" + state.account + "/receipts").then(function (data) {
+      renderPay(data.pay);
       var list = $("receipts");
       list.textContent = "";
       if (!data.periods.length) list.appendChild(el("li", { text: "Квитанций пока нет." }));
