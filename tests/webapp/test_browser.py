@@ -41,7 +41,7 @@ DARK = {
 }
 
 
-def telegram_stub(data: str, theme: dict[str, str], scheme: str) -> str:
+def telegram_stub(data: str, theme: dict[str, str], scheme: str, version: str = "8.0") -> str:
     """`window.Telegram.WebApp` as Telegram's script sets it up, with what the page uses."""
     return f"""
     window.__calls = [];
@@ -59,7 +59,25 @@ def telegram_stub(data: str, theme: dict[str, str], scheme: str) -> str:
         hide: function () {{ this.isVisible = false; }},
         onClick: function (fn) {{ window.__back = fn; }},
       }},
+      version: {json.dumps(version)},
+      isVersionAtLeast: function (v) {{
+        var a = this.version.split(".").map(Number), b = String(v).split(".").map(Number);
+        return a[0] > b[0] || (a[0] === b[0] && (a[1] || 0) >= (b[1] || 0));
+      }},
+      // what Telegram does with these is Telegram's: the stub records the page's requests
+      openInvoice: function (url, callback) {{
+        opened(["openInvoice", url]);
+        setTimeout(function () {{ callback(window.__invoiceStatus || "paid"); }}, 0);
+      }},
+      downloadFile: function (params) {{ opened(["downloadFile", params]); }},
+      openLink: function (url) {{ opened(["openLink", url]); }},
+      close: function () {{ opened(["close"]); }},
     }} }};
+    window.__opened = [];
+    function opened(call) {{  // recorded, and marked in the DOM for the test to await
+      window.__opened.push(call);
+      document.documentElement.dataset.opened = String(window.__opened.length);
+    }}
     """
 
 
@@ -107,7 +125,7 @@ class Phone:
 
 @asynccontextmanager
 async def phone(browser, server, tmp_path: Path, *, data: str | None, theme=LIGHT, scheme="light",
-                query: str = ""):  # fmt: skip
+                query: str = "", version: str = "8.0"):  # fmt: skip
     context = await browser.new_context(
         viewport={"width": 360, "height": 740}, device_scale_factor=2
     )
@@ -115,7 +133,7 @@ async def phone(browser, server, tmp_path: Path, *, data: str | None, theme=LIGH
     await page.route("https://telegram.org/**", lambda route: route.fulfill(
         status=200, content_type="application/javascript", body="/* Telegram's script */"))  # fmt: skip
     if data is not None:
-        await page.add_init_script(telegram_stub(data, theme, scheme))
+        await page.add_init_script(telegram_stub(data, theme, scheme, version))
     device = Phone(page, tmp_path / "artifacts")
     try:
         await page.goto(str(server.make_url(f"/app/{query}")))
@@ -223,9 +241,8 @@ async def test_statement_for_a_range(browser, server, golden_resident, tmp_path,
         await page.fill("#statement-from", "2019-04")
         await page.fill("#statement-to", "2020-03")
         await page.click("#statement-form button[type=submit]")
-        await page.wait_for_function(
-            "document.querySelector('#statement h2')?.textContent === 'апрель 2019 — март 2020'"
-        )
+        # (selectors, not wait_for_function: the page's CSP forbids the eval that polls it)
+        await page.wait_for_selector("#statement h2:text-is('апрель 2019 — март 2020')")
         rows = dict(
             (r[0], r[1]) for r in await device.cells("#statement table.figures:first-of-type tr")
         )
@@ -253,9 +270,7 @@ async def test_account_switcher(browser, server, golden_resident, tmp_path) -> N
         assert await page.text_content("#message") == "Нет данных за этот период."
         assert any(f"/accounts/{other.id}/month" in url for url, _ in await device.api_requests())
         await page.select_option("#account", str(golden.id))
-        await page.wait_for_function(
-            "document.querySelector('#to-pay').textContent.startsWith('2\u00a0383,29')"
-        )
+        await page.wait_for_selector("#to-pay:text-is('2\u00a0383,29\u00a0₽')")
         await assert_every_api_request_signed(device)
 
 
@@ -300,3 +315,143 @@ async def test_without_telegram_nothing_is_asked(
         await device.page.wait_for_selector("#message:not([hidden])")
         assert "из бота" in await device.page.text_content("#message")
         assert await device.api_requests() == []
+
+
+# --- «Оплатить» and «Открыть PDF» -----------------------------------------------------------------
+
+
+@asynccontextmanager
+async def served_with_bot(settings, session_factory, tg):
+    """The Mini App with a bot that talks to the fake Bot API (invoice links, the chat)."""
+    from bot.app import create_bot
+
+    bot = create_bot(settings.model_copy(update={"telegram_api_url": tg.url}))
+    app = webapp.create_app(settings, session_factory, bot=bot)
+    try:
+        async with TestServer(app, host="127.0.0.1") as srv:
+            yield srv
+    finally:
+        await bot.session.close()
+
+
+@pytest.fixture
+async def tg():
+    from tests.fakes.telegram_server import FakeTelegram
+    from tests.harness import BOT_TOKEN
+
+    async with FakeTelegram(BOT_TOKEN) as fake:
+        yield fake
+
+
+async def open_receipts(device: Phone) -> None:
+    page = device.page
+    await page.wait_for_selector("#month-table tr.total")
+    await page.click("button[data-tab=receipts]")
+    await page.wait_for_selector("#pay:not([hidden]) #pay-button")
+
+
+async def test_pay_by_invoice_shows_the_status(
+    browser, golden_resident, tmp_path, settings, session_factory, tg
+) -> None:
+    from pydantic import SecretStr
+
+    paying = settings.model_copy(
+        update={
+            "payments_provider_token": SecretStr("284685063:TEST:token"),
+            "payments_secret": SecretStr("test-secret"),
+        }
+    )
+    async with (
+        served_with_bot(paying, session_factory, tg) as server,
+        phone(browser, server, tmp_path, data=init_data()) as device,
+    ):
+        page = device.page
+        await open_receipts(device)
+        due = await page.text_content("#pay-due")
+        assert due == f"К оплате: 2{NB}383,29{NB}₽ (по данным за март 2020)"
+        assert await page.input_value("#pay-amount") == "2383,29"
+        await page.click("#pay-button")
+        await page.wait_for_selector("#pay-status:not([hidden])")
+        assert await page.text_content("#pay-status") == (
+            "Оплата прошла, спасибо! Она появится в начислениях, когда расчётный центр её проведёт."
+        )
+        [made] = tg.calls(method="createInvoiceLink")
+        assert made.params["prices"][0]["amount"] == 238329
+        assert await page.evaluate("window.__opened") == [["openInvoice", made.result]]
+        # another amount, cancelled in Telegram's form
+        await page.evaluate("window.__invoiceStatus = 'cancelled'")
+        await page.fill("#pay-amount", "1500,50")
+        await page.click("#pay-button")
+        await page.wait_for_selector("#pay-status:text-is('Оплата отменена.')")
+        assert tg.calls(method="createInvoiceLink")[-1].params["prices"][0]["amount"] == 150050
+        # an amount under the minimum: the page says the limits, no invoice is made
+        await page.fill("#pay-amount", "50")
+        await page.click("#pay-button")
+        await page.wait_for_selector("#pay-status:has-text('Сумма должна быть')")
+        assert (
+            await page.text_content("#pay-status")
+            == f"Сумма должна быть от 100,00 до 250{NB}000,00{NB}₽."
+        )
+        assert len(tg.calls(method="createInvoiceLink")) == 2
+        await assert_every_api_request_signed(device)
+
+
+async def test_without_a_provider_paying_goes_back_to_the_chat(
+    browser, golden_resident, tmp_path, settings, session_factory, tg
+) -> None:
+    async with (
+        served_with_bot(settings, session_factory, tg) as server,
+        phone(browser, server, tmp_path, data=init_data()) as device,
+    ):
+        page = device.page
+        await open_receipts(device)
+        assert await page.is_hidden("#pay-amount-label")
+        assert "QR-код" in await page.text_content("#pay-hint")
+        await page.click("#pay-button")
+        await page.wait_for_selector("html[data-opened]", state="attached")
+        assert await page.evaluate("window.__opened") == [["close"]]
+        [sent] = tg.delivered(chat_id=1001, method="sendMessage")
+        assert "Оплатите по QR-коду" in sent.params["text"]
+        assert tg.calls(method="createInvoiceLink") == []
+
+
+async def test_open_pdf_downloads_through_a_signed_link(
+    browser, server, golden_resident, tmp_path, session
+) -> None:
+    import datetime as dt
+
+    from receipts.data import load_receipt
+    from receipts.pdf import render_receipt
+
+    golden, _ = golden_resident
+    async with phone(browser, server, tmp_path, data=init_data()) as device:
+        page = device.page
+        await open_receipts(device)
+        await page.click("#receipts li:first-child button")
+        await page.wait_for_selector("html[data-opened]", state="attached")
+        [[method, params]] = await page.evaluate("window.__opened")
+        assert method == "downloadFile"
+        assert params["file_name"] == f"receipt_{golden.number}_2020-03.pdf"
+        url = params["url"]
+        assert url.startswith(str(server.make_url("/app/files/")))
+        assert golden.number not in url and "tma" not in url
+        # Telegram fetches the file itself: no launch data, the very bytes of the receipt
+        response = await page.request.get(url)
+        assert response.status == 200
+        data = await load_receipt(session, golden.id, dt.date(2020, 3, 1))
+        assert data is not None
+        body = await response.body()
+        assert body[:5] == b"%PDF-" and len(body) == len(render_receipt(data))
+        await assert_every_api_request_signed(device)
+
+
+async def test_open_pdf_before_bot_api_8_opens_the_link(
+    browser, server, golden_resident, tmp_path
+) -> None:
+    async with phone(browser, server, tmp_path, data=init_data(), version="7.10") as device:
+        page = device.page
+        await open_receipts(device)
+        await page.click("#receipts li:first-child button")
+        await page.wait_for_selector("html[data-opened]", state="attached")
+        [[method, url]] = await page.evaluate("window.__opened")
+        assert method == "openLink" and "/app/files/" in url

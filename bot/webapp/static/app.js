@@ -302,7 +302,6 @@
   function renderPay(pay) {
     var box = $("pay");
     box.hidden = !pay;
-    payStatus("");
     if (!pay) return;
     var due = +pay.due.value > 0;
     $("pay-due").textContent = due
@@ -358,6 +357,7 @@
   function chooseAccount(id) {
     state.account = id;
     state.period = null;
+    payStatus("");
     history.length = 0;
     updateBack();
     $("statement-from").value = "";
