@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import metrics
+from receipts.push import DeliveryStatus
 from storage.models import Push, ReceiptDelivery
 
 
@@ -121,7 +122,7 @@ async def refresh_push_progress(session_factory: async_sessionmaker[AsyncSession
                 await session.execute(
                     select(ReceiptDelivery.period, func.count(ReceiptDelivery.id))
                     .where(ReceiptDelivery.period.in_([row.period for row in pushes]))
-                    .where(ReceiptDelivery.status != "sending")  # in flight: not done yet
+                    .where(ReceiptDelivery.status != DeliveryStatus.SENDING)  # in flight: not done
                     .group_by(ReceiptDelivery.period)
                 )
             ).all()

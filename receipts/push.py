@@ -43,6 +43,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 
+import metrics
 from bot.config import Settings
 from receipts import pool
 from receipts.data import ReceiptData, load_receipts, receipt_filename
@@ -94,12 +96,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TELEGRAM = "telegram"
-EMAIL = "email"
-SENDING = "sending"  # the intent: committed before the send, replaced by its result after it
-SENT = "sent"
-FAILED = "failed"
-BLOCKED = "blocked"
+
+class Channel(StrEnum):
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+
+
+class DeliveryStatus(StrEnum):
+    """`receipt_deliveries.status`; each finished delivery is also counted in the metrics
+    (`cabinet_push_deliveries_total{kind="receipt", channel, outcome}`)."""
+
+    SENDING = "sending"  # the intent: committed before the send, replaced by its result after it
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+TELEGRAM, EMAIL = Channel.TELEGRAM, Channel.EMAIL
+SENDING, SENT, FAILED = DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.FAILED
+BLOCKED = DeliveryStatus.BLOCKED
 MAX_ATTEMPTS = 3  # a failed delivery is tried again by later runs this many times in all
 NETWORK_RETRIES = 3
 
@@ -202,7 +217,7 @@ def lease_name(period: dt.date) -> str:
 class Job:
     account_id: int
     resident_id: int
-    channel: str
+    channel: Channel
     chat_id: int
     email: str | None
     attempts: int = 0  # earlier attempts (a row exists when > 0)
@@ -220,7 +235,7 @@ def _row(job: Job, period: dt.date, **values: Any) -> dict[str, Any]:
     }
 
 
-def _settled(job: Job, period: dt.date, status: str, error: str) -> Write:
+def _settled(job: Job, period: dt.date, status: DeliveryStatus, error: str) -> Write:
     """A delivery's row with a new attempt: the first one inserted, a later one updated."""
     if job.attempts:
         return _LOG_AGAIN, _row(job, period, status=status, error=error, attempts=job.attempts + 1)
@@ -242,7 +257,7 @@ def _intent(job: Job, period: dt.date) -> Write:
     return _settled(job, period, SENDING, "")
 
 
-def _result(job: Job, period: dt.date, status: str, error: str) -> Write:
+def _result(job: Job, period: dt.date, status: DeliveryStatus, error: str) -> Write:
     """Committed after the send, over its intent."""
     return _LOG_RESULT, _row(job, period, status=status, error=error)
 
@@ -566,6 +581,7 @@ class ReceiptPush:
                         status, held = await self._deliver(job, period, renders, held)
                     finally:
                         renders.used(job.account_id)
+                    metrics.delivery(status, kind="receipt", channel=job.channel)
                     if status == SENT:
                         progress.sent += 1
                     elif status == BLOCKED:
@@ -580,7 +596,7 @@ class ReceiptPush:
 
     async def _deliver(
         self, job: Job, period: dt.date, renders: _Renders, held: list[Write]
-    ) -> tuple[str, list[Write]]:
+    ) -> tuple[DeliveryStatus, list[Write]]:
         """Deliver one job; returns its status and its result, still to be committed."""
         if job.channel == TELEGRAM and job.resident_id in self._blocked:
             await self._commit(held, _settled(job, period, BLOCKED, "forbidden"))
@@ -601,7 +617,7 @@ class ReceiptPush:
 
     async def _send_telegram(
         self, job: Job, period: dt.date, data: ReceiptData, filename: str, pdf: bytes
-    ) -> tuple[str, str]:
+    ) -> tuple[DeliveryStatus, str]:
         caption = t.PUSH_CAPTION.format(
             month=fmt.month(period),
             number=fmt.esc(data.account_number),
@@ -620,7 +636,7 @@ class ReceiptPush:
             )
             return True
 
-        status, error = SENT, ""
+        status, error = DeliveryStatus.SENT, ""
         for attempt in range(NETWORK_RETRIES + 1):
             try:
                 if not await self.pacer.send(job.chat_id, send):
@@ -646,7 +662,7 @@ class ReceiptPush:
 
     async def _send_email(
         self, job: Job, period: dt.date, data: ReceiptData, filename: str, pdf: bytes
-    ) -> tuple[str, str]:
+    ) -> tuple[DeliveryStatus, str]:
         assert self.mailer is not None and job.email
         month = fmt.month(period)
         total = fmt.rub(data.to_pay)

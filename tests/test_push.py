@@ -20,13 +20,14 @@ from aiogram.methods import SendDocument, TelegramMethod
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import metrics
 from bot.app import create_bot
 from bot.config import Settings
 from receipts import push as push_module
 from receipts.data import ReceiptData
 from receipts.pacing import Pacer
 from receipts.pdf import render_receipt
-from receipts.push import ReceiptPush, periods_to_push, push_statuses
+from receipts.push import DeliveryStatus, ReceiptPush, periods_to_push, push_statuses
 from storage.demo import GOLDEN_PERIOD
 from storage.models import (
     Account,
@@ -304,6 +305,33 @@ async def test_a_blocked_resident_is_marked_and_skipped(
     assert ("00000000", 2001, "telegram", "blocked") in rows
     assert ("11111111", 2001, "telegram", "blocked") in rows
     assert ("00000000", 2002, "telegram", "sent") in rows
+
+
+def pushed(channel: str, outcome: str) -> float:
+    labels = {"kind": "receipt", "channel": channel, "outcome": outcome}
+    return metrics.sample("cabinet_push_deliveries_total", labels)
+
+
+@pytest.mark.skipif(not metrics.ENABLED, reason="prometheus-client (the metrics extra)")
+async def test_deliveries_are_counted_in_the_metrics(
+    scripted_bot: Bot, session_factory: async_sessionmaker[AsyncSession], town: dict
+) -> None:
+    outcomes = [("telegram", "sent"), ("telegram", "blocked"), ("email", "sent")]
+    before = [pushed(*o) for o in outcomes]
+    scripted_bot.session.blocked.add(2001)
+
+    async def mailer(settings, to, subject, text, attachments) -> None:
+        pass
+
+    push, _ = make_push(scripted_bot, session_factory, mailer=mailer)
+    progress = await push.run(GOLDEN_PERIOD)
+    assert progress is not None and (progress.sent, progress.blocked) == (3, 2)
+    assert [pushed(*o) - b for o, b in zip(outcomes, before, strict=True)] == [2, 2, 1]
+    rows = await deliveries(session_factory)
+    assert {DeliveryStatus(status) for *_, status in rows} == {
+        DeliveryStatus.SENT,
+        DeliveryStatus.BLOCKED,
+    }
 
 
 async def test_429_is_honoured_and_nothing_is_lost(
