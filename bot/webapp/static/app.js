@@ -137,15 +137,21 @@
     ["recalculation", "Перерасчёт"], ["paid", "Оплачено"],
     ["adjustment", "Корректировка"], ["end", "Долг на конец периода"],
   ];
+  var OVERPAID = { start: "Переплата на начало периода", end: "Переплата на конец периода" };
   function renderStatement(data) {
     var box = $("statement");
     box.textContent = "";
     box.appendChild(el("h2", { text: data.first.text + " — " + data.last.text }));
     var table = el("table", { class: "figures" });
     STATEMENT_ROWS.forEach(function (row) {
-      if (row[0] === "adjustment" && data.adjustment.value === "0.00") return;
+      var figure = data[row[0]], label = row[1], text = figure.text;
+      if (row[0] === "adjustment" && figure.value === "0.00") return;
+      if (OVERPAID[row[0]] && +figure.value < 0) {  // as the chat says it: no negative debt
+        label = OVERPAID[row[0]];
+        text = text.replace(/^[-\u2212]/, "");
+      }
       table.appendChild(el("tr", { class: row[0] }, [
-        el("td", { text: row[1] }), el("td", { class: "num", text: data[row[0]].text + "\u00a0₽" }),
+        el("td", { text: label }), el("td", { class: "num", text: text + "\u00a0₽" }),
       ]));
     });
     box.appendChild(table);
@@ -368,7 +374,7 @@
     var select = $("account");
     select.textContent = "";
     accounts.forEach(function (a) {
-      select.appendChild(el("option", { value: String(a.id), text: "Л/С " + a.number + " · " + a.address }));
+      select.appendChild(el("option", { value: String(a.id), text: "Л/С № " + a.number + " · " + a.address }));
     });
     select.hidden = accounts.length < 2;
   }
@@ -402,7 +408,7 @@
     var query = new URLSearchParams(window.location.search);
     api("/accounts").then(function (data) {
       state.accounts = data.accounts;
-      if (!data.accounts.length) { say("Лицевые счета не привязаны: привяжите счёт в боте."); return; }
+      if (!data.accounts.length) { say("Лицевые счета пока не привязаны. Привяжите счёт в боте: «🏠 Мои счета»."); return; }
       fillAccounts(data.accounts);
       var wanted = +query.get("account");
       var found = data.accounts.some(function (a) { return a.id === wanted; });
