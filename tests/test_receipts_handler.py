@@ -169,7 +169,7 @@ async def test_rendering_goes_through_the_pool(
 
     monkeypatch.setattr(handler, "run_cpu", spy)
     await client.callback(ReceiptGet(account_id=golden_linked.id, period=202003).pack())
-    assert calls == ["render_receipt"]
+    assert calls == ["receipt_pdf"]
     assert len(documents(client)) == 1
 
 
