@@ -512,6 +512,8 @@ async def main() -> int:
             "loop_stall_max_ms": round(result["stall_ms"], 1),
             "bare_per_s": round(baseline["rate"], 1),
             "concurrency": args.concurrency,
+            "accounts": accounts,
+            "load_average": round(load, 1),
         }
         if written is not None:
             line |= {
