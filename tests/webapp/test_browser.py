@@ -340,7 +340,7 @@ async def served_with_bot(settings, session_factory, tg):
 
 @pytest.fixture
 async def tg():
-    from tests.fakes.telegram_server import FakeTelegram
+    from bot.fakeapi.server import FakeTelegram
     from tests.harness import BOT_TOKEN
 
     async with FakeTelegram(BOT_TOKEN) as fake:

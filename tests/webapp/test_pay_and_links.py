@@ -21,13 +21,13 @@ from sqlalchemy import delete
 
 from bot import webapp
 from bot.app import create_bot
+from bot.fakeapi.server import FakeTelegram
 from bot.webapp import links
 from services import payments
 from services.payments import Verdict
 from storage.demo import GOLDEN_NUMBER
 from storage.models import AccountLink
 from tests import factories
-from tests.fakes.telegram_server import FakeTelegram
 from tests.harness import BOT_TOKEN, BotClient
 from tests.webapp.initdata import header, init_data
 from texts.ru import common
