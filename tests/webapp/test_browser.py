@@ -268,7 +268,7 @@ async def test_account_switcher(browser, server, golden_resident, tmp_path) -> N
         labels = await page.eval_on_selector_all(
             "#account option", "o => o.map(x => x.textContent)"
         )
-        assert labels[0] == f"Л/С № {golden.number} · г. Хабаровск, ул. Ленина, д. 1, кв. 1"
+        assert labels[0] == f"л/с № {golden.number} · г. Хабаровск, ул. Ленина, д. 1, кв. 1"
         await page.select_option("#account", str(other.id))
         await page.wait_for_selector("#message:not([hidden])")
         assert await page.text_content("#message") == "Нет данных за этот период."

@@ -197,7 +197,7 @@ async def test_without_a_provider_the_chat_gets_the_pay_screen(
     assert await answer(response) == (200, {"sent": True})
     [sent] = tg.delivered(chat_id=1001, method="sendMessage")
     text = sent.params["text"].replace(NB, " ")
-    assert f"Оплата по Л/С № {GOLDEN_NUMBER}" in text and "2 383,29" in text
+    assert f"Оплата по л/с № {GOLDEN_NUMBER}" in text and "2 383,29" in text
     assert tp.PAY_QR_ONLY.split(":")[0] in text
     buttons = [b["text"] for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
     assert tp.BTN_QR in buttons

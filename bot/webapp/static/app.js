@@ -374,7 +374,7 @@
     var select = $("account");
     select.textContent = "";
     accounts.forEach(function (a) {
-      select.appendChild(el("option", { value: String(a.id), text: "Л/С № " + a.number + " · " + a.address }));
+      select.appendChild(el("option", { value: String(a.id), text: "л/с № " + a.number + " · " + a.address }));
     });
     select.hidden = accounts.length < 2;
   }
