@@ -36,6 +36,10 @@ class ChargeLine:
     volume: Decimal
     amounts: Totals
     is_common: bool = False  # ОДН: common-house needs
+    kind: str = ""  # "penalty", "benefit", "subsidy": a line of its own (storage.kinds)
+    recalc_reason: str = ""  # why the recalculation was made
+    recalc_from: dt.date | None = None  # the months it corrects
+    recalc_to: dt.date | None = None
 
     @property
     def has_recalculation(self) -> bool:
@@ -81,14 +85,21 @@ class ReceiptData:
     groups: tuple[ChargeGroup, ...]
     meters: tuple[MeterLine, ...] = field(default=())
     due_day: int = 10  # the organization's: the bill is due on this day of the next month
+    extras: tuple[ChargeLine, ...] = field(default=())  # пени, льготы, субсидии
 
     @property
     def lines(self) -> tuple[ChargeLine, ...]:
-        return tuple(line for group in self.groups for line in group.lines)
+        """Every line: the services' (by group), then пени, льготы and субсидии."""
+        return (*(line for group in self.groups for line in group.lines), *self.extras)
 
     @property
     def totals(self) -> Totals:
-        return Totals.of(group.subtotal for group in self.groups)
+        """The table's sums: the services' and the lines of their own (column by column)."""
+        return Totals.of([*(group.subtotal for group in self.groups), *self._extra_amounts])
+
+    @property
+    def _extra_amounts(self) -> tuple[Totals, ...]:
+        return tuple(line.amounts for line in self.extras)
 
     @property
     def to_pay(self) -> Decimal:

@@ -24,6 +24,7 @@ from receipts.content import (
     Payee,
     ReceiptData,
 )
+from storage.kinds import KIND_ORDER, LineKind
 from storage.models import Account, Apartment, Charge, Meter, Reading, Service
 from storage.money import Totals
 from storage.periods import add_months, format_period
@@ -130,31 +131,44 @@ async def load_receipts(
             groups=_groups(lines_of[account.id]),
             meters=tuple(meters.get(account.id, ())),
             due_day=org.due_day,
+            extras=_extras(lines_of[account.id]),
         )
     return out
 
 
 def _groups(rows: list[tuple[Charge, Service]]) -> tuple[ChargeGroup, ...]:
-    """Groups in the order of their first service (sort_order), lines by sort_order, name."""
+    """Groups in the order of their first service (sort_order), lines by sort_order, name;
+    пени, льготы and субсидии are no service and go to `_extras`."""
     grouped: dict[str, list[ChargeLine]] = {}
     for charge, service in sorted(rows, key=lambda row: (row[1].sort_order, row[1].name)):
-        grouped.setdefault(service.group_name, []).append(
-            ChargeLine(
-                service=service.name,
-                unit=service.unit,
-                tariff=charge.tariff,
-                volume=charge.volume,
-                amounts=Totals(
-                    charge.opening,
-                    charge.charged,
-                    charge.recalculation,
-                    charge.paid,
-                    charge.closing,
-                ),
-                is_common=service.is_common,
-            )
-        )
+        if not service.kind:
+            grouped.setdefault(service.group_name, []).append(_line(charge, service))
     return tuple(ChargeGroup(name, tuple(lines)) for name, lines in grouped.items())
+
+
+def _extras(rows: list[tuple[Charge, Service]]) -> tuple[ChargeLine, ...]:
+    ordered = sorted(
+        rows,
+        key=lambda row: (KIND_ORDER.get(LineKind(row[1].kind), 0), row[1].sort_order, row[1].name),
+    )
+    return tuple(_line(charge, service) for charge, service in ordered if service.kind)
+
+
+def _line(charge: Charge, service: Service) -> ChargeLine:
+    return ChargeLine(
+        service=service.name,
+        unit=service.unit,
+        tariff=charge.tariff,
+        volume=charge.volume,
+        amounts=Totals(
+            charge.opening, charge.charged, charge.recalculation, charge.paid, charge.closing
+        ),
+        is_common=service.is_common,
+        kind=service.kind,
+        recalc_reason=charge.recalc_reason,
+        recalc_from=charge.recalc_from,
+        recalc_to=charge.recalc_to,
+    )
 
 
 async def _meter_lines(

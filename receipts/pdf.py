@@ -32,6 +32,7 @@ from receipts import qr
 from receipts.content import ChargeLine, MeterLine, ReceiptData
 from storage.money import Totals
 from texts import fmt
+from texts.ru import moneylines as tm
 from texts.ru import receipts as t
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -50,6 +51,7 @@ PAGE_W = 210.0
 PAGE_H = 297.0
 ROW_H = 4.5  # a table row, mm
 MIN_ROW_H = 3.0
+RECALC_ROW_H = 3.2  # a line of the reasons of recalculations, mm
 HEADER_GRAY = 230
 GROUP_GRAY = 245
 MARGIN = 10.0
@@ -136,6 +138,7 @@ def _needs_full_font(receipt: ReceiptData) -> bool:
         *(line.unit for line in receipt.lines),
         *(group.name for group in receipt.groups),
         *(meter.serial for meter in receipt.meters),
+        *(line.recalc_reason for line in receipt.lines),
     ]
     return any(ord(char) not in RECEIPT_CHARSET for value in values for char in value)
 
@@ -375,7 +378,7 @@ def _amount_cells(amounts: Totals) -> tuple[str, ...]:
 
 
 def _service_label(line: ChargeLine) -> str:
-    label = line.service
+    label = tm.line_label(line.kind, line.service)
     if line.is_common and t.PDF_COMMON_MARK not in label:
         label = f"{label} ({t.PDF_COMMON_MARK})"
     if line.has_recalculation:
@@ -392,10 +395,31 @@ def _fit(pdf: _Receipt, text: str, width: float) -> str:
     return text + "…"
 
 
+def _recalc_reasons(receipt: ReceiptData) -> list[str]:
+    """«ГВС (т/н) — 141,24 ₽ за 01.2020: причина», one line each, for the recalculations the
+    billing explained (the ЕПД's «основания перерасчётов»)."""
+    recalculations = receipt.recalculations
+    if not any(line.recalc_reason or line.recalc_from for line in recalculations):
+        return []
+    out = []
+    for line in recalculations:
+        months = tm.span(line.recalc_from, line.recalc_to)
+        text = f"{tm.line_label(line.kind, line.service)} — {fmt.rub(line.amounts.recalculation)}"
+        if months:
+            text += f" за {months}"
+        if line.recalc_reason:
+            text += f": {line.recalc_reason}"
+        out.append(text)
+    return out
+
+
 def _table_row_height(pdf: _Receipt, receipt: ReceiptData) -> float:
     """Rows shrink (down to a still readable size) so that a long bill stays on one page."""
     rows = len(receipt.lines) + 1 + sum(2 for group in receipt.groups if group.name)
-    after = 52 + ROW_H * max(len(receipt.meters), 1)  # notes, readings, total, footer
+    rows += 1 if receipt.extras else 0  # the heading of пени, льготы, субсидии
+    reasons = _recalc_reasons(receipt)
+    # notes, readings, total, footer; the reasons of recalculations a line each
+    after = 52 + ROW_H * max(len(receipt.meters), 1) + (RECALC_ROW_H * (len(reasons) + 1))
     available = PAGE_H - MARGIN - pdf.get_y() - 12 - after
     return max(min(ROW_H, available / rows), MIN_ROW_H)
 
@@ -414,19 +438,32 @@ def _charges(pdf: _Receipt, receipt: ReceiptData) -> None:
         if group.name:
             pdf.row((group.name,), (CONTENT_W,), row_h, bold=True, fill=GROUP_GRAY)
         for line in group.lines:
-            service = _fit(pdf, _service_label(line), CHARGE_WIDTHS[0])
-            values = (
-                service,
-                _fit(pdf, line.unit, CHARGE_WIDTHS[1]),
-                fmt.tariff(line.tariff),
-                fmt.volume(line.volume),
-                *_amount_cells(line.amounts),
-            )
-            pdf.row(values, CHARGE_WIDTHS, row_h)
+            _charge_row(pdf, line, row_h)
         if group.name:
             label = _fit(pdf, f"{t.PDF_GROUP_TOTAL} «{group.name}»", sum(CHARGE_WIDTHS[:4]))
             _total_row(pdf, label, group.subtotal, row_h, size)
+    if receipt.extras:  # пени, льготы, субсидии: lines of their own, never inside a service
+        pdf.row((tm.PDF_EXTRAS,), (CONTENT_W,), row_h, bold=True, fill=GROUP_GRAY)
+        pdf.font(size)
+        for line in receipt.extras:
+            _charge_row(pdf, line, row_h)
     _total_row(pdf, t.PDF_GRAND_TOTAL, receipt.totals, row_h, size)
+    _charge_notes(pdf, receipt)
+
+
+def _charge_row(pdf: _Receipt, line: ChargeLine, row_h: float) -> None:
+    plain = not line.tariff and not line.volume and line.kind  # пени, льгота: no tariff
+    values = (
+        _fit(pdf, _service_label(line), CHARGE_WIDTHS[0]),
+        _fit(pdf, fmt.unit(line.unit), CHARGE_WIDTHS[1]),
+        "" if plain else fmt.tariff(line.tariff),
+        "" if plain else fmt.volume(line.volume),
+        *_amount_cells(line.amounts),
+    )
+    pdf.row(values, CHARGE_WIDTHS, row_h)
+
+
+def _charge_notes(pdf: _Receipt, receipt: ReceiptData) -> None:
     recalculations = receipt.recalculations
     notes = [t.PDF_NOTE_COMMON] if any(line.is_common for line in receipt.lines) else []
     if recalculations:
@@ -436,7 +473,16 @@ def _charges(pdf: _Receipt, receipt: ReceiptData) -> None:
         pdf.set_x(MARGIN)
         pdf.say(CONTENT_W, 4, " ".join(notes))
         pdf.ln(4)
-    if recalculations:
+    reasons = _recalc_reasons(receipt)
+    if reasons:
+        pdf.set_x(MARGIN)
+        pdf.say(CONTENT_W, RECALC_ROW_H, tm.PDF_RECALC_REASONS)
+        pdf.ln(RECALC_ROW_H)
+        for reason in reasons:
+            pdf.set_x(MARGIN)
+            pdf.say(CONTENT_W, RECALC_ROW_H, _fit(pdf, reason, CONTENT_W))
+            pdf.ln(RECALC_ROW_H)
+    elif recalculations:
         listed = "; ".join(
             f"{line.service} — {fmt.rub(line.amounts.recalculation)}" for line in recalculations
         )

@@ -149,6 +149,9 @@ class Service(Base):
     # the import that created the row (None: created otherwise): removed with that import's
     # version when it never got published or was undone (`storage.importer.versions.clean`)
     import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # "" an ordinary service; a line of its own that is no service: "penalty" (пени), "benefit"
+    # (льгота) or "subsidy" (субсидия), the last two negative (storage.kinds)
+    kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
 
 class Charge(Base):
@@ -175,6 +178,10 @@ class Charge(Base):
     paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     closing: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     import_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # why the recalculation was made and the months it corrects (from..to, the same for one)
+    recalc_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    recalc_from: Mapped[dt.date | None] = mapped_column(Period(), nullable=True)
+    recalc_to: Mapped[dt.date | None] = mapped_column(Period(), nullable=True)
 
     service: Mapped[Service] = relationship()
 

@@ -30,21 +30,47 @@ class HasTotals(Protocol):
     def closing(self) -> Decimal: ...
 
 
+# пени, льготы, субсидии (the kinds of `storage.kinds`, whose lines carry `kind`): their
+# `charged` is summed apart from the services'
+_KIND_FIELDS = {"penalty": "penalties", "benefit": "benefits", "subsidy": "subsidies"}
+_EXTRA_FIELDS = tuple(_KIND_FIELDS.values())
+
+
 @dataclass(frozen=True, slots=True)
 class Totals:
+    """The five columns; over lines that carry a kind, `charged` is the services' alone and
+    пени, льготы and субсидии (negative) are their own sums: `closing = opening + charged +
+    penalties + benefits + subsidies + recalculation − paid`."""
+
     opening: Decimal = ZERO
     charged: Decimal = ZERO
     recalculation: Decimal = ZERO
     paid: Decimal = ZERO
     closing: Decimal = ZERO
+    penalties: Decimal = ZERO
+    benefits: Decimal = ZERO
+    subsidies: Decimal = ZERO
+
+    @property
+    def month(self) -> Decimal:
+        """What the month itself added: charges, пени, льготы, субсидии and recalculations."""
+        return self.charged + self.penalties + self.benefits + self.subsidies + self.recalculation
 
     @classmethod
     def of(cls, lines: Iterable[HasTotals]) -> Totals:
-        opening = charged = recalculation = paid = closing = ZERO
+        sums = dict.fromkeys(("opening", "charged", "recalculation", "paid", "closing"), ZERO)
+        extras = dict.fromkeys(_EXTRA_FIELDS, ZERO)
         for line in lines:
-            opening += line.opening
-            charged += line.charged
-            recalculation += line.recalculation
-            paid += line.paid
-            closing += line.closing
-        return cls(opening, charged, recalculation, paid, closing)
+            sums["opening"] += line.opening
+            field = _KIND_FIELDS.get(getattr(line, "kind", ""))
+            if field is None:
+                sums["charged"] += line.charged
+            else:
+                extras[field] += line.charged
+            sums["recalculation"] += line.recalculation
+            sums["paid"] += line.paid
+            sums["closing"] += line.closing
+            if isinstance(line, Totals):  # a sum of sums keeps its пени, льготы, субсидии
+                for name in _EXTRA_FIELDS:
+                    extras[name] += getattr(line, name)
+        return cls(**sums, **extras)

@@ -82,7 +82,7 @@ def test_one_a4_page_with_embedded_fonts(golden_pdf: bytes) -> None:
 def test_every_figure_of_the_golden_table(golden_pdf: bytes) -> None:
     lines = text_of(golden_pdf).splitlines()
     expected_rows = {
-        "ГВС (т/н)": "куб.м 18,83 1,9125 54,71 36,01 141,24 54,92 177,04",
+        "ГВС (т/н)": "м³ 18,83 1,9125 54,71 36,01 141,24 54,92 177,04",  # not «куб.м»
         "ГВС (т/з)": "Гкал 1 775,84 0,0992 267,62 176,20 784,74 268,80 959,76",
         "Отопление": "Гкал 1 775,84 0,7028 2 014,75 1 248,02 - 2 016,28 1 246,49",
     }
@@ -94,6 +94,7 @@ def test_every_figure_of_the_golden_table(golden_pdf: bytes) -> None:
     assert f"ИТОГО {totals}" in lines
     assert f"Итого по группе «Теплоснабжение» {totals}" in lines
     assert "Итого к оплате: 2 383,29 ₽" in lines
+    assert "куб.м" not in text_of(golden_pdf)  # one spelling of units everywhere (issue 16)
     # and the same numbers are the ones the demo defines (no copy drifted)
     assert GOLDEN_TOTALS["total"] == D("2383.29")
     assert [line.name for line in GOLDEN_LINES] == list(expected_rows)

@@ -71,7 +71,7 @@ async def test_menu_button_then_month_gives_the_pdf(
     assert "март 2020" in caption and "2 383,29 ₽" in caption
     text = pdf_text(sent[0])
     assert "Итого к оплате: 2 383,29 ₽" in text
-    assert "ГВС (т/н) * куб.м 18,83 1,9125 54,71 36,01 141,24 54,92 177,04" in text
+    assert "ГВС (т/н) * м³ 18,83 1,9125 54,71 36,01 141,24 54,92 177,04" in text  # м³ everywhere
     assert t.PREPARING in client.alerts() or any(
         getattr(m, "text", None) == t.PREPARING for m in client.sent("answerCallbackQuery")
     )

@@ -1,4 +1,5 @@
-"""The payments statement always balances: start + charges + recalculations − payments = end.
+"""The payments statement always balances: start + charges + пени + льготы + субсидии +
+recalculations − payments = end (льготы and субсидии negative).
 
 Property tests over generated billing data, through the real queries and the real text.
 """
@@ -22,6 +23,7 @@ from tests import factories
 KOPECK = Decimal("0.01")
 amounts = st.integers(min_value=-2_000_000, max_value=5_000_000)  # kopecks
 non_negative = st.integers(min_value=0, max_value=5_000_000)
+KINDS = ("", "penalty", "benefit", "subsidy")
 
 
 @st.composite
@@ -30,6 +32,8 @@ def billing_history(draw: st.DrawFn) -> dict:
     recalculation − paid, each month opens with the previous closing, and each month's
     payments add up to what was allocated to its services."""
     services = draw(st.integers(1, 3))
+    # the first line a service; the others may be пени, a льгота or a субсидия (lines of their own)
+    kinds = ["", *(draw(st.sampled_from(KINDS)) for _ in range(services - 1))]
     months = draw(st.integers(1, 8))
     first = dt.date(draw(st.integers(2015, 2025)), draw(st.integers(1, 12)), 1)
     openings = [draw(amounts) for _ in range(services)]
@@ -39,6 +43,8 @@ def billing_history(draw: st.DrawFn) -> dict:
         paid_total = 0
         for s in range(services):
             charged = draw(non_negative)
+            if kinds[s] in ("benefit", "subsidy"):
+                charged = -charged  # they reduce the bill
             recalculation = draw(st.integers(-300_000, 300_000)) if draw(st.booleans()) else 0
             paid = draw(non_negative)
             closing = openings[s] + charged + recalculation - paid
@@ -54,7 +60,7 @@ def billing_history(draw: st.DrawFn) -> dict:
     span_from = draw(st.integers(0, months - 1))
     span_to = draw(st.integers(span_from, months - 1))
     return {
-        "services": services, "months": months, "first": first, "lines": lines,
+        "services": services, "kinds": kinds, "months": months, "first": first, "lines": lines,
         "payments": payments, "span": (span_from, span_to),
         "widen": (draw(st.integers(0, 3)), draw(st.integers(0, 3))),
     }  # fmt: skip
@@ -68,7 +74,10 @@ async def store(session, data: dict, *, break_chain: int = 0) -> int:
     account = await factories.account(session)
     services = []
     for i in range(data["services"]):
-        service = Service(organization_id=account.organization_id, code=f"s{i}", name=f"Услуга {i}")
+        service = Service(
+            organization_id=account.organization_id, code=f"s{i}", name=f"Услуга {i}",
+            kind=data.get("kinds", [""] * data["services"])[i],
+        )  # fmt: skip
         session.add(service)
         services.append(service)
     await session.flush()
@@ -107,6 +116,9 @@ def figures(text: str) -> dict[str, Decimal]:
         ("start", r"Долг на начало периода: ([^\n]+)", 1),
         ("start", r"Переплата на начало периода: ([^\n]+)", -1),
         ("charged", r"Начислено: \+ ([^\n]+)", 1),
+        ("penalties", r"Пени: \+ ([^\n]+)", 1),
+        ("benefits", r"Льготы: − ([^\n]+)", -1),
+        ("subsidies", r"Субсидии: − ([^\n]+)", -1),
         ("paid", r"Оплачено: − ([^\n]+)", 1),
         ("end", r"Долг на конец периода: ([^\n]+)", 1),
         ("end", r"Переплата на конец периода: ([^\n]+)", -1),
@@ -152,13 +164,21 @@ async def test_statement_balances_to_the_kopeck(session, data) -> None:
     assert statement.last == add_months(data["first"], span_to)
     assert statement.start == rub(sum(line[2] for line in first_month))
     assert statement.end == rub(sum(line[6] for line in last_month))
-    assert statement.charged == rub(sum(line[3] for line in in_span))
+    kinds = data["kinds"]
+    for field, kind in (
+        ("charged", ""), ("penalties", "penalty"), ("benefits", "benefit"),
+        ("subsidies", "subsidy"),
+    ):  # fmt: skip
+        expected = rub(sum(line[3] for line in in_span if kinds[line[1]] == kind))
+        assert getattr(statement, field) == expected, field
+    assert statement.benefits <= 0 and statement.subsidies <= 0
     assert statement.recalculation == rub(sum(line[4] for line in in_span))
     assert statement.paid == rub(sum(line[5] for line in in_span))
     # the identity, from the data model alone: no adjustment is needed
     assert statement.adjustment == 0
+    extras = statement.penalties + statement.benefits + statement.subsidies
     assert (
-        statement.start + statement.charged + statement.recalculation - statement.paid
+        statement.start + statement.charged + extras + statement.recalculation - statement.paid
         == statement.end
     )
     # the payments received are listed and add up to what was paid
@@ -170,8 +190,11 @@ async def test_statement_balances_to_the_kopeck(session, data) -> None:
     shown = figures(view.statement_text("123", statement))
     assert shown["start"] == statement.start and shown["end"] == statement.end
     assert shown["adjustment"] == 0
+    shown_extras = sum(shown.get(k, Decimal(0)) for k in ("penalties", "benefits", "subsidies"))
+    assert shown_extras == extras  # each shown on its own line when there is one
     assert (
-        shown["start"] + shown["charged"] + shown["recalculation"] - shown["paid"] == shown["end"]
+        shown["start"] + shown["charged"] + shown_extras + shown["recalculation"] - shown["paid"]
+        == shown["end"]
     )
     assert "Корректировка" not in view.statement_text("123", statement)
     await session.rollback()
@@ -192,6 +215,9 @@ async def test_statement_balances_even_when_the_billing_moved_money_between_mont
     assert (
         statement.start
         + statement.charged
+        + statement.penalties
+        + statement.benefits
+        + statement.subsidies
         + statement.recalculation
         - statement.paid
         + statement.adjustment
@@ -202,8 +228,9 @@ async def test_statement_balances_even_when_the_billing_moved_money_between_mont
     text = view.statement_text("123", statement)
     shown = figures(text)
     assert ("Корректировка сальдо" in text) == (expected != 0)
+    shown_extras = sum(shown.get(k, Decimal(0)) for k in ("penalties", "benefits", "subsidies"))
     assert (
-        shown["start"] + shown["charged"] + shown["recalculation"] - shown["paid"]
+        shown["start"] + shown["charged"] + shown_extras + shown["recalculation"] - shown["paid"]
         + shown["adjustment"]
         == shown["end"]
     )  # fmt: skip

@@ -20,6 +20,7 @@ from storage.periods import format_period
 from storage.repo.billing import Balance, ChargeGroup, ChargeLine, MonthCharges, Statement, Totals
 from texts import fmt
 from texts.ru import history as th
+from texts.ru import moneylines as tm
 from texts.ru.readings import meter_name
 
 CENT = Decimal("0.01")
@@ -58,25 +59,48 @@ def account(item: Account, found: Balance | None) -> Json:
     }
 
 
-def totals(value: Totals) -> Json:
-    return {
+def totals(value: Totals | ChargeLine) -> Json:
+    out = {
         "opening": money(value.opening),
         "charged": money(value.charged),
         "recalculation": money(value.recalculation),
         "paid": money(value.paid),
         "closing": money(value.closing),
     }
+    if isinstance(value, Totals):  # `charged` is the services'; these are apart
+        out["penalties"] = money(value.penalties)
+        out["benefits"] = money(value.benefits)  # negative
+        out["subsidies"] = money(value.subsidies)  # negative
+    return out
+
+
+def recalc(value: ChargeLine) -> Json | None:
+    """A recalculation's reason and the months it corrects, when the billing gave them."""
+    if not value.recalculation or not (value.recalc_reason or value.recalc_from):
+        return None
+    months = None
+    if value.recalc_from is not None:
+        last = value.recalc_to or value.recalc_from
+        months = {
+            "first": format_period(value.recalc_from),
+            "last": format_period(last),
+            "text": tm.span(value.recalc_from, last),
+        }
+    return {"reason": value.recalc_reason, "period": months}
 
 
 def line(value: ChargeLine) -> Json:
     return {
         "service": value.service,
-        "unit": value.unit,
+        "kind": value.kind or "service",  # penalty, benefit, subsidy: a line of its own
+        "label": tm.line_label(value.kind, value.service),
+        "unit": fmt.unit(value.unit),
         "common": value.is_common,  # ОДН
         "recalculated": value.recalculation != 0,
+        "recalc": recalc(value),
         "tariff": number(value.tariff, fmt.tariff(value.tariff)),
         "volume": number(value.volume, fmt.volume(value.volume)),
-        **totals(value),  # type: ignore[arg-type]
+        **totals(value),
     }
 
 
@@ -95,6 +119,7 @@ def month(account_id: int, value: MonthCharges) -> Json:
         "previous": period(value.previous),
         "next": period(value.next),
         "groups": [group(g) for g in value.groups],
+        "extras": [line(x) for x in value.extras],  # пени, льготы, субсидии
         "totals": totals(value.totals),
         "to_pay": money(max(value.totals.closing, Decimal(0))),
     }
@@ -107,6 +132,9 @@ def statement(account_id: int, value: Statement) -> Json:
         "last": period(value.last),
         "start": money(value.start),
         "charged": money(value.charged),
+        "penalties": money(value.penalties),
+        "benefits": money(value.benefits),
+        "subsidies": money(value.subsidies),
         "recalculation": money(value.recalculation),
         "paid": money(value.paid),
         "adjustment": money(value.adjustment),

@@ -12,6 +12,7 @@ from storage.repo.billing import Balance, ChargeLine, MonthCharges, Totals
 from texts import fmt
 from texts.fmt import esc
 from texts.ru import card as t
+from texts.ru import moneylines as tm
 from texts.ru import payments as tp
 
 ZERO = Decimal(0)
@@ -117,13 +118,46 @@ def mono(rows: Sequence[tuple[str, str]], gap: int = 2) -> str:
 
 
 def _amount_rows(totals: Totals | ChargeLine) -> list[tuple[str, str]]:
-    return [
+    rows = [
         (t.ROW_OPENING, fmt.money(totals.opening)),
         (t.ROW_CHARGED, fmt.money(totals.charged)),
+    ]
+    if isinstance(totals, Totals):  # пени, льготы, субсидии: each its own row, when there
+        rows.extend((tm.KIND_TITLES[kind], fmt.money(amount)) for kind, amount in _extras(totals))
+    rows += [
         (t.ROW_RECALCULATION, fmt.money_or_dash(totals.recalculation)),
         (t.ROW_PAID, fmt.money(totals.paid)),
         (t.ROW_TOTAL, fmt.money(totals.closing)),
     ]
+    return rows
+
+
+def _extras(totals: Totals) -> list[tuple[str, Decimal]]:
+    sums = (
+        ("penalty", totals.penalties), ("benefit", totals.benefits),
+        ("subsidy", totals.subsidies),
+    )  # fmt: skip
+    return [(kind, amount) for kind, amount in sums if amount]
+
+
+def recalc_note(line: ChargeLine) -> str | None:
+    """«🔄 Перерасчёт за 01.2020: <reason> — ГВС (т/н), 141,24 ₽» when the billing said why or
+    for which months (a recalculation it said nothing about is only marked)."""
+    if not line.recalculation or not (line.recalc_reason or line.recalc_from):
+        return None
+    months = tm.span(line.recalc_from, line.recalc_to)
+    return tm.RECALC_NOTE.format(
+        span=tm.RECALC_SPAN.format(span=months) if months else "",
+        reason=esc(line.recalc_reason or tm.RECALC_NO_REASON),
+        service=tm.RECALC_SERVICE.format(
+            service=esc(tm.line_label(line.kind, line.service)),
+            amount=fmt.rub(line.recalculation),
+        ),
+    )
+
+
+def _recalc_notes(month: MonthCharges) -> list[str]:
+    return [note for line in month.lines if (note := recalc_note(line))]
 
 
 def _marks(line: ChargeLine) -> str:
@@ -151,8 +185,23 @@ def _service_block(line: ChargeLine) -> str:
     tariff = _tariff_line(line)
     if tariff:
         parts.append(tariff)
+    note = recalc_note(line)
+    if note:
+        parts.append(f"<i>{note}</i>")
     parts.append(mono(_amount_rows(line)))
     return "\n".join(parts)
+
+
+def _extras_block(month: MonthCharges, name: str) -> str | None:
+    """Пени, льготы, субсидии: a line each (what the month added), apart from the services."""
+    if not month.extras:
+        return None
+    rows = [
+        (tm.line_label(line.kind, line.service), fmt.money(line.charged + line.recalculation))
+        for line in month.extras
+    ]
+    notes = [f"<i>{note}</i>" for line in month.extras if (note := recalc_note(line))]
+    return "\n".join([tm.EXTRAS_TITLE.format(month=name), mono(rows), *notes])
 
 
 def _legend(month: MonthCharges) -> list[str]:
@@ -162,6 +211,8 @@ def _legend(month: MonthCharges) -> list[str]:
         legend.append(t.LEGEND_RECALCULATION)
     if any(line.is_common for line in lines):
         legend.append(t.LEGEND_COMMON)
+    if any(line.kind in ("benefit", "subsidy") for line in month.extras):
+        legend.append(tm.LEGEND_REDUCTIONS)
     return legend
 
 
@@ -194,16 +245,22 @@ def month_summary_text(number: str, month: MonthCharges, due_day: int | None = N
         for line in group.lines:
             label = t.SUMMARY_SERVICE.format(service=line.service) if several else line.service
             rows.append((label, fmt.money(_for_month(line))))
+    for line in month.extras:  # пени, льготы, субсидии: never inside a service
+        rows.append((tm.line_label(line.kind, line.service), fmt.money(_for_month(line))))
     rows.append((t.SUMMARY_CHARGED, fmt.money(_for_month(month.totals))))
     rows.append((t.SUMMARY_PAID, fmt.money(month.totals.paid)))
     head = t.MONTH_TITLE.format(month=fmt.month(month.period), number=esc(number))
     due = pay_by(month.period, due_day) if due_day is not None else None
     balance = _balance_line(month.totals.closing, due)
-    return "\n".join([head, mono(rows), balance, t.SUMMARY_DETAIL_HINT])
+    notes = _recalc_notes(month)
+    return "\n".join([head, mono(rows), balance, *notes, t.SUMMARY_DETAIL_HINT])
 
 
 def _for_month(amounts: Totals | ChargeLine) -> Decimal:
-    """What the month itself charged: the charge and any recalculation."""
+    """What the month itself charged: the charge and any recalculation (and for a total, its
+    пени, льготы and субсидии)."""
+    if isinstance(amounts, Totals):
+        return amounts.month
     return amounts.charged + amounts.recalculation
 
 
@@ -224,6 +281,9 @@ def month_text(number: str, month: MonthCharges, due_day: int | None = None) -> 
                 + mono(_amount_rows(group.totals))
             )
         blocks.append("\n\n".join(section))
+    extras = _extras_block(month, name)
+    if extras:
+        blocks.append(extras)
     totals = t.MONTH_TOTAL_TITLE.format(month=name) + "\n" + mono(_amount_rows(month.totals))
     pay_by_line = _pay_by_line(month, due_day)
     if pay_by_line:  # its own paragraph: the totals' block stays label-value rows only
@@ -250,9 +310,24 @@ def _short_month_text(head: str, name: str, month: MonthCharges, totals: str, ta
             for line in group.lines
         )
         blocks.append("\n".join(lines))
+    if month.extras:  # пени, льготы, субсидии
+        blocks.append(
+            "\n".join(
+                t.MONTH_SHORT_LINE.format(
+                    service=esc(tm.line_label(line.kind, line.service)), marks=_marks(line),
+                    total=fmt.money(line.charged + line.recalculation),
+                )
+                for line in month.extras
+            )
+        )  # fmt: skip
+    notes = "\n".join(_recalc_notes(month))  # why each recalculation was made: kept when short
+    if notes:
+        blocks.append(notes)
     blocks.extend([totals, tail])
     text = "\n\n".join(blocks)
-    return text if len(text) <= MESSAGE_LIMIT else "\n\n".join([head, totals, tail])
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    return "\n\n".join(part for part in (head, notes, totals, tail) if part)
 
 
 def no_month_text(period_name: str | None) -> str:

@@ -14,6 +14,7 @@ from storage.repo.billing import MeterSeries, MonthTotals, Page, PaymentRow, Sta
 from texts import fmt
 from texts.fmt import esc
 from texts.ru import history as t
+from texts.ru import moneylines as tm
 from texts.ru import payments as tp
 
 MAX_STATEMENT_PAYMENTS = 40
@@ -50,6 +51,12 @@ def statement_text(number: str, statement: Statement, pending: Decimal | None = 
     else:
         lines.append(t.STATEMENT_START_OVERPAYMENT.format(amount=fmt.rub(-s.start)))
     lines.append(t.STATEMENT_CHARGED.format(amount=fmt.rub(s.charged)))
+    if s.penalties:
+        lines.append(tm.STATEMENT_PENALTIES.format(amount=fmt.rub(s.penalties)))
+    if s.benefits:  # negative: shown as what they take off
+        lines.append(tm.STATEMENT_BENEFITS.format(amount=fmt.rub(-s.benefits)))
+    if s.subsidies:
+        lines.append(tm.STATEMENT_SUBSIDIES.format(amount=fmt.rub(-s.subsidies)))
     sign, amount = _signed(s.recalculation)
     lines.append(t.STATEMENT_RECALCULATION.format(sign=sign, amount=amount))
     lines.append(t.STATEMENT_PAID.format(amount=fmt.rub(s.paid)))

@@ -60,6 +60,9 @@ CHARGE_COLUMNS = (
     "account_id", "period", "service_id", "tariff", "volume",
     "opening", "charged", "recalculation", "paid", "closing",
 )  # fmt: skip
+# a recalculation's reason and months: set on the few rows that have them, carried over with
+# the rest of a row
+CHARGE_NOTE_COLUMNS = ("recalc_reason", "recalc_from", "recalc_to")
 PAYMENT_COLUMNS = ("account_id", "period", "paid_on", "amount", "source", "charge_id")
 READING_COLUMNS = (
     "meter_id", "period", "value", "taken_on", "source", "version", "created_at",

@@ -176,8 +176,42 @@ SERVICES = Kind(
         Column("resource", ("resource", "ресурс"), v.service_resource, default=""),
         Column("is_common", ("is_common", "common", "одн"), v.boolean, default=False),
         Column("sort_order", ("sort_order", "order", "порядок"), v.integer(0, 10_000), default=0),
+        # пени, льгота, субсидия: a line of its own (empty: from the name, else a service)
+        Column("kind", ("kind", "вид", "вид_строки", "тип_строки"), v.line_kind, default=""),
     ),
 )
+
+# The money lines a charges row may carry besides its service (issue 15): пени, льготы and
+# субсидии become lines of their own; a recalculation's reason and the months it corrects.
+PENALTY = Column(
+    "penalty", ("penalty", "пени", "пеня", "сумма_пени", "начислено_пени"), v.money, default=0
+)
+BENEFIT = Column(
+    "benefit", ("benefit", "льгота", "льготы", "сумма_льготы", "сумма_льгот"), v.money, default=0
+)
+SUBSIDY = Column(
+    "subsidy", ("subsidy", "субсидия", "субсидии", "сумма_субсидии"), v.money, default=0
+)
+RECALC_REASON = Column(
+    "recalc_reason",
+    (
+        "recalc_reason", "причина_перерасчета", "основание_перерасчета", "причина",
+        "основание", "основание_корректировки",
+    ),
+    v.text(500),
+    default="",
+)  # fmt: skip
+RECALC_PERIOD = Column(
+    "recalc_period",
+    (
+        "recalc_period", "период_перерасчета", "за_период", "перерасчет_за_период",
+        "перерасчет_за", "период_корректировки",
+    ),
+    v.period_span,
+    default=None,
+)  # fmt: skip
+MONEY_LINES = (PENALTY, BENEFIT, SUBSIDY, RECALC_REASON, RECALC_PERIOD)
+MONEY_LINE_NAMES = frozenset(c.name for c in MONEY_LINES)
 
 CHARGES = Kind(
     "charges",
@@ -219,6 +253,7 @@ CHARGES = Kind(
             v.money,
             default=None,  # computed when absent
         ),
+        *MONEY_LINES,
     ),
 )
 
@@ -391,6 +426,7 @@ REGISTRY = Kind(
             default=None,
         ),
         Column("period", PERIOD.aliases, v.period, default=None),  # or the title's
+        *MONEY_LINES,
     ),
 )
 # Columns only a registry has: with one of them (or without a period column, the period then
@@ -415,7 +451,9 @@ COLUMN_TITLES = {
     "holder_name": "ФИО", "area": "Площадь", "tariff": "Тариф", "volume": "Объем",
     "opening": "Сальдо на начало", "recalculation": "Перерасчет", "paid": "Оплачено",
     "closing": "Сальдо на конец", "group_name": "Группа", "unit": "Ед. изм.",
-    "source": "Источник", "street": "Улица", "phone": "Телефон",
+    "source": "Источник", "street": "Улица", "phone": "Телефон", "penalty": "Пени",
+    "benefit": "Льгота", "subsidy": "Субсидия", "recalc_reason": "Причина перерасчета",
+    "recalc_period": "Период перерасчета", "kind": "Вид",
 }  # fmt: skip
 
 

@@ -441,9 +441,43 @@ def _load_charges(
         batch[2::width] = array("q", map(service_ids.__getitem__, batch[2::width]))
         version.insert(inserter, zip(*[iter(batch)] * width, strict=True))
         progress.advance(len(batch) // width)
+    _load_recalc_notes(version, plan, account_ids, service_ids)
     pairs = ((account_ids[a], p) for a, p in plan.charge_pairs)
-    replaced = version.carry_over(v.CHARGES, t.charges, t.CHARGE_COLUMNS, pairs)
+    columns = (*t.CHARGE_COLUMNS, *t.CHARGE_NOTE_COLUMNS)
+    replaced = version.carry_over(v.CHARGES, t.charges, columns, pairs)
     return {"new": len(plan.charges), "replaced": replaced}
+
+
+def _load_recalc_notes(
+    version: _Version, plan: Plan, account_ids: list[int], service_ids: list[int]
+) -> None:
+    """The reasons and months of the run's recalculations, on the rows just inserted."""
+    if not plan.recalc_notes:
+        return
+    c = t.charges
+    statement = (
+        update(c)
+        .where(
+            c.c.import_id == version.run_id,
+            c.c.account_id == bindparam("a"),
+            c.c.period == bindparam("p"),
+            c.c.service_id == bindparam("s"),
+        )
+        .values(
+            recalc_reason=bindparam("reason"),
+            recalc_from=bindparam("first"),
+            recalc_to=bindparam("last"),
+        )
+    )
+    params = [
+        {"a": account_ids[a], "p": p, "s": service_ids[s_], "reason": reason, "first": first,
+         "last": last}
+        for (a, p, s_), (reason, first, last) in plan.recalc_notes.items()
+    ]  # fmt: skip
+    for batch in t.batches(params, PACE_ROWS):
+        version.conn.execute(statement, batch)
+        version.pacer.tick()
+    version.pacer.tick(force=True)
 
 
 def _load_payments(

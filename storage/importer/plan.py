@@ -26,6 +26,7 @@ from storage.importer import values as v
 from storage.importer.bulk import BATCH
 from storage.importer.formats import (
     KINDS,
+    MONEY_LINE_NAMES,
     REQUIRED,
     Column,
     Layout,
@@ -34,6 +35,7 @@ from storage.importer.formats import (
     recognize,
 )
 from storage.importer.readers import ReadError, SheetSource, Source, open_sources
+from storage.kinds import LineKind, kind_of_name
 
 MAX_PROBLEMS = 100_000
 PROGRESS_EVERY = 4096
@@ -46,6 +48,12 @@ FAST_CHARGE_COLUMNS = (
 ACCOUNT_BITS = 32
 ACCOUNT_MASK = (1 << ACCOUNT_BITS) - 1
 TOTAL_WORDS = ("итого", "всего", "итог")  # «Итого», «Итого по дому …», «Всего»
+# the line a charges row's «Пени», «Льгота», «Субсидия» column becomes: (kind, service name)
+EXTRA_LINES = (
+    ("penalty", LineKind.PENALTY, "Пени"),
+    ("benefit", LineKind.BENEFIT, "Льгота"),
+    ("subsidy", LineKind.SUBSIDY, "Субсидия"),
+)
 
 
 Scan = Callable[[Iterator[list[str]], "Careful", Callable[[], None]], int]
@@ -387,10 +395,17 @@ class Plan:
         # to itself, and a dict slot comes from the low bits (with the period there, every key
         # of a month fell into one slot and its probing grew with the number of accounts)
         self._charge_services: dict[int, int] = {}
+        # (account index, period, service index) → (recalculation reason, first month, last
+        # month): rare, kept aside so that the charges spool stays integers
+        self.recalc_notes: dict[tuple[int, int, int], tuple[str, int | None, int | None]] = {}
+        # the lines a table's «Пени»/«Льгота»/«Субсидия» columns add, summed per account,
+        # period and line service until the table ends: key → [amounts, (file, first line)]
+        self._extras: dict[tuple[int, int, int], tuple[list[int], tuple[str, int]]] = {}
         self._reading_keys: set[tuple[int, int]] = set()
         self._periods: dict[str, int] = {}
         self._registry_accounts: dict[tuple[str, str], tuple[str, str, str, int]] = {}
         self._new_services: dict[tuple[str, str], str] = {}
+        self._line_services: dict[tuple[str, LineKind], str] = {}  # (org, kind) → new code
         self.default_org: str | None = None
         self.title_period: int | None = None  # of the table being scanned
         self._titles: dict[int, int | None] = {}  # id(source) → the period in its title rows
@@ -594,7 +609,7 @@ class Plan:
         for row in source.pending:
             info.rows += careful(row)
         rows: Iterator[list[str]] = source.rows()
-        if kind.name == "charges":
+        if kind.name == "charges" and not MONEY_LINE_NAMES & set(layout.positions):
             fast = self._fast_charges(layout, len(source.header), source.line)
             info.rows += fast(rows, careful, tick)
         else:
@@ -603,6 +618,7 @@ class Plan:
                 if seen % PROGRESS_EVERY == 0:
                     tick()
         tick()
+        self._flush_extras()
         if spool is not None:
             info.spooled = (start, len(spool))
         if not info.rows:
@@ -785,6 +801,10 @@ class Plan:
         if duplicate:
             return duplicate
         values["org"] = org
+        if not values.get("kind"):  # absent or empty: what the name says, if anything
+            named = kind_of_name(values["name"])
+            if named or "kind" in values:
+                values["kind"] = str(named)
         self.known.add_service(org, values["code"])
         self.known.add_service_name(org, values["code"], values["name"])
         self.records["services"].append(values)
@@ -819,29 +839,136 @@ class Plan:
             service = codes.get(code) if code is not None else None
         if service is None:
             return f"услуги «{values['service']}» нет (организация «{org}»)"
-        return self._charge(account, values["period"], service, values)  # type: ignore[arg-type]
+        return self._charge(org, account, values["period"], service, values, file, line)  # type: ignore[arg-type]
 
     def _charge(
-        self, account: int, period: int, service: int, values: dict[str, Any]
+        self,
+        org: str,
+        account: int,
+        period: int,
+        service: int,
+        values: dict[str, Any],
+        file: str,
+        line: int,
     ) -> str | None:
         opening, charged = values["opening"], values["charged"]
         recalculation, paid = values["recalculation"], values["paid"]
-        computed = opening + charged + recalculation - paid
+        extras = self._extra_amounts(values)
+        extra_sum = sum(amount for *_, amount in extras)
+        computed = opening + charged + recalculation + extra_sum - paid
         closing = values["closing"]
         if closing is None:
             closing = computed
         elif closing != computed:
-            return (
-                f"сальдо на конец {_rub(closing)} ≠ сальдо на начало + начислено + перерасчет "
-                f"− оплачено = {_rub(computed)}"
+            added = "".join(
+                f" {'+' if amount > 0 else '−'} {title.lower()}" for _, title, amount in extras
             )
-        if self._charge_services.get(period << ACCOUNT_BITS | account, 0) >> service & 1:
+            return (
+                f"сальдо на конец {_rub(closing)} ≠ сальдо на начало + начислено + перерасчет"
+                f"{added} − оплачено = {_rub(computed)}"
+            )
+        note = self._recalc_note(period, recalculation, values)
+        if isinstance(note, str):
+            return note
+        key = (account, period, service)
+        if self._has_charge(account, period, service):
             return "начисление повторяется: тот же лицевой счет, период и услуга уже были выше"
         self._add_charge(
             account, period, service, values["tariff"], values["volume"],
-            opening, charged, recalculation, paid, closing,
+            opening, charged, recalculation, paid, closing - extra_sum,
         )  # fmt: skip
+        if note is not None:
+            self.recalc_notes[key] = note
+        for kind, title, amount in extras:
+            self._add_extra(org, account, period, kind, title, amount, (file, line))
         return None
+
+    @staticmethod
+    def _extra_amounts(values: dict[str, Any]) -> list[tuple[LineKind, str, int]]:
+        """The row's non-zero пени, льгота, субсидия: (kind, line title, signed kopecks).
+        «Льгота» and «Субсидия» reduce the bill whichever sign the export gives them."""
+        if not (values.get("penalty") or values.get("benefit") or values.get("subsidy")):
+            return []  # the common row: nothing to split off
+        out = []
+        for name, kind, title in EXTRA_LINES:
+            amount = values.get(name) or 0
+            if amount:
+                out.append((kind, title, amount if kind == LineKind.PENALTY else -abs(amount)))
+        return out
+
+    @staticmethod
+    def _recalc_note(
+        period: int, recalculation: int, values: dict[str, Any]
+    ) -> tuple[str, int | None, int | None] | str | None:
+        """(reason, first month, last month) of the row's recalculation, None without one, or
+        what is wrong."""
+        reason = values.get("recalc_reason") or ""
+        span = values.get("recalc_period")
+        if not reason and span is None:
+            return None
+        if not recalculation:
+            return "указаны причина или период перерасчета, а перерасчета в строке нет"
+        if span is not None and span[1] > period:
+            last = f"{span[1] % 100:02d}.{span[1] // 100}"
+            return (
+                f"период перерасчета ({last}) позже периода начислений "
+                f"({period % 100:02d}.{period // 100}): перерасчет исправляет прошлые месяцы"
+            )
+        first, last = span if span is not None else (None, None)
+        return reason, first, last
+
+    def _add_extra(
+        self,
+        org: str,
+        account: int,
+        period: int,
+        kind: LineKind,
+        title: str,
+        amount: int,
+        where: tuple[str, int],
+    ) -> None:
+        """A «Пени»/«Льгота»/«Субсидия» amount, added to the account-period's line of that kind
+        (one line however many service rows carry it)."""
+        service = self._line_service(org, kind, title)
+        key = (account, period, service)
+        found = self._extras.get(key)
+        if found is None:
+            self._extras[key] = ([0, amount, 0, 0, amount], where)
+        else:
+            found[0][1] += amount
+            found[0][4] += amount
+
+    def _line_service(self, org: str, kind: LineKind, title: str) -> int:
+        """The organization's service of a line kind: a known one with that name, or a new one
+        (sorted after the services, no group)."""
+        code = self.known.service_names.get((org, name_key(title)))
+        if code is None:
+            code = self._line_services.get((org, kind))
+        if code is None:
+            code = title.lower()
+            self._line_services[(org, kind)] = code
+            self.known.service_names[(org, name_key(title))] = code
+            self.records["services"].append(
+                {"org": org, "code": code, "name": title, "unit": "", "group_name": "",
+                 "resource": "", "is_common": False, "sort_order": 10_000, "kind": str(kind)}
+            )  # fmt: skip
+        return self.known.add_service(org, code)
+
+    def _flush_extras(self) -> None:
+        """The table's summed extra lines into the spool; one that a row of the same service
+        already gave is reported at the first row that added to it."""
+        for key, (amounts, (file, line)) in self._extras.items():
+            if self._has_charge(*key):
+                self.problems.add(
+                    file,
+                    line,
+                    "пени, льгота или субсидия указаны и отдельной строкой услуги, и в столбце: "
+                    "оставьте что-то одно",
+                )
+                continue
+            account, period, service = key
+            self._add_charge(account, period, service, 0, 0, *amounts)
+        self._extras.clear()
 
     # --- the flat registry: creates what a new account needs -----------------------------------
 
@@ -863,7 +990,7 @@ class Plan:
                 return problem
             account = self.known.add_account(org, number)
         service = self._registry_service(org, values)
-        return self._charge(account, period, service, values)
+        return self._charge(org, account, period, service, values, file, line)
 
     def _place(self, org: str, values: dict[str, Any]) -> tuple[str, str, v.Address | None]:
         """(house code, apartment, the parsed address when the house may be new); ValueError."""
@@ -940,12 +1067,17 @@ class Plan:
             except ValueError:
                 resource = ""
             common = bool(re.search(r"\b(?:одн|сои)\b", name.lower()))
+            kind = kind_of_name(name)  # a registry's «Пени» row is the penalties' line
             self.records["services"].append(
                 {"org": org, "code": code, "name": name, "unit": values["unit"],
-                 "group_name": values["group_name"], "resource": resource, "is_common": common,
-                 "sort_order": len(self.records["services"])}
+                 "group_name": "" if kind else values["group_name"], "resource": resource,
+                 "is_common": common, "sort_order": len(self.records["services"]),
+                 "kind": str(kind)}
             )  # fmt: skip
         return self.known.add_service(org, code)
+
+    def _has_charge(self, account: int, period: int, service: int) -> bool:
+        return bool(self._charge_services.get(period << ACCOUNT_BITS | account, 0) >> service & 1)
 
     def _add_charge(self, account: int, period: int, service: int, *amounts: int) -> None:
         pair = period << ACCOUNT_BITS | account

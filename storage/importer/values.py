@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import phonenumbers
 
+from storage.kinds import KIND_WORDS
+
 MONEY_SCALE = 2
 QUANTITY_SCALE = 4
 LIMIT = 10**15  # stored in 64-bit integers: a quadrillion kopecks is far beyond any bill
@@ -141,6 +143,38 @@ def period(text: str) -> int:
         raise ValueError("такого месяца нет")
     _check_year(year_value)
     return year_value * 100 + month_value
+
+
+_SPAN_SEPARATOR = re.compile(r"\s+по\s+|\s*[–—]\s*|\s+-\s+", re.IGNORECASE)
+_SPAN_PREFIX = re.compile(r"^(?:с|за)\s+", re.IGNORECASE)
+
+
+def period_span(text: str) -> tuple[int, int]:
+    """The months a recalculation corrects: `01.2020`, `10.2019–02.2020`, `с 10.2019 по
+    02.2020`, `за 01.2020` → (first, last) YYYYMM integers, the same for one month."""
+    body = _SPAN_PREFIX.sub("", text.strip())
+    parts = _SPAN_SEPARATOR.split(body)
+    if len(parts) == 1 and body.count("-") == 1 and "." in body:
+        parts = body.split("-")  # `10.2019-02.2020` (while `2020-01` is one month)
+    wanted = "не период (нужно ММ.ГГГГ или ММ.ГГГГ–ММ.ГГГГ, например 01.2020)"
+    if len(parts) > 2:
+        raise ValueError(wanted)
+    try:
+        months = [period(part.strip()) for part in parts]
+    except ValueError:
+        raise ValueError(wanted) from None
+    first, last = months[0], months[-1]
+    if first > last:
+        raise ValueError("начало периода позже его конца")
+    return first, last
+
+
+def line_kind(value: str) -> str:
+    """A services table's «Вид»: услуга, пени, льгота, субсидия."""
+    kind = KIND_WORDS.get(value.strip().lower().replace("ё", "е"))
+    if kind is None:
+        raise ValueError("вид строки: нужно «услуга», «пени», «льгота» или «субсидия»")
+    return str(kind)
 
 
 def _check_year(year: int) -> None:

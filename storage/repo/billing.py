@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
+from storage.kinds import KIND_ORDER, LineKind
 from storage.models import (
     Account,
     AccountLink,
@@ -37,7 +38,7 @@ from storage.models import (
 from storage.money import ZERO, Totals
 from storage.periods import add_months
 from storage.repo.versions import PAYMENTS, visible
-from storage.types import Period
+from storage.types import Money, Period
 
 T = TypeVar("T")
 
@@ -66,6 +67,10 @@ class ChargeLine:
     recalculation: Decimal
     paid: Decimal
     closing: Decimal
+    kind: str = LineKind.SERVICE  # пени, льгота, субсидия: a line of its own (storage.kinds)
+    recalc_reason: str = ""  # why the recalculation was made
+    recalc_from: dt.date | None = None  # the months it corrects
+    recalc_to: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,15 @@ class MonthCharges:
     totals: Totals
     previous: dt.date | None  # the nearest earlier period with charges
     next: dt.date | None  # the nearest later period with charges
+    extras: tuple[ChargeLine, ...] = ()  # пени, льготы, субсидии: lines of their own
+
+    @property
+    def lines(self) -> tuple[ChargeLine, ...]:
+        return (*(line for group in self.groups for line in group.lines), *self.extras)
+
+    @property
+    def recalculations(self) -> tuple[ChargeLine, ...]:
+        return tuple(line for line in self.lines if line.recalculation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +133,11 @@ class Statement:
     adjustment: Decimal
     end: Decimal
     payments: tuple[PaymentRow, ...]  # payments received, booked in the span
+    # пени, льготы and субсидии (the last two negative): `start + charged + penalties + benefits
+    # + subsidies + recalculation − paid + adjustment = end`
+    penalties: Decimal = ZERO
+    benefits: Decimal = ZERO
+    subsidies: Decimal = ZERO
 
     @property
     def received(self) -> Decimal:
@@ -312,6 +331,10 @@ def _month_query(target: ColumnElement[dt.date]) -> Select[tuple[object, ...]]:
             Charge.closing,
             previous.label("previous"),
             following.label("following"),
+            Service.kind,
+            Charge.recalc_reason,
+            Charge.recalc_from,
+            Charge.recalc_to,
         )
         .join(Service, Service.id == Charge.service_id)
         .where(Charge.account_id == _ACCOUNT, Charge.period == target, visible(Charge))
@@ -338,23 +361,33 @@ async def month_charges(
     if not rows:
         return None
     grouped: dict[str, list[ChargeLine]] = {}
+    extras: list[ChargeLine] = []
     for row in rows:
         line = ChargeLine(
             service=row[1], unit=row[2], group=row[3], is_common=row[4], tariff=row[5],
             volume=row[6], opening=row[7], charged=row[8], recalculation=row[9], paid=row[10],
-            closing=row[11],
+            closing=row[11], kind=row[14], recalc_reason=row[15], recalc_from=row[16],
+            recalc_to=row[17],
         )  # fmt: skip
-        grouped.setdefault(line.group, []).append(line)
+        if line.kind:
+            extras.append(line)  # never inside a service group
+        else:
+            grouped.setdefault(line.group, []).append(line)
     groups = tuple(
         ChargeGroup(name, tuple(lines), Totals.of(lines)) for name, lines in grouped.items()
     )
     return MonthCharges(
         period=rows[0][0],
         groups=groups,
-        totals=Totals.of(line for group in groups for line in group.lines),
+        totals=Totals.of([*(line for group in groups for line in group.lines), *extras]),
         previous=rows[0][12],
         next=rows[0][13],
+        extras=tuple(sorted(extras, key=lambda line: KIND_ORDER.get(LineKind(line.kind), 0))),
     )
+
+
+def _charged_of(kind: LineKind) -> ColumnElement[Decimal]:
+    return func.sum(case((Service.kind == str(kind), Charge.charged), else_=0), type_=Money())
 
 
 def _month_totals_query(account_id: int):  # type: ignore[no-untyped-def]
@@ -362,18 +395,22 @@ def _month_totals_query(account_id: int):  # type: ignore[no-untyped-def]
         select(
             Charge.period,
             func.sum(Charge.opening),
-            func.sum(Charge.charged),
+            _charged_of(LineKind.SERVICE),
             func.sum(Charge.recalculation),
             func.sum(Charge.paid),
             func.sum(Charge.closing),
+            _charged_of(LineKind.PENALTY),
+            _charged_of(LineKind.BENEFIT),
+            _charged_of(LineKind.SUBSIDY),
         )
+        .join(Service, Service.id == Charge.service_id)
         .where(Charge.account_id == account_id, visible(Charge))
         .group_by(Charge.period)
     )
 
 
 def _to_month_totals(rows: Iterable[Sequence[object]]) -> list[MonthTotals]:
-    return [MonthTotals(row[0], Totals(*row[1:6])) for row in rows]  # type: ignore[arg-type]
+    return [MonthTotals(row[0], Totals(*row[1:9])) for row in rows]  # type: ignore[arg-type]
 
 
 async def month_totals(
@@ -442,7 +479,10 @@ def compose_statement(
     charged = sum((m.totals.charged for m in months), ZERO)
     recalculation = sum((m.totals.recalculation for m in months), ZERO)
     paid = sum((m.totals.paid for m in months), ZERO)
-    adjustment = end - (start + charged + recalculation - paid)
+    penalties = sum((m.totals.penalties for m in months), ZERO)
+    benefits = sum((m.totals.benefits for m in months), ZERO)
+    subsidies = sum((m.totals.subsidies for m in months), ZERO)
+    adjustment = end - (start + charged + penalties + benefits + subsidies + recalculation - paid)
     return Statement(
         first=months[0].period,
         last=months[-1].period,
@@ -453,6 +493,9 @@ def compose_statement(
         adjustment=adjustment,
         end=end,
         payments=tuple(payments),
+        penalties=penalties,
+        benefits=benefits,
+        subsidies=subsidies,
     )
 
 
@@ -480,7 +523,7 @@ async def group_charges(
         select(Charge.period, Service.group_name, func.sum(Charge.charged))
         .join(Service, Service.id == Charge.service_id)
         .where(Charge.account_id == account_id, Charge.period >= first, Charge.period <= last)
-        .where(visible(Charge))
+        .where(visible(Charge), Service.kind == str(LineKind.SERVICE))
         .group_by(Charge.period, Service.group_name)
         .order_by(Charge.period, Service.group_name)
     )

@@ -17,6 +17,7 @@ from services import statements
 from storage.demo import GOLDEN_LINES, GOLDEN_NUMBER, GOLDEN_PAYMENT, GOLDEN_TOTALS
 from tests import factories
 from tests.webapp.initdata import fields_for, header, init_data, sign, signature
+from texts import fmt
 
 NB = "\u00a0"
 UNAUTHORIZED = {"error": "unauthorized"}
@@ -53,7 +54,11 @@ async def test_month_shows_figure_5_to_the_kopeck(api, golden_resident) -> None:
     assert group["name"] == "Теплоснабжение"
     assert [line["service"] for line in group["lines"]] == [g.name for g in GOLDEN_LINES]
     for line, golden in zip(group["lines"], GOLDEN_LINES, strict=True):
-        assert line["unit"] == golden.unit
+        assert (
+            line["unit"]
+            == fmt.unit(golden.unit)
+            == ("м³" if golden.unit == "куб.м" else golden.unit)
+        )
         assert Decimal(line["tariff"]["value"]) == golden.tariff
         assert Decimal(line["volume"]["value"]) == golden.volume
         for field, value in (
@@ -76,7 +81,11 @@ async def test_month_shows_figure_5_to_the_kopeck(api, golden_resident) -> None:
         "recalculation": str(GOLDEN_TOTALS["recalculation"]),
         "paid": str(GOLDEN_PAYMENT),
         "closing": "2383.29",
+        "penalties": "0.00",  # the golden account has no пени, льготы or субсидии
+        "benefits": "0.00",
+        "subsidies": "0.00",
     }
+    assert body["extras"] == []
     assert group["totals"]["closing"] == {"value": "2383.29", "text": f"2{NB}383,29"}
     assert body["to_pay"] == {"value": "2383.29", "text": f"2{NB}383,29"}
 

@@ -91,7 +91,7 @@
     });
   }
   function lineRow(line) {
-    var name = el("td", { class: "service", text: line.service });
+    var name = el("td", { class: "service", text: line.label || line.service });
     if (line.common) name.appendChild(el("span", { class: "mark common", text: "ОДН", title: "Общедомовые нужды" }));
     if (line.recalculated) name.appendChild(el("span", { class: "mark recalc", text: "↻", title: "Перерасчёт" }));
     var row = el("tr", { class: line.recalculated ? "line recalc" : "line" }, [
@@ -101,6 +101,19 @@
       el("td", { class: "num volume", text: line.volume.text }),
     ].concat(amountCells(line)));
     return row;
+  }
+  function recalcNote(line) {
+    /* «Перерасчёт за 01.2020: причина» under a line the billing explained */
+    var r = line.recalc;
+    var text = "Перерасчёт" + (r.period ? " за " + r.period.text : "") + ": " +
+      (r.reason || "причина не указана");
+    return el("tr", { class: "note" }, [el("td", { class: "service note", colspan: "9", text: text })]);
+  }
+  function appendLines(body, lines) {
+    lines.forEach(function (line) {
+      body.appendChild(lineRow(line));
+      if (line.recalc) body.appendChild(recalcNote(line));
+    });
   }
   function totalRow(label, totals, kind) {
     return el("tr", { class: kind }, [
@@ -114,9 +127,16 @@
       var head = el("tr", { class: "group" }, [el("td", { class: "service", text: group.name })]);
       head.appendChild(el("td", { colspan: "8" }));
       body.appendChild(head);
-      group.lines.forEach(function (line) { body.appendChild(lineRow(line)); });
+      appendLines(body, group.lines);
       body.appendChild(totalRow("Итого по «" + group.name + "»", group.totals, "subtotal"));
     });
+    if (month.extras && month.extras.length) {  /* пени, льготы, субсидии: never in a service */
+      var extras = el("tr", { class: "group extras" }, [
+        el("td", { class: "service", text: "Пени, льготы и субсидии" }), el("td", { colspan: "8" }),
+      ]);
+      body.appendChild(extras);
+      appendLines(body, month.extras);
+    }
     body.appendChild(totalRow("ИТОГО за " + month.period.text, month.totals, "total"));
     $("month-title").textContent = month.period.text;
     $("to-pay").textContent = month.to_pay.text + "\u00a0₽";
@@ -134,6 +154,7 @@
   /* --- the statement -------------------------------------------------------------------------- */
   var STATEMENT_ROWS = [
     ["start", "Долг на начало периода"], ["charged", "Начислено"],
+    ["penalties", "Пени"], ["benefits", "Льготы"], ["subsidies", "Субсидии"],
     ["recalculation", "Перерасчёт"], ["paid", "Оплачено"],
     ["adjustment", "Корректировка"], ["end", "Долг на конец периода"],
   ];
@@ -145,7 +166,8 @@
     var table = el("table", { class: "figures" });
     STATEMENT_ROWS.forEach(function (row) {
       var figure = data[row[0]], label = row[1], text = figure.text;
-      if (row[0] === "adjustment" && figure.value === "0.00") return;
+      var optional = ["adjustment", "penalties", "benefits", "subsidies"];
+      if (optional.indexOf(row[0]) >= 0 && figure.value === "0.00") return;
       if (OVERPAID[row[0]] && +figure.value < 0) {  // as the chat says it: no negative debt
         label = OVERPAID[row[0]];
         text = text.replace(/^[-\u2212]/, "");
