@@ -1,7 +1,7 @@
 """money lines: a service's kind (пени, льгота, субсидия), a recalculation's reason and period
 
 Revision ID: 0005_moneylines
-Revises: 0005_importbench
+Revises: 0005_uxnav
 Create Date: 2026-12-01 16:20:00
 
 Existing services are ordinary ("" kind) and existing charges have no recalculation reason, so
@@ -16,7 +16,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0005_moneylines"
-down_revision: str | None = "0005_importbench"
+down_revision: str | None = "0005_uxnav"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
