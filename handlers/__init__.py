@@ -20,6 +20,7 @@ def get_routers() -> list[Router]:
         appeals,
         card,
         common,
+        contacts,
         history,
         operators,
         payments,
@@ -43,6 +44,7 @@ def get_routers() -> list[Router]:
         readings.router(),
         receipts.router(),
         appeals.router(),
+        contacts.router(),
         readings.free_text_router(),
         common.fallback_router(),
     ]

@@ -74,7 +74,7 @@ class Organization(Base):
     # contacts residents see (/help, «📞 Контакты»); the phone and address above are the office's
     email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     office_hours: Mapped[str] = mapped_column(String(300), default="", server_default="")
-    emergency_phone: Mapped[str] = mapped_column(String(64), default="", server_default="")  # аварийная
+    emergency_phone: Mapped[str] = mapped_column(String(64), default="", server_default="")  # АДС
     # working days within which an appeal is answered (weekends skipped)
     answer_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
 

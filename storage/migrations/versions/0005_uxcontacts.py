@@ -19,7 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("organizations") as batch:
-        batch.add_column(sa.Column("email", sa.String(length=254), server_default="", nullable=False))
+        batch.add_column(
+            sa.Column("email", sa.String(length=254), server_default="", nullable=False)
+        )
         batch.add_column(
             sa.Column("office_hours", sa.String(length=300), server_default="", nullable=False)
         )
@@ -29,9 +31,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("answer_days", sa.Integer(), server_default="2", nullable=False))
     with op.batch_alter_table("appeals") as batch:
         batch.add_column(sa.Column("answer_due", sa.Date(), nullable=True))
-        batch.add_column(sa.Column("pinned", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch.add_column(
+            sa.Column("pinned", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     with op.batch_alter_table("residents") as batch:
-        batch.add_column(sa.Column("name", sa.String(length=200), server_default="", nullable=False))
+        batch.add_column(
+            sa.Column("name", sa.String(length=200), server_default="", nullable=False)
+        )
     op.create_table(
         "household_invites",
         sa.Column("id", sa.Integer(), nullable=False),
