@@ -28,7 +28,7 @@ def get_routers() -> list[Router]:
         receipts,
         statement_pdf,
     )
-    from handlers.residents import profile, registration
+    from handlers.residents import household, profile, registration
 
     return [
         operators.router(),
@@ -37,6 +37,7 @@ def get_routers() -> list[Router]:
         common.router(),
         accounts.router(),
         profile.router(),
+        household.router(),
         card.router(),
         payments.router(),
         history.router(),
