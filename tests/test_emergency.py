@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from keyboards.appeals import AppealAction, ThreadAction
 from keyboards.operators import OperatorAppeal
 from services.appeals import add_working_days
 from storage.models import Appeal
@@ -125,6 +126,19 @@ async def test_an_answer_to_a_new_emergency_unpins_it_too(
     assert unpin.message_id == appeal.operators_message_id
     [stored] = await appeals_in_db(session_factory)
     assert (stored.status, stored.pinned) == ("answered", False)
+
+
+async def test_an_emergency_the_resident_closes_is_unpinned(
+    client, session, session_factory
+) -> None:
+    await resident_of(session)
+    await write_emergency(client)
+    [appeal] = await appeals_in_db(session_factory)
+    await client.callback(AppealAction(action=ThreadAction.CLOSE_YES, appeal_id=appeal.id).pack())
+    [unpin] = sent_to(client.session, OPS, "unpinChatMessage")
+    assert unpin.message_id == appeal.operators_message_id
+    [stored] = await appeals_in_db(session_factory)
+    assert (stored.status, stored.pinned) == ("closed", False)
 
 
 async def test_a_refused_pin_leaves_the_post_marked_and_nothing_breaks(
@@ -258,3 +272,42 @@ async def test_appeals_command_in_the_operators_chat_is_for_members_only(
     assert not [m for m in sent_to(intruder.session, OPS) if "Ждут ответа" in (m.text or "")]
     async with session_factory() as s:
         assert list(await s.scalars(select(Appeal))) == []
+
+
+def rows(out: str) -> list[str]:
+    """The table's rows (not its header, nor the note on unposted appeals after it)."""
+    return [line for line in out.splitlines()[1:] if line.strip() and "not yet" not in line]
+
+
+def test_the_cli_lists_overdue_appeals(capsys, monkeypatch, db_url) -> None:
+    import asyncio
+
+    from storage.db import create_engine, create_session_factory
+    from tests.test_demo import run_cli
+
+    async def arrange() -> tuple[int, int]:
+        engine = create_engine(db_url)
+        async with create_session_factory(engine)() as session:
+            person, account = await resident_of(session)
+            monday = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
+            late = await stored(
+                session, person, account, topic="quality", created=monday, status="new"
+            )
+            fresh = await stored(
+                session, person, account, topic="other", created=FRIDAY_MORNING, status="new"
+            )
+            await session.commit()
+            ids = (late.id, fresh.id)
+        await engine.dispose()
+        return ids
+
+    late_id, fresh_id = asyncio.run(arrange())
+    with time_machine.travel(FRIDAY_MORNING + dt.timedelta(hours=1), tick=False):
+        code, out, _ = run_cli(capsys, monkeypatch, db_url, "appeals")
+        assert code == 0
+        lines = {line.split()[0]: line for line in rows(out)}
+        assert lines[str(late_id)].endswith("OVERDUE")
+        assert not lines[str(fresh_id)].endswith("OVERDUE")
+        code, out, _ = run_cli(capsys, monkeypatch, db_url, "appeals", "--overdue")
+    listed = [line.split()[0] for line in rows(out)]
+    assert (code, listed) == (0, [str(late_id)])

@@ -137,7 +137,7 @@ def _account_block(item: Household) -> tuple[list[str], list[tuple[str, Househol
             lines.append(t.MEMBER.format(name=_who(member.name)))
     if item.pending:
         until = _until(account, item.pending[-1].expires_at)
-        lines.append(t.PENDING.format(links=t.links(len(item.pending)), until=until))
+        lines.append(t.PENDING.format(n=len(item.pending), until=until))
     for invite in item.pending:
         label = t.BTN_REVOKE.format(until=_until(account, invite.expires_at))
         buttons.append((label, HouseholdAct.REVOKE, account.id, invite.id))

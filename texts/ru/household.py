@@ -24,7 +24,7 @@ MEMBER_YOU = "• вы"
 MEMBER = "• {name}"
 MEMBER_INVITED = "• {name} — по вашему приглашению"
 NO_NAME = "житель без имени"
-PENDING = "Ждёт ответа: {links} (до {until})"
+PENDING = "⏳ Не открыто приглашений: {n} (последнее действует до {until})"
 
 INVITE = (
     "🔗 <b>Приглашение к л/с № {number}</b>\n{address}\n\n"
