@@ -262,3 +262,17 @@ async def test_an_invite_for_an_account_not_linked_is_refused(make_client, sessi
     assert inviter.alerts() == ["Этот лицевой счёт не привязан к вашему профилю."]
     session.expire_all()
     assert await session.scalar(select(func.count()).select_from(HouseholdInvite)) == 0
+
+
+async def test_an_erased_inviter_leaves_no_invites_behind(make_client, session) -> None:
+    _maria, _anna, account_id = await family(session)
+    inviter, invitee = make_client(INVITER), make_client(INVITEE)
+    token = await invite(inviter)
+    await inviter.send("/profile")
+    await inviter.click(tp.BTN_DELETE)
+    await inviter.click(tp.BTN_DELETE_YES)
+    session.expire_all()
+    assert await session.scalar(select(func.count()).select_from(HouseholdInvite)) == 0
+    await invitee.send(f"/start {token}")
+    assert last(invitee) == t.UNKNOWN
+    assert await links_of(session, account_id) == {}
