@@ -9,6 +9,7 @@ is checked to be the resident's own by `services.household`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 
 from aiogram import Bot, F, Router
@@ -52,7 +53,7 @@ def _address(account: Account) -> str:
     return fmt.esc(fmt.address(account.apartment.house.address, account.apartment.number))
 
 
-def _until(account: Account, moment) -> str:
+def _until(account: Account, moment: dt.datetime) -> str:
     return fmt.local_time(moment, account.organization.timezone or "Europe/Moscow")
 
 
