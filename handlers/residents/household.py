@@ -67,7 +67,7 @@ async def _notify(bot: Bot, chat_id: int, text: str) -> None:
 # --- opening a link -------------------------------------------------------------------------------
 
 
-async def show_outcome(message: Message, bot: Bot, result: Accepted, name: str) -> None:
+async def show_outcome(message: Message, result: Accepted, name: str) -> None:
     account, inviter = result.account, result.inviter
     if result.outcome is Outcome.ALREADY_LINKED and account is not None:
         await message.answer(t.ALREADY_LINKED.format(number=fmt.esc(account.number)))
@@ -81,14 +81,14 @@ async def show_outcome(message: Message, bot: Bot, result: Accepted, name: str) 
             inviter=f"«{who}»" if who else t.INVITER_ANONYMOUS,
         )
         await message.answer(text, reply_markup=kb.open_account(account.id, account.number))
-        if inviter is not None:
+        if inviter is not None and message.bot is not None:
             notice = t.JOINED_NOTICE.format(name=_who(name), number=fmt.esc(account.number))
-            await _notify(bot, inviter.chat_id, notice)
+            await _notify(message.bot, inviter.chat_id, notice)
 
 
 async def invite_link(
-    message: Message, bot: Bot, state: FSMContext, session: AsyncSession,
-    resident: Resident | None, payload: str | None,
+    message: Message, state: FSMContext, session: AsyncSession, resident: Resident | None,
+    payload: str | None,
 ) -> bool:  # fmt: skip
     """/start with an invite token: a registered resident is linked now (True: answered); a
     newcomer's invite waits for the end of the registration (False: registration goes on)."""
@@ -98,16 +98,14 @@ async def invite_link(
     name = message.from_user.full_name
     if resident is not None and resident.is_registered:
         result = await service.accept(session, message.from_user.id, token_hash, name=name)
-        await show_outcome(message, bot, result, result.invitee_name)
+        await show_outcome(message, result, result.invitee_name)
         return True
     await _pending(state).set_data({"invite": token_hash})
     await message.answer(t.PENDING_REGISTRATION)
     return False
 
 
-async def apply_pending(
-    message: Message, bot: Bot, state: FSMContext, session: AsyncSession
-) -> bool:
+async def apply_pending(message: Message, state: FSMContext, session: AsyncSession) -> bool:
     """Right after a registration: the invite the newcomer came with, if any (True: linked)."""
     pending = _pending(state)
     token_hash = (await pending.get_data()).get("invite")
@@ -116,7 +114,7 @@ async def apply_pending(
     await pending.clear()
     # a private chat's id is its user's: `message` may be the bot's own (a pressed button's)
     result = await service.accept(session, message.chat.id, str(token_hash))
-    await show_outcome(message, bot, result, result.invitee_name)
+    await show_outcome(message, result, result.invitee_name)
     return result.outcome is Outcome.LINKED
 
 
