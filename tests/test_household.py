@@ -15,6 +15,7 @@ from keyboards.household import HouseholdAct, HouseholdAction
 from storage.models import Account, AccountLink, FsmRecord, HouseholdInvite
 from tests import factories
 from tests.harness import BotClient, inline_buttons
+from tests.mailbox import mailbox_fixture  # noqa: F401  (the mailbox fixture)
 from tests.test_appeals import last
 from texts.ru import household as t
 from texts.ru import profile as tp
@@ -276,3 +277,19 @@ async def test_an_erased_inviter_leaves_no_invites_behind(make_client, session) 
     await invitee.send(f"/start {token}")
     assert last(invitee) == t.UNKNOWN
     assert await links_of(session, account_id) == {}
+
+
+async def test_a_newcomer_with_an_e_mail_gets_the_link_applied_after_the_code(
+    make_client, session, mailbox
+) -> None:
+    _maria, _anna, account_id = await family(session)
+    token = await invite(make_client(INVITER))
+    newcomer = make_client(4004, "Коля")
+    await newcomer.send(f"/start {token}")
+    await newcomer.click(tr.BTN_ACCEPT)
+    await newcomer.click(tr.BTN_CONSENT)
+    await newcomer.share_contact("79994004004")
+    await newcomer.send("kolya@example.ru")
+    await newcomer.send(mailbox.last_code("kolya@example.ru"))
+    assert last(newcomer).startswith("✅ Вам открыт доступ к <b>л/с № 70000001")
+    assert sorted((await links_of(session, account_id)).values()) == ["invite", "phone"]
