@@ -2,7 +2,7 @@
 residents' registered name
 
 Revision ID: 0005_uxcontacts
-Revises: 0005_importbench
+Revises: 0005_uxnav
 Create Date: 2026-12-01 16:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_uxcontacts"
-down_revision: str | None = "0005_importbench"
+down_revision: str | None = "0005_uxnav"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
