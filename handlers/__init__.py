@@ -20,6 +20,7 @@ def get_routers() -> list[Router]:
         appeals,
         card,
         common,
+        contacts,
         history,
         operators,
         payments,
@@ -27,7 +28,7 @@ def get_routers() -> list[Router]:
         receipts,
         statement_pdf,
     )
-    from handlers.residents import profile, registration
+    from handlers.residents import household, profile, registration
 
     return [
         operators.router(),
@@ -36,6 +37,7 @@ def get_routers() -> list[Router]:
         common.router(),
         accounts.router(),
         profile.router(),
+        household.router(),
         card.router(),
         payments.router(),
         history.router(),
@@ -43,6 +45,7 @@ def get_routers() -> list[Router]:
         readings.router(),
         receipts.router(),
         appeals.router(),
+        contacts.router(),
         readings.free_text_router(),
         common.fallback_router(),
     ]

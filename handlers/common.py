@@ -6,12 +6,15 @@ from aiogram import Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ui import say
 from keyboards.callbacks import OpenMenu
 from keyboards.menu import main_menu
+from services import contacts
 from storage.models import Resident
 from texts.ru import common as t
+from texts.ru import contacts as tk
 
 
 def _menu_for(resident: Resident | None) -> ReplyKeyboardMarkup | None:
@@ -19,8 +22,19 @@ def _menu_for(resident: Resident | None) -> ReplyKeyboardMarkup | None:
     return main_menu() if registered else None
 
 
-async def on_help(message: Message, resident: Resident | None) -> None:
-    await message.answer(t.HELP, reply_markup=_menu_for(resident))
+async def on_help(message: Message, session: AsyncSession, resident: Resident | None) -> None:
+    """What the bot does, then whom to call: the contacts of the resident's organizations (of
+    every organization before an account is linked)."""
+    organizations, linked = await contacts.of_resident(
+        session, resident.id if resident is not None else None
+    )
+    text = t.HELP
+    if organizations:
+        title = tk.HELP_TITLE_ALL
+        if linked:
+            title = tk.HELP_TITLE if len(organizations) == 1 else tk.HELP_TITLE_MANY
+        text += f"\n\n{title}\n\n{tk.blocks(organizations)}"
+    await message.answer(text, reply_markup=_menu_for(resident))
 
 
 async def on_cancel(message: Message, state: FSMContext, resident: Resident | None) -> None:

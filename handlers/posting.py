@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from keyboards import operators as kb
 from services import appeals as service
+from services.appeals import Topic
 from storage.models import Appeal, AppealMessage
 from texts import fmt
 from texts.ru import appeals as ta
@@ -56,8 +57,12 @@ def render_post(appeal: Appeal) -> str:
         when=ta.when(appeal.created_at, _timezone(appeal)),
         text=fmt.esc(first.text),
     )
+    if appeal.answer_due is not None:
+        text += t.POST_DUE.format(due=fmt.day(appeal.answer_due))
     if first.photo_file_ids:
         text += t.POST_PHOTOS.format(n=len(first.photo_file_ids))
+    if appeal.topic == Topic.EMERGENCY:
+        text = t.POST_EMERGENCY + text
     return text + t.POST_HINT
 
 
@@ -140,6 +145,26 @@ class TelegramOperatorsChat:
             self.bot, self.chat_id, appeal.id, message.photo_file_ids, sent.message_id
         )
         return sent.message_id
+
+    async def pin(self, appeal: Appeal) -> bool:
+        """Pin an emergency's post (the bot needs the right to pin; without it the post stays
+        marked 🚨, unpinned)."""
+        if self.chat_id is None or appeal.operators_message_id is None:
+            return False
+        try:
+            await self.bot.pin_chat_message(self.chat_id, appeal.operators_message_id)
+        except TelegramAPIError as error:
+            log.warning("appeal %s: not pinned: %s", appeal.id, type(error).__name__)
+            return False
+        return True
+
+    async def unpin(self, appeal: Appeal) -> None:
+        if self.chat_id is None or appeal.operators_message_id is None:
+            return
+        try:
+            await self.bot.unpin_chat_message(self.chat_id, message_id=appeal.operators_message_id)
+        except TelegramAPIError as error:  # unpinned by hand, or the post is gone: not fatal
+            log.debug("appeal %s: not unpinned: %s", appeal.id, type(error).__name__)
 
     async def update_buttons(self, appeal: Appeal) -> None:
         """The post's buttons after a status change (none once closed)."""

@@ -2,7 +2,8 @@
 
 Feature-internal callbacks live in `keyboards/<feature>.py`. Prefixes are short and unique:
 registration "g*", linking "l*", profile "p*", card and history "c*", readings "r*",
-receipts "q*", appeals "a*", operators "o*", the main menu "m". All ids are ints; data stays under 64 bytes.
+receipts "q*", appeals "a*", operators "o*", the main menu "m", contacts "k*", household "h*". All
+ids are ints; data stays under 64 bytes.
 Never trust the data: authorize `account_id` against the resident's links.
 """
 
@@ -52,3 +53,9 @@ class NotFound(CallbackData, prefix="nf"):
 
     org_id: int = 0
     page: int = 0
+
+
+class OpenContacts(CallbackData, prefix="k"):
+    """The contacts of the account's organization («📞 Контакты» on the card)."""
+
+    account_id: int

@@ -10,12 +10,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from keyboards.accounts import LinkStart, not_found_row
-from keyboards.callbacks import NewAppeal, OpenCard, OpenReadings, OpenReceipts
+from keyboards.callbacks import NewAppeal, OpenCard, OpenContacts, OpenReadings, OpenReceipts
 from keyboards.common import button, nav_row
 from keyboards.payments import pay_buttons
 from storage.periods import format_period, period_to_int
 from texts import fmt
 from texts.ru import card as t
+from texts.ru import common as tc
 from texts.ru import webapp as tw
 
 
@@ -66,7 +67,10 @@ def card_keyboard(account_id: int, *, several: bool, webapp_url: str = "") -> In
             button(t.BTN_READINGS, OpenReadings(account_id=account_id)),
             button(t.BTN_RECEIPT, OpenReceipts(account_id=account_id)),
         ],
-        [button(t.BTN_APPEAL, NewAppeal(account_id=account_id))],
+        [
+            button(t.BTN_APPEAL, NewAppeal(account_id=account_id)),
+            button(tc.BTN_CONTACTS, OpenContacts(account_id=account_id)),
+        ],
         [
             button(t.BTN_CHARGES, ChargesMonth(account_id=account_id)),
             button(t.BTN_PAYMENTS, StatementMenu(account_id=account_id)),

@@ -9,14 +9,16 @@ with `is_valid_id` before any query (in `storage.repo.appeals`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import Account, Appeal, AppealMessage, Organization
+from storage.models import Account, Appeal, AppealMessage, Organization, utcnow
 from storage.repo import appeals as repo
 from storage.repo import residents as residents_repo
 from storage.repo.accounts import get_linked_account, linked_accounts
@@ -61,6 +63,12 @@ class OperatorsChat(Protocol):
 
     async def post_message(self, appeal: Appeal, message: AppealMessage) -> int | None: ...
 
+    async def pin(self, appeal: Appeal) -> bool:
+        """Pin the appeal's post (an emergency): whether it is pinned now."""
+        ...
+
+    async def unpin(self, appeal: Appeal) -> None: ...
+
 
 @dataclass
 class Draft:
@@ -71,6 +79,45 @@ class Draft:
     topic: str = ""
     text: str = ""
     photos: list[str] = field(default_factory=list)
+
+
+# --- when to expect an answer ------------------------------------------------------------------------
+
+DEFAULT_ANSWER_DAYS = 2
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    """The day `days` working days after `start` (Saturdays and Sundays are not counted)."""
+    day = start
+    while days > 0:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def local_today(timezone: str | None, now: dt.datetime | None = None) -> dt.date:
+    """The organization's date now (`now`: naive UTC, as stored)."""
+    try:
+        zone = ZoneInfo(timezone or "Europe/Moscow")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("Europe/Moscow")
+    moment = (now or utcnow()).replace(tzinfo=dt.UTC)
+    return moment.astimezone(zone).date()
+
+
+def answer_due(org: Organization | None, created_at: dt.datetime) -> dt.date:
+    """The day the organization answers an appeal written at `created_at` by: its answer time
+    (default 2 working days) counted from that day in its own time zone."""
+    days = (org.answer_days if org is not None else 0) or DEFAULT_ANSWER_DAYS
+    return add_working_days(local_today(org.timezone if org else None, created_at), days)
+
+
+def is_overdue(appeal: Appeal, org: Organization | None, now: dt.datetime | None = None) -> bool:
+    """Still waiting for an answer (new or in work) after its answer day."""
+    if appeal.answer_due is None or appeal.status not in (Status.NEW, Status.IN_WORK):
+        return False
+    return appeal.answer_due < local_today(org.timezone if org else None, now)
 
 
 # --- the resident's side ----------------------------------------------------------------------------
@@ -93,8 +140,17 @@ async def create(session: AsyncSession, resident_id: int, draft: Draft) -> Appea
         text=draft.text,
         photo_file_ids=[p for p in draft.photos if isinstance(p, str)][:MAX_PHOTOS],
     )
+    appeal.answer_due = answer_due(account.organization, appeal.created_at)
     await session.commit()
     return appeal
+
+
+async def emergency_contacts(
+    session: AsyncSession, resident_id: int, account_id: int
+) -> Organization | None:
+    """The organization to call about an emergency on this (linked) account."""
+    account = await get_linked_account(session, resident_id, account_id)
+    return account.organization if account is not None else None
 
 
 MAX_ADDRESS = 300
@@ -137,6 +193,7 @@ async def create_unlinked(
         topic=Topic.OTHER,
         text=text,
     )
+    appeal.answer_due = answer_due(org, appeal.created_at)
     await session.commit()
     return appeal
 
@@ -232,8 +289,20 @@ async def _post(session: AsyncSession, chat: OperatorsChat, appeal: Appeal) -> b
         await repo.record_post_failure(session, appeal)
     else:
         await repo.mark_posted(session, appeal, message_id)
+        if appeal.topic == Topic.EMERGENCY and appeal.status == Status.NEW:
+            appeal.pinned = await chat.pin(appeal)
     await session.commit()
     return message_id is not None
+
+
+async def release_pin(session: AsyncSession, chat: OperatorsChat, appeal: Appeal) -> None:
+    """An emergency stays pinned in the operators' chat until it leaves "new" (an operator took
+    it, answered it, or it was closed): then it is unpinned."""
+    if not appeal.pinned or appeal.status == Status.NEW:
+        return
+    await chat.unpin(appeal)
+    appeal.pinned = False
+    await session.commit()
 
 
 async def post_message(
@@ -292,6 +361,39 @@ async def take(session: AsyncSession, appeal: Appeal) -> bool:
 async def close(session: AsyncSession, appeal: Appeal) -> None:
     await repo.set_status(session, appeal, Status.CLOSED)
     await session.commit()
+
+
+def organization_of(appeal: Appeal) -> Organization | None:
+    return appeal.account.organization if appeal.account is not None else appeal.organization
+
+
+async def overdue(session: AsyncSession, now: dt.datetime | None = None) -> list[Appeal]:
+    """Appeals still waiting for an answer after their answer day (each organization's date)."""
+    # no organization's date is more than a day ahead of UTC: later answer days are not overdue
+    latest = (now or utcnow()).date()
+    candidates = await repo.open_appeals(session, due_by=latest)
+    return [a for a in candidates if is_overdue(a, organization_of(a), now)]
+
+
+@dataclass(frozen=True)
+class OpenList:
+    """The operators' /appeals: what waits for an answer, overdue first."""
+
+    overdue: list[Appeal]
+    waiting: list[Appeal]  # not overdue (at most `limit` in all are listed)
+    total: int  # waiting for an answer, overdue included
+
+
+async def open_for_operators(
+    session: AsyncSession, now: dt.datetime | None = None, limit: int = 30
+) -> OpenList:
+    late = await overdue(session, now)
+    late_ids = {a.id for a in late}
+    waiting = [
+        a for a in await repo.open_appeals(session, limit=limit + len(late)) if a.id not in late_ids
+    ]
+    total = await repo.count_open(session)
+    return OpenList(late[:limit], waiting[: max(0, limit - len(late))], total)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ async def record_phone(
     consent_at: dt.datetime,
     phone: str,
     complete: bool,
+    name: str = "",
 ) -> Resident:
     """Store the person with both answers and the verified phone; `complete` ends the
     registration here (no e-mail step to follow). Commits."""
@@ -54,6 +55,7 @@ async def record_phone(
     person.consent_at = consent_at
     person.phone = phone
     person.phone_verified_at = utcnow()
+    person.name = name.strip()[:200]  # the name registered under (the household list shows it)
     if complete:
         await complete_registration(session, person)
     else:

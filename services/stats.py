@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import appeals
 from services.readings import rules
 from storage.models import Organization
 from storage.repo import stats as repo
@@ -26,4 +27,6 @@ async def collect(
     def period_of(org: Organization) -> dt.date:
         return rules.current_period(org.timezone or default_timezone, now)
 
-    return await repo.collect(session, period_of)
+    figures = await repo.collect(session, period_of)
+    figures.overdue_appeals = len(await appeals.overdue(session, now))
+    return figures

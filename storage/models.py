@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
@@ -70,6 +71,12 @@ class Organization(Base):
     # the day of the next month a period's bill is due (ПП № 354: the 10th unless the contract
     # says otherwise)
     due_day: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # contacts residents see (/help, «📞 Контакты»); the phone and address above are the office's
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    office_hours: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    emergency_phone: Mapped[str] = mapped_column(String(64), default="", server_default="")  # АДС
+    # working days within which an appeal is answered (weekends skipped)
+    answer_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
 
     houses: Mapped[list[House]] = relationship(back_populates="organization")
 
@@ -302,6 +309,9 @@ class Resident(Base):
     notify_payments: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     notify_pay_by: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     notify_verification: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # the name the resident registered under (their Telegram name then): shown only to residents
+    # linked to the same account (the household list)
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     unreachable_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # 403
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -342,6 +352,28 @@ class AccountLink(Base):
 
     resident: Mapped[Resident] = relationship(back_populates="links")
     account: Mapped[Account] = relationship()
+
+
+class HouseholdInvite(Base):
+    """A one-time link a linked resident gives family: whoever opens it (registered) is linked to
+    the account without a proof. Only the token's SHA-256 is stored; single use, 7 days,
+    revocable (`revoked_at` also marks an invitee's access taken back)."""
+
+    __tablename__ = "household_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    inviter_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    invitee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class LinkAttempt(Base):
@@ -385,6 +417,10 @@ class Appeal(Base):
     post_attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # the day the resident was told to expect an answer by (the organization's working days)
+    answer_due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # an emergency's post is pinned in the operators' chat until an operator takes it
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     messages: Mapped[list[AppealMessage]] = relationship(
         back_populates="appeal", order_by="AppealMessage.id", cascade="all, delete-orphan"

@@ -56,7 +56,9 @@ async def test_an_appeal_without_an_account_reaches_the_operators(
     assert appeal.address == "ул. Ленина, д. 1, кв. 77" and appeal.organization_id is not None
     [message] = await messages_in_db(session_factory, appeal.id)
     assert message.text.startswith("Не могу найти свой лицевой счёт")
-    assert last(client) == t.UNLINKED_SENT.format(id=appeal.id, org=DEK)
+    assert appeal.answer_due is not None  # the organization's answer time (issue 16, point 10)
+    sent = t.UNLINKED_SENT.format(id=appeal.id, org=DEK) + "\n" + t.answer_by(appeal.answer_due)
+    assert last(client) == sent
 
     [post] = sent_to(client.session, OPS)
     assert f"Обращение №{appeal.id}" in post.text

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.common import Subcommands, database, require_token
 from bot.config import Settings
 from bot.errors import CommandError
-from services import announcements, stats
+from services import announcements, appeals, stats
 from services.appeals import Status
 from storage.models import Organization
 from storage.repo import appeals as appeals_repo
@@ -52,6 +52,9 @@ def register(sub: Subcommands) -> None:
     )
     parser.add_argument(
         "--unposted", action="store_true", help="only appeals not yet in the operators' chat"
+    )
+    parser.add_argument(
+        "--overdue", action="store_true", help="only appeals past their answer day, unanswered"
     )
     parser.add_argument("--limit", type=int, default=50, help="how many, newest first")
     parser.set_defaults(func=run_appeals)
@@ -189,6 +192,10 @@ async def run_appeals(args: argparse.Namespace, settings: Settings) -> int:
                 session, status=args.status, unposted=args.unposted, limit=max(args.limit, 1)
             )
             unposted = await appeals_repo.count_unposted(session)
+            overdue = await appeals.overdue(session)
+    late = {appeal.id for appeal in overdue}
+    if getattr(args, "overdue", False):  # past their answer day, the earliest first
+        items = overdue[: max(args.limit, 1)]
     if not items:
         print("no appeals")
         return 0
@@ -203,6 +210,7 @@ async def run_appeals(args: argparse.Namespace, settings: Settings) -> int:
             f"{appeal.id:>6}  {appeal.created_at:%Y-%m-%d %H:%M}  "
             f"{ta.STATUSES.get(appeal.status, appeal.status):10}  "
             f"{ta.TOPICS.get(appeal.topic, appeal.topic):18}  {appeal.account.number if appeal.account else '—':10}  {posted}"
+            + ("  OVERDUE" if appeal.id in late else "")
         )
     if unposted:
         print(f"{unposted} not yet in the operators' chat: the bot retries them every minute")

@@ -22,8 +22,8 @@ from keyboards.accounts import no_accounts
 from keyboards.appeals import StepAction
 from keyboards.callbacks import NewAppeal
 from services import appeals as service
-from services.appeals import Draft, Refusal, Status, TextProblem
-from storage.models import Account, Resident
+from services.appeals import Draft, Refusal, Status, TextProblem, Topic
+from storage.models import Account, Organization, Resident
 from texts import fmt
 from texts.ru import appeals as t
 from texts.ru import common as tc
@@ -144,12 +144,28 @@ async def on_account(
     await ask_topic(callback, state, session, resident, account)
 
 
+def emergency_call(org: Organization | None) -> str:
+    """Whom to call right now: the dispatch phone, else the office's, else 104/112."""
+    name = fmt.esc(org.name) if org is not None else ""
+    if org is not None and org.emergency_phone:
+        return t.EMERGENCY_CALL.format(org=name, phone=fmt.esc(org.emergency_phone))
+    if org is not None and org.phone:
+        return t.EMERGENCY_CALL_OFFICE.format(org=name, phone=fmt.esc(org.phone))
+    return t.EMERGENCY_CALL_NONE
+
+
 async def on_topic(
-    callback: CallbackQuery, callback_data: kb.AppealTopic, state: FSMContext
-) -> None:
+    callback: CallbackQuery, callback_data: kb.AppealTopic, state: FSMContext,
+    session: AsyncSession, resident: Resident,
+) -> None:  # fmt: skip
+    """The text step; an emergency first shows the phone to call at once."""
     await state.update_data(topic=callback_data.topic, photos=[])
     await state.set_state(AppealForm.text)
     text = t.ASK_TEXT.format(topic=t.TOPICS[callback_data.topic], limit=service.MAX_TEXT)
+    if callback_data.topic == Topic.EMERGENCY:
+        draft = await draft_of(state)
+        org = await service.emergency_contacts(session, resident.id, draft.account_id)
+        text = f"{emergency_call(org)}\n\n{t.EMERGENCY_THEN_WRITE}\n\n{text}"
     await edit_or_send(callback, text, kb.text_step())
     await callback.answer()
 
@@ -279,6 +295,8 @@ async def on_send(
         await callback.answer(refused, show_alert=True)
         return
     sent = t.SENT.format(id=appeal.id, status=t.STATUSES[Status.NEW])
+    if appeal.answer_due is not None:
+        sent += "\n" + t.answer_by(appeal.answer_due)
     await edit_or_send(callback, sent, kb.answer_received(appeal.id))
     await callback.answer()
     await service.post(session, TelegramOperatorsChat(bot, settings.operators_chat_id), appeal.id)

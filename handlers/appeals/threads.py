@@ -214,6 +214,7 @@ async def on_close_yes(
     await callback.answer()
     chat = TelegramOperatorsChat(bot, settings.operators_chat_id)
     await chat.update_buttons(appeal)
+    await service.release_pin(session, chat, appeal)
     if appeal.operators_message_id is not None:  # operators never saw it otherwise
         await chat.notify(appeal, to.RESIDENT_CLOSED.format(id=appeal.id))
 

@@ -100,7 +100,8 @@ async def on_text(
         await message.answer(tc.STALE_BUTTON)
         return
     org = fmt.esc(data.get("org") or "")
-    await message.answer(
-        t.UNLINKED_SENT.format(id=appeal.id, org=org), reply_markup=kb.answer_received(appeal.id)
-    )
+    sent = t.UNLINKED_SENT.format(id=appeal.id, org=org)
+    if appeal.answer_due is not None:
+        sent += "\n" + t.answer_by(appeal.answer_due)
+    await message.answer(sent, reply_markup=kb.answer_received(appeal.id))
     await service.post(session, TelegramOperatorsChat(bot, settings.operators_chat_id), appeal.id)

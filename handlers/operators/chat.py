@@ -17,7 +17,7 @@ from keyboards import operators as kb
 from keyboards.operators import PostAction
 from services import appeals as service
 from services import stats
-from services.appeals import AnswerProblem, Status
+from services.appeals import AnswerProblem, Status, Topic
 from storage.models import Appeal
 from texts import fmt
 from texts.ru import appeals as ta
@@ -47,6 +47,7 @@ def router() -> Router:
     usage = {"usage": t.REPLY_USAGE}
     r.message.register(on_usage, Command("reply"), FromOperator(), flags=usage)
     r.message.register(on_stats, Command("stats"), FromOperator())
+    r.message.register(on_open_appeals, Command("appeals"), FromOperator())
     r.message.register(on_reply, IsReply())
     r.message.register(swallow)
     r.callback_query.register(on_button, kb.OperatorAppeal.filter())
@@ -88,8 +89,10 @@ async def answer(
         bot, session, appeal, notice, kb_appeals.answer_received(appeal.id), photos
     )
     await service.mark_delivered(session, item, outcome is Delivery.SENT)
-    if was_new:  # "Взять в работу" is no longer offered
-        await TelegramOperatorsChat(bot, settings.operators_chat_id).update_buttons(appeal)
+    if was_new:  # "Взять в работу" is no longer offered; an emergency is no longer pinned
+        chat = TelegramOperatorsChat(bot, settings.operators_chat_id)
+        await chat.update_buttons(appeal)
+        await service.release_pin(session, chat, appeal)
     await message.answer(ANSWER_OUTCOMES[outcome].format(id=appeal.id), reply_parameters=reply_here)
 
 
@@ -116,6 +119,30 @@ async def on_reply_command(
 async def on_stats(message: Message, session: AsyncSession, settings: Settings) -> None:
     figures = await stats.collect(session, default_timezone=settings.default_timezone)
     await message.answer(fmt.esc(t.stats(figures)))
+
+
+def _open_line(appeal: Appeal) -> str:
+    due = fmt.day(appeal.answer_due) if appeal.answer_due else t.OPEN_NO_DUE
+    icon = "🚨 " if appeal.topic == Topic.EMERGENCY else ""
+    status = ta.STATUSES.get(appeal.status, appeal.status)
+    return t.OPEN_LINE.format(icon=icon, id=appeal.id, topic=_topic(appeal), status=status, due=due)
+
+
+async def on_open_appeals(message: Message, session: AsyncSession) -> None:
+    """/appeals: what waits for an answer, the overdue first (past the organization's answer
+    time, counted in its working days)."""
+    found = await service.open_for_operators(session)
+    if not found.total:
+        await message.answer(t.OPEN_NONE)
+        return
+    lines = [t.OPEN_TITLE.format(total=found.total, overdue=len(found.overdue))]
+    for title, items in ((t.OPEN_OVERDUE, found.overdue), (t.OPEN_WAITING, found.waiting)):
+        if items:
+            lines += ["", title, *(_open_line(a) for a in items)]
+    listed = len(found.overdue) + len(found.waiting)
+    if found.total > listed:
+        lines += ["", t.OPEN_MORE.format(n=found.total - listed)]
+    await message.answer("\n".join(lines))
 
 
 async def on_reply(
@@ -160,6 +187,7 @@ async def on_button(
     else:
         await close(callback, bot, session, chat, appeal)
     await chat.update_buttons(appeal)
+    await service.release_pin(session, chat, appeal)
 
 
 async def take(

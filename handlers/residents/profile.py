@@ -20,6 +20,7 @@ from handlers.residents import steps
 from handlers.ui import StepInput, drop_buttons, edit_or_send, leave_dialogue, say
 from keyboards import profile as kb
 from keyboards import registration as kb_reg
+from keyboards.household import household_button
 from keyboards.menu import MENU_BUTTONS, main_menu
 from keyboards.profile import Act, ProfileAction
 from services import profile
@@ -84,6 +85,8 @@ async def profile_screen(
         notify_pay_by=resident.notify_pay_by,
         notify_verification=resident.notify_verification,
     )
+    if accounts:  # «Семья и доступ», above «Удалить регистрацию»
+        markup.inline_keyboard.insert(len(markup.inline_keyboard) - 1, household_button())
     return "\n".join(lines), markup
 
 

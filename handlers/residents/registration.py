@@ -12,14 +12,14 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from aiogram import F, Router
-from aiogram.filters import CommandStart, StateFilter
+from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from handlers.residents import steps
+from handlers.residents import household, steps
 from handlers.ui import StepInput, drop_buttons, say
 from keyboards import registration as kb
 from keyboards.accounts import phone_offer, start_button
@@ -55,10 +55,15 @@ class Answers:
         return cls(str(data.get("agreed_at") or ""), str(data.get("consent_at") or ""))
 
 
-async def on_start(message: Message, state: FSMContext, resident: Resident | None) -> None:
+async def on_start(
+    message: Message, command: CommandObject, state: FSMContext, session: AsyncSession,
+    resident: Resident | None,
+) -> None:  # fmt: skip
     if message.chat.type != "private":
         return
     await state.clear()
+    if await household.invite_link(message, state, session, resident, command.args):
+        return  # a registered resident opened an invite link: answered
     if resident is not None and resident.is_registered:
         await message.answer(t.WELCOME_BACK, reply_markup=main_menu())
         return
@@ -158,7 +163,7 @@ async def on_phone(
         session, resident, telegram_id=message.from_user.id, chat_id=message.chat.id,
         agreed_at=dt.datetime.fromisoformat(answers.agreed_at),
         consent_at=dt.datetime.fromisoformat(answers.consent_at),
-        phone=phone, complete=not emailing,
+        phone=phone, complete=not emailing, name=message.from_user.full_name,
     )  # fmt: skip
     if emailing:
         await state.set_state(Registration.email)
@@ -170,7 +175,7 @@ async def on_phone(
         await _ask_email(message)
     else:
         await message.answer(t.EMAIL_UNAVAILABLE)
-        await _done(message, session, person)
+        await _done(message, state, session, person)
 
 
 # --- e-mail ---------------------------------------------------------------------------------------
@@ -179,7 +184,7 @@ async def on_phone(
 async def _email_confirmed(message: Message, turn: steps.EmailTurn, address: str) -> None:
     await registration.complete_registration(turn.session, turn.resident)
     await message.answer(t.EMAIL_CONFIRMED.format(email=fmt.esc(address)))
-    await _done(message, turn.session, turn.resident)
+    await _done(message, turn.state, turn.session, turn.resident)
 
 
 EMAIL = steps.EmailFlow(
@@ -195,7 +200,7 @@ async def on_skip(callback: CallbackQuery, turn: steps.EmailTurn) -> None:
     await drop_buttons(callback)
     await turn.state.clear()
     await registration.skip_email(turn.session, turn.resident)
-    await _done(callback.message, turn.session, turn.resident)
+    await _done(callback.message, turn.state, turn.session, turn.resident)
 
 
 async def on_lost(message: Message, state: FSMContext) -> None:
@@ -212,9 +217,14 @@ async def _restart(message: Message, state: FSMContext) -> None:
     await message.answer(t.AGREEMENT_ASK, reply_markup=kb.agreement())
 
 
-async def _done(message: Message, session: AsyncSession, resident: Resident) -> None:
-    """The menu, then linking: in one tap each for the accounts the verified phone proves."""
+async def _done(
+    message: Message, state: FSMContext, session: AsyncSession, resident: Resident
+) -> None:
+    """The menu; then the invite the newcomer came with, else linking: in one tap each for the
+    accounts the verified phone proves."""
     await message.answer(t.DONE, reply_markup=main_menu())
+    if await household.apply_pending(message, state, session):
+        return  # the invite the newcomer came with linked an account
     offers = await linking.phone_offers(session, resident)
     if offers:
         await message.answer(ta.PHONE_OFFER, reply_markup=phone_offer(offers))

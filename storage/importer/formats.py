@@ -109,6 +109,49 @@ ORGANIZATIONS = Kind(
             v.integer(1, 31),
             default=10,
         ),
+        # contacts residents see (/help, «📞 Контакты»), and the answer time of appeals
+        Column(
+            "email",
+            ("email", "e_mail", "электронная_почта", "эл_почта", "почта"),
+            v.email,
+            default="",
+        ),
+        Column(
+            "office_hours",
+            ("office_hours", "hours", "часы_приема", "часы_работы", "режим_работы", "прием"),
+            v.text(300),
+            default="",
+        ),
+        Column(
+            "emergency_phone",
+            (
+                "emergency_phone",
+                "emergency",
+                "аварийная_служба",
+                "аварийная",
+                "диспетчерская",
+                "аварийно_диспетчерская_служба",
+                "аварийный_телефон",
+                "телефон_аварийной_службы",
+                "телефон_диспетчерской",
+                "ads",
+                "адс",
+            ),
+            v.text(64),
+            default="",
+        ),
+        Column(
+            "answer_days",
+            (
+                "answer_days",
+                "срок_ответа",
+                "срок_ответа_раб_дней",
+                "срок_ответа_рабочих_дней",
+                "срок_ответа_дней",
+            ),
+            v.integer(1, 30),
+            default=2,
+        ),
     ),
 )
 
@@ -454,6 +497,8 @@ COLUMN_TITLES = {
     "source": "Источник", "street": "Улица", "phone": "Телефон", "penalty": "Пени",
     "benefit": "Льгота", "subsidy": "Субсидия", "recalc_reason": "Причина перерасчета",
     "recalc_period": "Период перерасчета", "kind": "Вид",
+    "email": "E-mail", "office_hours": "Часы приёма", "emergency_phone": "Аварийная служба",
+    "answer_days": "Срок ответа, раб. дней",
 }  # fmt: skip
 
 

@@ -191,6 +191,20 @@ def text(limit: int):
     return parse
 
 
+def email(value: str) -> str:
+    """An organization's e-mail as residents will write to it: one address, no spaces."""
+    name, at, domain = value.partition("@")
+    if (
+        len(value) > 254
+        or not at
+        or not name
+        or "." not in domain
+        or any(c.isspace() for c in value)
+    ):
+        raise ValueError("не похоже на адрес электронной почты")
+    return value
+
+
 def digits(*lengths: int):
     """INN, KPP, BIC, bank accounts: digits only, of one of the given lengths."""
 

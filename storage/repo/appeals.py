@@ -314,3 +314,28 @@ async def count_unposted(session: AsyncSession) -> int:
         )
         or 0
     )
+
+
+_OPEN = (Status.NEW, Status.IN_WORK)  # waiting for an answer
+
+
+async def open_appeals(
+    session: AsyncSession, *, due_by: dt.date | None = None, limit: int | None = None
+) -> list[Appeal]:
+    """Appeals waiting for an answer, the earliest answer day first (`due_by`: only those due
+    by that day), with their organization for its time zone."""
+    query = (
+        select(Appeal)
+        .options(*_ACCOUNT_DETAILS)
+        .where(Appeal.status.in_(_OPEN))
+        .order_by(Appeal.answer_due.is_(None), Appeal.answer_due, Appeal.id)
+    )
+    if due_by is not None:
+        query = query.where(Appeal.answer_due <= due_by)
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.scalars(query)).unique())
+
+
+async def count_open(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count(Appeal.id)).where(Appeal.status.in_(_OPEN))) or 0

@@ -57,6 +57,7 @@ class Figures:
     readings: list[OrgReadings] = field(default_factory=list)
     appeals: dict[str, int] = field(default_factory=dict)
     unposted_appeals: int = 0
+    overdue_appeals: int = 0  # waiting for an answer past their answer day (services.appeals)
     last_push: LastPush | None = None
 
 

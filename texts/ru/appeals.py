@@ -3,6 +3,8 @@
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from texts import fmt
+
 TOPICS = {
     "charges": "Начисления",
     "readings": "Показания",
@@ -141,3 +143,33 @@ UNLINKED_SENT = (
     "✅ Обращение №{id} отправлено в {org}. Ответ придёт сюда, в этот чат; "
     "обращение видно в разделе «✉️ Обращения»."
 )
+
+
+# --- emergencies and the answer time (issue 16, point 10) ---------------------------------------
+EMERGENCY_CALL = (
+    "🚨 <b>Аварийная ситуация?</b> Если заливает, пахнет газом, искрит проводка, нет тепла или "
+    "света — сразу звоните в аварийно-диспетчерскую службу {org}:\n"
+    "<b>{phone}</b>\n"
+    "Запах газа — 104, угроза жизни — 112."
+)
+EMERGENCY_CALL_OFFICE = (
+    "🚨 <b>Аварийная ситуация?</b> Телефон аварийной службы {org} в бот пока не загружен — "
+    "позвоните в организацию: <b>{phone}</b>\n"
+    "Запах газа — 104, угроза жизни — 112."
+)
+EMERGENCY_CALL_NONE = (
+    "🚨 <b>Аварийная ситуация?</b> Если есть опасность, не ждите ответа в чате: запах газа — "
+    "104, угроза жизни — 112."
+)
+EMERGENCY_THEN_WRITE = (
+    "Письменное обращение операторы увидят первым: оно придёт к ним с пометкой 🚨."
+)
+WEEKDAYS_GENITIVE = (
+    "понедельника", "вторника", "среды", "четверга", "пятницы", "субботы", "воскресенья",
+)  # fmt: skip
+ANSWER_BY = "⏱ Ответ придёт не позже {weekday}, {date}."
+
+
+def answer_by(due: dt.date) -> str:
+    """«⏱ Ответ придёт не позже среды, 3 декабря.» (the organization's working days)."""
+    return ANSWER_BY.format(weekday=WEEKDAYS_GENITIVE[due.weekday()], date=fmt.day_long(due))

@@ -82,6 +82,19 @@ PUSH_STATUSES = {
     "failed": "прервана",
 }
 
+# --- emergencies, answer days, overdue (issue 16, point 10) --------------------------------------
+POST_EMERGENCY = "🚨🚨🚨 <b>АВАРИЯ</b> — закреплено, пока обращение не возьмут в работу\n"
+POST_DUE = "\nОтветить до: {due}"
+OPEN_TITLE = "<b>Ждут ответа</b>: {total}, из них просрочено: {overdue}"
+OPEN_NONE = "Обращений, ждущих ответа, нет."
+OPEN_OVERDUE = "⏰ <b>Просрочены</b>"
+OPEN_WAITING = "⏳ <b>В срок</b>"
+OPEN_LINE = "{icon}№{id} · {topic} · {status} · ответить до {due}"
+OPEN_NO_DUE = "без срока"
+OPEN_MORE = "… и ещё {n}. Все обращения: <code>python -m bot appeals</code>."
+STATS_APPEALS_OVERDUE = "Просрочены (нет ответа в срок): {n}"
+
+
 # --- /announce ------------------------------------------------------------------------------------
 ANNOUNCE_CHOOSE_ORG = "Объявление. Выберите организацию:"
 ANNOUNCE_CHOOSE_SCOPE = "Кому отправить объявление в «{org}»?"
@@ -164,6 +177,8 @@ def stats(figures: Any) -> str:
     )
     if figures.unposted_appeals:
         lines.append(STATS_APPEALS_UNPOSTED.format(n=figures.unposted_appeals))
+    if figures.overdue_appeals:
+        lines.append(STATS_APPEALS_OVERDUE.format(n=figures.overdue_appeals))
     push = figures.last_push
     if push is None:
         lines.append(STATS_PUSH_NONE)
