@@ -8,22 +8,20 @@ the PDF is rendered in the render pool, never on the event loop.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import NamedPeriod, registered_only
 from handlers.filters import TextIs
-from handlers.ui import edit_or_send, say
+from handlers.ui import edit_or_send, say, send_rendered
 from keyboards import receipts as kb
 from keyboards.accounts import no_accounts
 from keyboards.callbacks import OpenReceipts
 from keyboards.payments import pay_keyboard
 from receipts.data import load_receipt, receipt_periods
-from receipts.pool import run_cpu
 from receipts.push import receipt_filename
 from receipts.render import receipt_pdf
 from storage.models import Account, Resident
@@ -32,8 +30,6 @@ from storage.repo.accounts import linked_accounts
 from texts import fmt
 from texts.ru import common
 from texts.ru import receipts as t
-
-log = logging.getLogger(__name__)
 
 
 def router() -> Router:
@@ -116,23 +112,19 @@ async def on_get(
     if data is None:
         await callback.answer(t.PERIOD_NOT_AVAILABLE, show_alert=True)
         return
-    await callback.answer(t.PREPARING)
-    chat_id = callback.from_user.id
-    try:
-        pdf = await run_cpu(receipt_pdf, data)
-    except Exception as error:  # a broken render must not leave the resident without an answer
-        log.exception("receipt render failed: %s", type(error).__name__)
-        await bot.send_message(chat_id, t.RENDER_FAILED)
-        return
     caption = t.CAPTION.format(
         month=fmt.month(period),
         number=fmt.esc(data.account_number),
         total=fmt.rub(data.to_pay),
         pay_by=t.PAY_BY.format(day=fmt.day(data.pay_by)) if data.to_pay > 0 else "",
     )
-    await bot.send_document(
-        chat_id,
-        BufferedInputFile(pdf, receipt_filename(data.account_number, period)),
+    await send_rendered(
+        callback,
+        bot,
+        receipt_pdf,
+        data,
+        texts=(t.PREPARING, t.RENDER_FAILED),
+        filename=receipt_filename(data.account_number, period),
         caption=caption,
         reply_markup=pay_keyboard(account.id),
     )

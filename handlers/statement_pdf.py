@@ -9,17 +9,15 @@ rendered in the render pool, never on the event loop.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from decimal import Decimal
 
 from aiogram import Bot, Router
-from aiogram.types import BufferedInputFile, CallbackQuery
+from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import registered_only
-from handlers.ui import edit_or_send
+from handlers.ui import edit_or_send, send_rendered
 from keyboards import statement_pdf as kb
-from receipts.pool import run_cpu
 from receipts.statement_content import span_name, statement_pdf
 from services import statements
 from storage.models import Account
@@ -28,8 +26,6 @@ from texts import fmt
 from texts.ru import card as tc
 from texts.ru import common
 from texts.ru import statement_pdf as t
-
-log = logging.getLogger(__name__)
 
 
 def router() -> Router:
@@ -95,17 +91,13 @@ async def on_get(
     if document is None:
         await callback.answer(t.NO_CHARGES, show_alert=True)
         return
-    await callback.answer(t.PREPARING)
-    chat_id = callback.from_user.id
-    try:
-        pdf = await run_cpu(statement_pdf, document)
-    except Exception as error:  # a broken render must not leave the resident without an answer
-        log.exception("statement render failed: %s", type(error).__name__)
-        await bot.send_message(chat_id, t.RENDER_FAILED)
-        return
-    await bot.send_document(
-        chat_id,
-        BufferedInputFile(pdf, statement_filename(document.account_number, first, last)),
+    await send_rendered(
+        callback,
+        bot,
+        statement_pdf,
+        document,
+        texts=(t.PREPARING, t.RENDER_FAILED),
+        filename=statement_filename(document.account_number, first, last),
         caption=t.CAPTION.format(
             number=fmt.esc(document.account_number),
             span=span_name(document.first, document.last),

@@ -10,14 +10,17 @@ One policy for every feature (CONVENTIONS 15):
   menu's buttons always keep their meaning.
 - A command with arguments parses them in its filter (`arguments`); one that does not fit gets
   its usage from `on_usage`.
+- A document made for the resident (a receipt, a statement) is rendered in the render pool and
+  sent by `send_rendered`; a render that fails gets the feature's apology, never silence.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
-from aiogram import F
+from aiogram import Bot, F
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.dispatcher.flags import get_flag
@@ -25,6 +28,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     ForceReply,
     InlineKeyboardMarkup,
@@ -35,6 +39,7 @@ from aiogram.types import (
 from magic_filter import MagicFilter
 
 from keyboards.menu import MENU_BUTTONS
+from receipts.pool import run_cpu
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | Forc
 # as its input. Any other command in a step gets the step's hint.
 PASS_THROUGH = frozenset({"/cancel", "/help", "/start"})
 MENU_TEXTS = frozenset(MENU_BUTTONS)
+Content = TypeVar("Content")
 
 
 def command_of(text: str | None) -> str | None:
@@ -159,3 +165,30 @@ async def drop_buttons(callback: CallbackQuery) -> None:
             await message.edit_reply_markup(reply_markup=None)
         except TelegramBadRequest:
             log.debug("could not drop buttons")
+
+
+async def send_rendered(
+    callback: CallbackQuery,
+    bot: Bot,
+    render: Callable[[Content], bytes],
+    content: Content,
+    *,
+    texts: tuple[str, str],
+    filename: str,
+    caption: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Say the document is on its way, render `content` in the render pool and send it to the
+    resident's chat. `texts`: (preparing, render failed)."""
+    preparing, failed = texts
+    await callback.answer(preparing)
+    chat_id = callback.from_user.id
+    try:
+        pdf = await run_cpu(render, content)
+    except Exception as error:  # a broken render must not leave the resident without an answer
+        log.exception("%s failed: %s", getattr(render, "__name__", "render"), type(error).__name__)
+        await bot.send_message(chat_id, failed)
+        return
+    await bot.send_document(
+        chat_id, BufferedInputFile(pdf, filename), caption=caption, reply_markup=reply_markup
+    )

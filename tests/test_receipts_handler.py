@@ -10,7 +10,7 @@ from aiogram.types import BufferedInputFile
 from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import receipts as handler
+from handlers import ui
 from keyboards.callbacks import OpenReceipts
 from keyboards.receipts import ReceiptGet, ReceiptMonths
 from storage.demo import GOLDEN_PERIOD
@@ -161,13 +161,13 @@ async def test_rendering_goes_through_the_pool(
     client: BotClient, golden_linked: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
-    real = handler.run_cpu
+    real = ui.run_cpu
 
     async def spy(fn, *args, **kwargs):
         calls.append(fn.__name__)
         return await real(fn, *args, **kwargs)
 
-    monkeypatch.setattr(handler, "run_cpu", spy)
+    monkeypatch.setattr(ui, "run_cpu", spy)  # every document goes through send_rendered
     await client.callback(ReceiptGet(account_id=golden_linked.id, period=202003).pack())
     assert calls == ["receipt_pdf"]
     assert len(documents(client)) == 1
@@ -179,7 +179,7 @@ async def test_a_failed_render_is_answered(
     async def broken(fn, *args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(handler, "run_cpu", broken)
+    monkeypatch.setattr(ui, "run_cpu", broken)
     await client.callback(ReceiptGet(account_id=golden_linked.id, period=202003).pack())
     assert client.last_text() == t.RENDER_FAILED
     assert documents(client) == []
