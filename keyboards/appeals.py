@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.callbacks import AppealsHistory, NewAppeal
 from keyboards.card import HistoryMenu
-from keyboards.common import button, nav_row, one_row
+from keyboards.common import button, nav_row
 from storage.models import Account, Appeal
 from storage.repo.appeals import Status, Topic
 from texts import fmt
@@ -60,7 +60,7 @@ class AppealAction(CallbackData, prefix="ax"):
 
 
 def _cancel_row() -> list[InlineKeyboardButton]:
-    return [button(t.BTN_CANCEL, AppealStep(action=StepAction.CANCEL))]
+    return [button(t.BTN_CANCEL, AppealStep(action=StepAction.CANCEL)), *nav_row()]
 
 
 def choose_account(accounts: Sequence[Account], has_appeals: bool) -> InlineKeyboardMarkup:
@@ -177,9 +177,17 @@ def thread(appeal: Appeal, page: int, pages: int) -> InlineKeyboardMarkup:
 
 
 def close_confirm(appeal_id: int) -> InlineKeyboardMarkup:
-    return one_row(
-        button(t.BTN_CLOSE_YES, AppealAction(action=ThreadAction.CLOSE_YES, appeal_id=appeal_id)),
-        button(t.BTN_CLOSE_NO, AppealView(appeal_id=appeal_id)),
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(
+                    t.BTN_CLOSE_YES,
+                    AppealAction(action=ThreadAction.CLOSE_YES, appeal_id=appeal_id),
+                ),
+                button(t.BTN_CLOSE_NO, AppealView(appeal_id=appeal_id)),
+            ],
+            nav_row(),
+        ]
     )
 
 

@@ -28,6 +28,7 @@ class ReadingsHistory(CallbackData, prefix="rh"):
     account_id: int
     meter_id: int = 0  # 0: all meters of the account
     page: int = 0
+    via: int = 0  # 1: opened from the history menu, where «◀ Назад» leads back to
 
 
 class OpenReceipts(CallbackData, prefix="q"):

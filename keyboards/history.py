@@ -103,7 +103,7 @@ def history_menu(account_id: int) -> InlineKeyboardMarkup:
                 button(t.BTN_PAYMENTS_HISTORY, PaymentsHistory(account_id=account_id)),
             ],
             [
-                button(t.BTN_READINGS_HISTORY, ReadingsHistory(account_id=account_id)),
+                button(t.BTN_READINGS_HISTORY, ReadingsHistory(account_id=account_id, via=1)),
                 button(t.BTN_APPEALS_HISTORY, AppealsHistory(account_id=account_id)),
             ],
             [

@@ -8,7 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from keyboards.callbacks import OpenCard
-from keyboards.common import button
+from keyboards.common import button, nav_row
 from keyboards.profile import Act, ProfileAction
 from texts.ru import household as t
 
@@ -44,7 +44,7 @@ def household_button() -> list[InlineKeyboardButton]:
 def household(buttons: list[tuple[str, HouseholdAct, int, int]]) -> InlineKeyboardMarkup:
     """A row per (text, action, account id, invite id), then back to the profile."""
     rows = [[_button(*spec)] for spec in buttons]
-    rows.append([button(t.BTN_TO_HOUSEHOLD, ProfileAction(action=Act.SHOW))])
+    rows.append(nav_row(ProfileAction(action=Act.SHOW)))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -52,13 +52,15 @@ def remove_confirm(account_id: int, invite_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [_button(t.BTN_REMOVE_YES, HouseholdAct.REMOVE, account_id, invite_id)],
-            [_button(t.BTN_TO_HOUSEHOLD, HouseholdAct.SHOW)],
+            nav_row(HouseholdAction(action=HouseholdAct.SHOW)),
         ]
     )
 
 
 def back_to_household() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(t.BTN_TO_HOUSEHOLD, HouseholdAct.SHOW)]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[nav_row(HouseholdAction(action=HouseholdAct.SHOW))]
+    )
 
 
 def open_account(account_id: int, number: str) -> InlineKeyboardMarkup:

@@ -100,5 +100,6 @@ def delete_confirm() -> InlineKeyboardMarkup:
         inline_keyboard=[
             [_button(t.BTN_DELETE_YES, Act.DELETE_DO)],
             [_button(t.BTN_DELETE_NO, Act.SHOW)],
+            nav_row(),
         ]
     )

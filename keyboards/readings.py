@@ -84,31 +84,42 @@ def confirm_keyboard(nonce: int) -> InlineKeyboardMarkup:
                 button(t.BTN_SAVE, ConfirmReadings(nonce=nonce, action=ReadingsAction.SAVE)),
                 button(t.BTN_FIX, ConfirmReadings(nonce=nonce, action=ReadingsAction.FIX)),
             ],
-            [button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action=ReadingsAction.CANCEL))],
+            [
+                button(t.BTN_CANCEL, ConfirmReadings(nonce=nonce, action=ReadingsAction.CANCEL)),
+                *nav_row(),
+            ],
         ]
     )
 
 
 def history_keyboard(
-    account_id: int, meter_id: int, page: int, has_older: bool
+    account_id: int, meter_id: int, page: int, has_older: bool, via: int = 0, several: bool = True
 ) -> InlineKeyboardMarkup:
+    """A meter's history pages; «◀ Назад» to where it was opened from: the account's meters, or
+    (`via` the history menu) the meter choice of the history menu, or that menu itself when the
+    account has one meter (`several` False)."""
     nav = []
     if has_older:
         nav.append(
             button(
                 t.BTN_OLDER,
-                ReadingsHistory(account_id=account_id, meter_id=meter_id, page=page + 1),
+                ReadingsHistory(account_id=account_id, meter_id=meter_id, page=page + 1, via=via),
             )
         )
     if page > 0:
         nav.append(
             button(
                 t.BTN_NEWER,
-                ReadingsHistory(account_id=account_id, meter_id=meter_id, page=page - 1),
+                ReadingsHistory(account_id=account_id, meter_id=meter_id, page=page - 1, via=via),
             )
         )
     rows = [nav] if nav else []
-    rows.append(nav_row(OpenReadings(account_id=account_id)))  # the account's meters
+    back: CallbackData = OpenReadings(account_id=account_id)
+    if via and several:
+        back = ReadingsHistory(account_id=account_id, via=via)
+    elif via:
+        back = HistoryMenu(account_id=account_id)
+    rows.append(nav_row(back))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -117,7 +128,7 @@ def history_meters_keyboard(
 ) -> InlineKeyboardMarkup:
     """One button per meter, then back to the account's history (no dead end)."""
     rows = [
-        [button(name, ReadingsHistory(account_id=account_id, meter_id=meter_id))]
+        [button(name, ReadingsHistory(account_id=account_id, meter_id=meter_id, via=1))]
         for meter_id, name in meters
     ]
     rows.append(nav_row(HistoryMenu(account_id=account_id)))

@@ -27,6 +27,7 @@ INT_BOUNDS = {
     "item": 9999,
     "kind": 9,
     "fresh": 1,
+    "via": 1,
 }
 # A plain `str` field (a StrEnum says what it holds): longer than any action word in use.
 PLAIN_STR = "x" * 24

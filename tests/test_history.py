@@ -106,7 +106,7 @@ async def test_history_menu_links_every_history(client, golden_resident) -> None
     await open_card(client)
     await client.click(tc.BTN_HISTORY)
     offered = buttons(client)
-    assert offered[th.BTN_READINGS_HISTORY] == ReadingsHistory(account_id=account.id).pack()
+    assert offered[th.BTN_READINGS_HISTORY] == ReadingsHistory(account_id=account.id, via=1).pack()
     assert offered[th.BTN_APPEALS_HISTORY] == AppealsHistory(account_id=account.id).pack()
     assert offered[th.BTN_CHARGES_HISTORY] == ChargesHistory(account_id=account.id).pack()
     assert offered[th.BTN_PAYMENTS_HISTORY] == PaymentsHistory(account_id=account.id).pack()

@@ -112,6 +112,14 @@ async def test_every_screen_of_a_resident_has_a_way_back_and_the_menu(
     await client.click("ХВС")
     assert "История показаний" in client.last_text()
     has_back_and_menu(client)
+    await back_leads_to(client, "Выберите счётчик")  # opened from the history menu: back there
+    await back_leads_to(client, "Что показать?")
+    await back_leads_to(client, "Абонент:")
+    # a meter's history opened from the meters list leads back to that list
+    await client.click(tc.BTN_READINGS)
+    await client.click(tr.BTN_HISTORY.split("{")[0])
+    assert "История показаний" in client.last_text()
+    has_back_and_menu(client)
     await back_leads_to(client, "Счётчики · л/с № 00000000")
     has_back_and_menu(client)  # the meters list
     await back_leads_to(client, "Абонент:")

@@ -51,7 +51,7 @@ async def open_history(
         await callback.answer(common.ACCOUNT_NOT_AVAILABLE, show_alert=True)
         return
     history = await service.history(session, meter, callback_data.page)
-    text, markup = views.history_screen(account, history)
+    text, markup = views.history_screen(account, history, callback_data.via, len(meters) > 1)
     await callback.answer()
     own = f"{ReadingsHistory.__prefix__}:{account.id}:{meter.id}:"
     if _shows_button(callback, own):  # paging: turn the page in place

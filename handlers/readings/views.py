@@ -112,7 +112,9 @@ def history_meter_choice(account: Account, meters: Sequence[Meter]) -> Screen:
     )
 
 
-def history_screen(account: Account, history: History) -> Screen:
+def history_screen(
+    account: Account, history: History, via: int = 0, several: bool = True
+) -> Screen:
     meter = history.meter
     lines = [
         t.HISTORY_TITLE.format(
@@ -138,7 +140,9 @@ def history_screen(account: Account, history: History) -> Screen:
         )
     if not history.rows:
         lines.append(t.HISTORY_EMPTY)
-    markup = kb.history_keyboard(account.id, meter.id, history.page, history.has_older)
+    markup = kb.history_keyboard(
+        account.id, meter.id, history.page, history.has_older, via, several
+    )
     return "\n".join(lines), markup
 
 

@@ -9,7 +9,6 @@ BTN_INVITE = "➕ Пригласить к л/с № {number}"
 BTN_REMOVE = "✖ Закрыть доступ: {name}"
 BTN_REVOKE = "✖ Отозвать ссылку до {until}"
 BTN_REMOVE_YES = "Да, закрыть доступ"
-BTN_TO_HOUSEHOLD = "◀ Назад"
 BTN_OPEN_ACCOUNT = "Открыть л/с № {number}"
 
 TITLE = "👨‍👩‍👧 <b>Семья и доступ к счетам</b>"
