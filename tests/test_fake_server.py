@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -33,6 +34,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
+from bot.fakeapi.html_entities import HtmlParseError, parse_html
 from bot.fakeapi.server import FakeTelegram
 from tests.harness import BOT_TOKEN
 
@@ -487,3 +489,41 @@ async def test_paying_an_invoice_sends_pre_checkout_then_the_successful_payment(
     assert message is not None and message["successful_payment"]["total_amount"] == 238329
     updates = await api_bot.get_updates(timeout=0)
     assert updates[-1].message.successful_payment.invoice_payload == "p1:1:238329:202003:sig"
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<b>жир</b> x", ("жир x", [{"type": "bold", "offset": 0, "length": 3}])),
+        (
+            "<a href='http://x'>l</a><a>y</a>",
+            ("ly", [{"type": "text_link", "offset": 0, "length": 1, "url": "http://x"}]),
+        ),
+        ("&lt;&amp;&gt;", ("<&>", [])),
+        (
+            '<blockquote expandable="">q</blockquote>',
+            ("q", [{"type": "expandable_blockquote", "offset": 0, "length": 1}]),
+        ),
+        ("<u>😀</u>", ("😀", [{"type": "underline", "offset": 0, "length": 2}])),
+    ],
+)
+def test_the_fake_parses_html_as_telegram_does(html: str, expected: tuple) -> None:
+    assert parse_html(html) == expected
+
+
+@pytest.mark.parametrize(
+    ("html", "error"),
+    [
+        ("<b", "Unclosed start tag at byte offset 0"),
+        ("<b x>y</b>", 'Expected equal sign in declaration of an attribute of the tag "b"'),
+        ("<b x='y>z</b>", "Unclosed start tag at byte offset 0"),
+        ("x</b>", "Unexpected end tag at byte offset 1"),
+        ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+        ("<span>x</span>", 'Tag "span" must have class "tg-spoiler"'),
+        ("<b>x</b", "Unclosed end tag at byte offset 4"),
+        ("<b>x", 'Can\'t find end tag corresponding to start tag "b"'),
+    ],
+)
+def test_the_fake_refuses_bad_html_as_telegram_does(html: str, error: str) -> None:
+    with pytest.raises(HtmlParseError, match=re.escape(error)):
+        parse_html(html)

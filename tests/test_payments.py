@@ -157,54 +157,53 @@ async def test_paying_the_golden_account_end_to_end(
     assert "в обработке" not in client.last_text()
 
 
+async def pay_in_full(client, charge_id: str) -> None:
+    invoice = await pay_due(client)
+    await pre_checkout(client, invoice.payload, 238329)
+    await client.feed(successful_update(client, invoice.payload, 238329, charge_id))
+
+
+async def card_after_import(client, engine, tmp_path, rows: str) -> str:
+    """The card's text after the billing's payments file with `rows` is imported."""
+    registry = tmp_path / "payments.csv"
+    registry.write_text(f"account,date,amount,period\n{rows}", encoding="utf-8")
+    await import_files(engine, [registry])
+    await client.send(common.BTN_ACCOUNTS)
+    return plain(client.last_text())
+
+
 async def test_a_payment_booked_without_charge_id_matches_by_account_amount_and_date(
     client, session, engine, golden_resident, tmp_path
 ):
-    invoice = await pay_due(client)
-    await pre_checkout(client, invoice.payload, 238329)
-    await client.feed(successful_update(client, invoice.payload, 238329, "tg-charge-2"))
-    registry = tmp_path / "payments.csv"
-    registry.write_text(
-        "account,date,amount,period\n"
+    await pay_in_full(client, "tg-charge-2")
+    card = await card_after_import(
+        client,
+        engine,
+        tmp_path,
         f"{GOLDEN_NUMBER},20.04.2020,2383.29,2020-04\n"  # too late: 14 days after
         f"{GOLDEN_NUMBER},08.04.2020,100.00,2020-04\n",  # another amount
-        encoding="utf-8",
     )
-    await import_files(engine, [registry])
-    await client.send(common.BTN_ACCOUNTS)
-    assert "в обработке" in client.last_text()
-    registry.write_text(
-        f"account,date,amount,period\n{GOLDEN_NUMBER},08.04.2020,2383.29,2020-04\n",
-        encoding="utf-8",
+    assert "в обработке" in card
+    card = await card_after_import(
+        client, engine, tmp_path, f"{GOLDEN_NUMBER},08.04.2020,2383.29,2020-04\n"
     )
-    await import_files(engine, [registry])
-    await client.send(common.BTN_ACCOUNTS)
-    assert "в обработке" not in client.last_text()
+    assert "в обработке" not in card
 
 
 async def test_only_the_published_payments_book_a_bot_payment(
     client, session, engine, golden_resident, tmp_path
 ):
-    invoice = await pay_due(client)
-    await pre_checkout(client, invoice.payload, 238329)
-    await client.feed(successful_update(client, invoice.payload, 238329, "tg-charge-3"))
-    registry = tmp_path / "payments.csv"
-    registry.write_text(
-        f"account,date,amount,period\n{GOLDEN_NUMBER},08.04.2020,2383.29,2020-04\n",
-        encoding="utf-8",
+    await pay_in_full(client, "tg-charge-3")
+    card = await card_after_import(
+        client, engine, tmp_path, f"{GOLDEN_NUMBER},08.04.2020,2383.29,2020-04\n"
     )
-    await import_files(engine, [registry])
-    await client.send(common.BTN_ACCOUNTS)
-    assert "в обработке" not in client.last_text()
+    assert "в обработке" not in card
     # the billing corrects April: the payment is not in it. The first version is kept for undo,
     # but residents no longer see it, so it books nothing
-    registry.write_text(
-        f"account,date,amount,period\n{GOLDEN_NUMBER},09.04.2020,100.00,2020-04\n",
-        encoding="utf-8",
+    card = await card_after_import(
+        client, engine, tmp_path, f"{GOLDEN_NUMBER},09.04.2020,100.00,2020-04\n"
     )
-    await import_files(engine, [registry])
-    await client.send(common.BTN_ACCOUNTS)
-    assert f"Оплачено через бот 2{NB}383,29{NB}₽ — в обработке" in plain(client.last_text())
+    assert f"Оплачено через бот 2{NB}383,29{NB}₽ — в обработке" in card
 
 
 async def test_a_forged_payload_is_refused_at_pre_checkout(client, session, golden_resident):

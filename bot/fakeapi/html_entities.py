@@ -76,7 +76,7 @@ def _byte_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-8"))
 
 
-def parse_html(text: str) -> tuple[str, list[dict]]:  # noqa: C901 - one tokenizer, as Telegram's
+def parse_html(text: str) -> tuple[str, list[dict]]:
     """(visible text, entities) or HtmlParseError with Telegram's message."""
     out: list[str] = []
     out_len = 0  # UTF-16 units of `out`
@@ -85,124 +85,127 @@ def parse_html(text: str) -> tuple[str, list[dict]]:  # noqa: C901 - one tokeniz
     i = 0
     size = len(text)
     while i < size:
-        char = text[i]
-        if char != "<":
+        if text[i] != "<":
             j = text.find("<", i)
-            if j < 0:
-                j = size
+            j = size if j < 0 else j
             chunk = _decode_entities(text[i:j])
             out.append(chunk)
             out_len += utf16_len(chunk)
             i = j
-            continue
-        begin = i
-        if i + 1 < size and text[i + 1] != "/":
-            i += 1
-            while i < size and not text[i].isspace() and text[i] != ">":
-                i += 1
-            if i >= size:
-                raise HtmlParseError(
-                    f"Unclosed start tag at byte offset {_byte_offset(text, begin)}"
-                )
-            tag = text[begin + 1 : i].lower()
-            if tag not in SUPPORTED_TAGS:
-                raise HtmlParseError(
-                    f'Unsupported start tag "{tag}" at byte offset {_byte_offset(text, begin)}'
-                )
-            attributes: dict[str, str] = {}
-            while True:
-                while i < size and text[i].isspace():
-                    i += 1
-                if i >= size:
-                    raise HtmlParseError(
-                        f"Unclosed start tag at byte offset {_byte_offset(text, begin)}"
-                    )
-                if text[i] == ">":
-                    i += 1
-                    break
-                name_start = i
-                while i < size and not text[i].isspace() and text[i] not in "=>":
-                    i += 1
-                name = text[name_start:i].lower()
-                if not name:
-                    raise HtmlParseError(
-                        f'Empty attribute name in the tag "{tag}" at byte offset '
-                        f"{_byte_offset(text, begin)}"
-                    )
-                while i < size and text[i].isspace():
-                    i += 1
-                if i >= size or text[i] != "=":
-                    raise HtmlParseError(
-                        "Expected equal sign in declaration of an attribute of the tag "
-                        f'"{tag}" at byte offset {_byte_offset(text, begin)}'
-                    )
-                i += 1
-                while i < size and text[i].isspace():
-                    i += 1
-                if i >= size:
-                    raise HtmlParseError(
-                        f"Unclosed start tag at byte offset {_byte_offset(text, begin)}"
-                    )
-                if text[i] in "'\"":
-                    quote = text[i]
-                    end = text.find(quote, i + 1)
-                    if end < 0:
-                        raise HtmlParseError(
-                            f"Unclosed start tag at byte offset {_byte_offset(text, begin)}"
-                        )
-                    value = text[i + 1 : end]
-                    i = end + 1
-                else:
-                    value_start = i
-                    while i < size and not text[i].isspace() and text[i] != ">":
-                        i += 1
-                    value = text[value_start:i]
-                attributes[name] = _decode_entities(value)
-            if tag == "span" and attributes.get("class") != "tg-spoiler":
-                raise HtmlParseError(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset '
-                    f"{_byte_offset(text, begin)}"
-                )
+        elif i + 1 < size and text[i + 1] != "/":
+            tag, attributes, i = _start_tag(text, i)
             stack.append({"tag": tag, "offset": out_len, "attributes": attributes})
-            continue
-        # an end tag
-        if not stack:
-            raise HtmlParseError(f"Unexpected end tag at byte offset {_byte_offset(text, begin)}")
-        i += 2
-        name_start = i
-        while i < size and not text[i].isspace() and text[i] != ">":
-            i += 1
-        end_tag = text[name_start:i].lower()
-        while i < size and text[i].isspace():
-            i += 1
-        if i >= size or text[i] != ">":
-            raise HtmlParseError(f"Unclosed end tag at byte offset {_byte_offset(text, begin)}")
-        i += 1
-        opened = stack.pop()
-        if end_tag and end_tag != opened["tag"]:
-            raise HtmlParseError(
-                f"Unmatched end tag at byte offset {_byte_offset(text, begin)}, "
-                f'expected "</{opened["tag"]}>", found "</{end_tag}>"'
-            )
-        length = out_len - opened["offset"]
-        if length > 0:
-            entity = {
-                "type": _ENTITY_TYPES[opened["tag"]],
-                "offset": opened["offset"],
-                "length": length,
-            }
-            attributes = opened["attributes"]
-            if opened["tag"] == "a":
-                url = attributes.get("href", "")
-                if not url:
-                    continue
-                entity["url"] = url
-            if opened["tag"] == "blockquote" and "expandable" in attributes:
-                entity["type"] = "expandable_blockquote"
-            if opened["tag"] == "tg-emoji":
-                entity["custom_emoji_id"] = attributes.get("emoji-id", "")
-            entities.append(entity)
+        else:
+            if not stack:
+                raise HtmlParseError(f"Unexpected end tag at byte offset {_byte_offset(text, i)}")
+            end_tag, begin, i = _end_tag(text, i)
+            opened = stack.pop()
+            if end_tag and end_tag != opened["tag"]:
+                raise HtmlParseError(
+                    f"Unmatched end tag at byte offset {_byte_offset(text, begin)}, "
+                    f'expected "</{opened["tag"]}>", found "</{end_tag}>"'
+                )
+            entity = _entity(opened, out_len - opened["offset"])
+            if entity is not None:
+                entities.append(entity)
     if stack:
         raise HtmlParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1]["tag"]}"')
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
+
+
+def _skip_space(text: str, i: int) -> int:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return i
+
+
+def _word_end(text: str, i: int, stops: str = ">") -> int:
+    while i < len(text) and not text[i].isspace() and text[i] not in stops:
+        i += 1
+    return i
+
+
+def _start_tag(text: str, begin: int) -> tuple[str, dict[str, str], int]:
+    """The tag opened at `begin` ("<"), its attributes and the index after its ">"."""
+    unclosed = HtmlParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+    i = _word_end(text, begin + 1)
+    if i >= len(text):
+        raise unclosed
+    tag = text[begin + 1 : i].lower()
+    if tag not in SUPPORTED_TAGS:
+        raise HtmlParseError(
+            f'Unsupported start tag "{tag}" at byte offset {_byte_offset(text, begin)}'
+        )
+    attributes: dict[str, str] = {}
+    while True:
+        i = _skip_space(text, i)
+        if i >= len(text):
+            raise unclosed
+        if text[i] == ">":
+            break
+        name, value, i = _attribute(text, i, tag, begin)
+        attributes[name] = value
+    if tag == "span" and attributes.get("class") != "tg-spoiler":
+        raise HtmlParseError(
+            f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}'
+        )
+    return tag, attributes, i + 1
+
+
+def _attribute(text: str, i: int, tag: str, begin: int) -> tuple[str, str, int]:
+    """One `name=value` of the tag opened at `begin`, from `i`; and the index after it."""
+    unclosed = HtmlParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+    name_start = i
+    i = _word_end(text, i, "=>")
+    name = text[name_start:i].lower()
+    if not name:
+        raise HtmlParseError(
+            f'Empty attribute name in the tag "{tag}" at byte offset {_byte_offset(text, begin)}'
+        )
+    i = _skip_space(text, i)
+    if i >= len(text) or text[i] != "=":
+        raise HtmlParseError(
+            "Expected equal sign in declaration of an attribute of the tag "
+            f'"{tag}" at byte offset {_byte_offset(text, begin)}'
+        )
+    i = _skip_space(text, i + 1)
+    if i >= len(text):
+        raise unclosed
+    if text[i] in "'\"":
+        end = text.find(text[i], i + 1)
+        if end < 0:
+            raise unclosed
+        return name, _decode_entities(text[i + 1 : end]), end + 1
+    value_start = i
+    i = _word_end(text, i)
+    return name, _decode_entities(text[value_start:i]), i
+
+
+def _end_tag(text: str, begin: int) -> tuple[str, int, int]:
+    """The name of the end tag at `begin` ("</"), `begin`, and the index after its ">"."""
+    name_start = begin + 2
+    i = _word_end(text, name_start)
+    end_tag = text[name_start:i].lower()
+    i = _skip_space(text, i)
+    if i >= len(text) or text[i] != ">":
+        raise HtmlParseError(f"Unclosed end tag at byte offset {_byte_offset(text, begin)}")
+    return end_tag, begin, i + 1
+
+
+def _entity(opened: dict, length: int) -> dict | None:
+    """The entity a closed tag makes; None for an empty one or a link without its address."""
+    if length <= 0:
+        return None
+    tag, attributes = opened["tag"], opened["attributes"]
+    entity = {"type": _ENTITY_TYPES[tag], "offset": opened["offset"], "length": length}
+    if tag == "a":
+        url = attributes.get("href", "")
+        if not url:
+            return None
+        entity["url"] = url
+    if tag == "blockquote" and "expandable" in attributes:
+        entity["type"] = "expandable_blockquote"
+    if tag == "tg-emoji":
+        entity["custom_emoji_id"] = attributes.get("emoji-id", "")
+    return entity

@@ -757,6 +757,22 @@ class _Limits:
             self._group.setdefault(chat_id, collections.deque()).append(now)
 
 
+def not_modified() -> ApiError:
+    return bad_request(
+        "message is not modified: specified new message content and reply markup are "
+        "exactly the same as a current content and reply markup of the message"
+    )
+
+
+def _edited(message: dict[str, Any], markup: Any) -> dict[str, Any]:
+    """`message` with its new keyboard (none: removed) and the time of the edit."""
+    message.pop("reply_markup", None)
+    if markup:
+        message["reply_markup"] = markup
+    message["edit_date"] = int(time.time())
+    return message
+
+
 class Hang:
     """What `FakeTelegram.hang` returns: `wait()` until a request hangs; `release()` to answer
     the requests that come after it (the hung ones stay unanswered)."""
@@ -1671,49 +1687,28 @@ class FakeTelegram:
             and (message.get("entities") or []) == entities
             and message.get("reply_markup") == markup
         ):
-            raise bad_request(
-                "message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message"
-            )
+            raise not_modified()
         message["text"] = text
         message.pop("entities", None)
         if entities:
             message["entities"] = entities
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        return message
+        return _edited(message, markup)
 
     def api_editMessageCaption(self, call: Call) -> dict[str, Any]:
         message = self._existing(call, "edit")
         caption, _entities = self._text(call, "caption", MAX_CAPTION, required=False)
         markup = self._markup(call)
         if message.get("caption", "") == caption and message.get("reply_markup") == markup:
-            raise bad_request(
-                "message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message"
-            )
+            raise not_modified()
         message["caption"] = caption
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        return message
+        return _edited(message, markup)
 
     def api_editMessageReplyMarkup(self, call: Call) -> dict[str, Any]:
         message = self._existing(call, "edit")
         markup = self._markup(call)
         if message.get("reply_markup") == markup:
-            raise bad_request(
-                "message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message"
-            )
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        return message
+            raise not_modified()
+        return _edited(message, markup)
 
     def api_deleteMessage(self, call: Call) -> bool:
         message = self._existing(call, "delete")

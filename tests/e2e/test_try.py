@@ -78,19 +78,26 @@ def processes_in(folder: Path) -> list[int]:
     return found
 
 
-def test_a_newcomer_tries_the_bot_in_a_terminal(tmp_path: Path) -> None:
-    folder = (tmp_path / "try").resolve()
+def start_try(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m bot try --dir folder` in a pseudo-terminal: the process and the terminal's
+    master end."""
     master, slave = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "try", "--dir", str(folder), "--accounts", "2"],
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        cwd=tmp_path,
+        cwd=folder.parent,
         env=environment(),
         start_new_session=True,
     )
     os.close(slave)
+    return process, master
+
+
+def test_a_newcomer_tries_the_bot_in_a_terminal(tmp_path: Path) -> None:
+    folder = (tmp_path / "try").resolve()
+    process, master = start_try(folder)
     screen = Terminal(master)
     try:
         banner = screen.expect("Start with /start.", timeout=START_TIMEOUT)
@@ -126,17 +133,7 @@ def test_a_newcomer_tries_the_bot_in_a_terminal(tmp_path: Path) -> None:
 
 def test_a_killed_try_takes_its_bot_with_it(tmp_path: Path) -> None:
     folder = (tmp_path / "try").resolve()
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "try", "--dir", str(folder), "--accounts", "2"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        cwd=tmp_path,
-        env=environment(),
-        start_new_session=True,
-    )
-    os.close(slave)
+    process, master = start_try(folder)
     try:
         Terminal(master).expect("Start with /start.", timeout=START_TIMEOUT)
         assert len(processes_in(folder)) == 1
