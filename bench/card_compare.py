@@ -5,8 +5,9 @@
 
 Exports the baseline commit (`git archive`) into a temporary directory and runs
 `bench/card_bench.py` of each tree in turn (baseline, this tree, baseline, ...) with the same
-arguments and the same cached demo database (`--dir`), so that the machine's load falls on both
-alike. Each run's figures are its own "card and month views, one by one" line (CPU per view, the
+arguments, so that the machine's load falls on both alike. Each tree caches its demo database in
+its own directory (`--dir`, one subdirectory per tree): the trees' migrations differ, so one
+database cannot serve both. Each run's figures are its own "card and month views, one by one" line (CPU per view, the
 figure that the machine's load disturbs least) and the fallback line (the stack without any
 account screen). Ends with one JSON line.
 """
@@ -65,11 +66,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--baseline", default="main", help="the commit to compare against")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--data", type=Path, default=ROOT / "data" / "bench-compare",
+        help="where each tree's demo database is cached (a subdirectory per tree)",
+    )  # fmt: skip
     parser.add_argument("bench_args", nargs="*", help="arguments for card_bench.py (after --)")
     args = parser.parse_args()
+    if "--dir" in args.bench_args:
+        raise SystemExit("--dir is chosen per tree: use --data instead")
     bench_args = [*args.bench_args, "--concurrency", "1"]
-    if "--dir" not in bench_args:
-        bench_args += ["--dir", str(ROOT / "data" / "bench")]
     with tempfile.TemporaryDirectory(prefix="card-compare-") as tmp:
         commit = export(args.baseline, Path(tmp))
         trees = {"baseline": Path(tmp) / "tree", "this tree": ROOT}
@@ -77,7 +82,8 @@ def main() -> int:
         for n in range(args.rounds):
             for name, tree in trees.items():
                 print(f"--- round {n + 1}: {name}", flush=True)
-                figures[name].append(run(tree, bench_args))
+                data = args.data / ("baseline-" + commit if name == "baseline" else "tree")
+                figures[name].append(run(tree, [*bench_args, "--dir", str(data)]))
     summary = {}
     for name, runs in figures.items():
         summary[name] = {

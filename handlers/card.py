@@ -21,7 +21,7 @@ from handlers.ui import edit_or_send, show_or_alert
 from handlers.views import card as view
 from keyboards import card as kb
 from keyboards.callbacks import OpenCard
-from services import payments, statements
+from services import statements
 from services.billing_cache import BillingCache
 from storage.models import Account, Resident
 from storage.repo.accounts import linked_accounts
@@ -65,13 +65,13 @@ async def accounts_screen(
     accounts = await linked_accounts(session, resident.id)
     if not accounts:
         return f"{common.NO_ACCOUNTS}\n{t.NO_ACCOUNTS_HINT}", kb.link_keyboard()
-    found = await statements.balances(session, cache, [a.id for a in accounts])
     if len(accounts) == 1:
         account = accounts[0]
-        pending = await payments.pending_total(session, settings, account.id)
-        return view.card_text(account, found[account.id], pending), kb.card_keyboard(
+        figures = await statements.card(session, cache, settings, account.id, resident.id)
+        return view.card_text(account, figures.balance, figures.pending), kb.card_keyboard(
             account.id, several=False, webapp_url=settings.webapp_url
         )
+    found = await statements.balances(session, cache, [a.id for a in accounts])
     items = [(a.id, view.list_button(a)) for a in accounts]
     return view.list_text(accounts, found), kb.accounts_keyboard(items)
 
@@ -97,12 +97,11 @@ async def on_card(
     billing_cache: BillingCache,
     settings: Settings,
 ) -> None:
-    figures = await statements.card(session, billing_cache, account.id, resident.id)
-    pending = await payments.pending_total(session, settings, account.id)
+    figures = await statements.card(session, billing_cache, settings, account.id, resident.id)
     await callback.answer()
     await edit_or_send(
         callback,
-        view.card_text(account, figures.balance, pending),
+        view.card_text(account, figures.balance, figures.pending),
         kb.card_keyboard(account.id, several=figures.several, webapp_url=settings.webapp_url),
     )
 

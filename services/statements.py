@@ -20,8 +20,10 @@ from typing import TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from receipts.data import payee_of, payer_address
 from receipts.statement_content import StatementDocument, StatementMonth, StatementPayment
+from services import payments
 from services.billing_cache import MISSING, BillingCache
 from services.readings.rules import local_now
 from storage.periods import add_months
@@ -50,6 +52,7 @@ _NO_BALANCE = "none"  # a cached "this account has no charges" (None cannot be t
 class Card:
     balance: Balance | None  # None: no charges yet
     several: bool  # the resident has linked more than this account: a way back to the list
+    pending: Decimal  # paid through the bot, not yet booked by the billing
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,17 +104,28 @@ async def balances(
 
 
 async def card(
-    session: AsyncSession, cache: BillingCache, account_id: int, resident_id: int
+    session: AsyncSession,
+    cache: BillingCache,
+    settings: Settings,
+    account_id: int,
+    resident_id: int,
 ) -> Card:
-    """The card's figures: the balance and whether the resident has other accounts.
+    """The card's figures: the balance, whether the resident has other accounts, and what was
+    paid through the bot that the billing has not booked yet.
 
     The resident's links are asked for anyway (they change without an import), and the balance
-    comes in the same SELECT at no extra cost, so this reads the database rather than the cache;
-    what it reads refreshes the cache for the accounts list."""
+    and whether anyone ever paid the account through the bot come in the same SELECT at no extra
+    cost, so this reads the database rather than the cache; what it reads refreshes the cache for
+    the accounts list. The bot payments themselves are read only for an account that has some."""
     await cache.refresh(session)
-    balance, links = await billing.card_summary(session, account_id, resident_id)
-    cache.put(("balance", account_id), _NO_BALANCE if balance is None else balance)
-    return Card(balance, links > 1)
+    summary = await billing.card_summary(session, account_id, resident_id)
+    cache.put(("balance", account_id), _NO_BALANCE if summary.balance is None else summary.balance)
+    pending = (
+        await payments.pending_total(session, settings, account_id)
+        if summary.paid_in_bot
+        else Decimal("0.00")
+    )
+    return Card(summary.balance, summary.links > 1, pending)
 
 
 async def month(

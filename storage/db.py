@@ -83,6 +83,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         # SQLAlchemy's own aiosqlite dialect; the pragmas through its public connect event.
+        # Every session and connection ends its own transaction (commit, or rollback on close),
+        # so the pool's extra ROLLBACK when a connection comes back is redundant: with aiosqlite
+        # it is one more round trip to the driver's thread on every update.
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

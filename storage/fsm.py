@@ -6,6 +6,12 @@ written through: the database stays the truth a restart reads, and most updates 
 all. Only this process writes the rows (`erase_user_state`, the one other writer, drops the
 user's entries from every cache of the process). Several processes on one database must not use
 the cache: they run with Redis (`REDIS_URL`), or without a cache.
+
+Rows exist only for users in the middle of a dialogue (a state or data left), a few at any time.
+So the first read loads them all when they fit in the cache, and from then on the cache is
+*complete*: a user it does not hold has no row, and their first update after a start reads
+nothing either. The cache stops being complete (and reads a row on a miss again) when it has to
+drop an entry: the bound was reached, a write failed, or a user's state was erased.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from storage.models import FsmRecord, utcnow
 _caching: weakref.WeakSet[DatabaseStorage] = weakref.WeakSet()
 
 _STATEMENT = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == bindparam("key"))
+_EVERY_ROW = select(FsmRecord.key, FsmRecord.state, FsmRecord.data).limit(bindparam("limit"))
 
 
 def _user_pattern(user_id: int) -> str:
@@ -91,6 +98,9 @@ class DatabaseStorage(BaseStorage):
         self._cache_size = cache_size
         # key -> (state, data as the database gives it back); least recently used first
         self._cache: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
+        # None: not known yet; True: every row is in the cache (a miss is "no row")
+        self._complete: bool | None = None
+        self._loading = asyncio.Lock()
         if cache_size > 0:
             _caching.add(self)
 
@@ -99,15 +109,34 @@ class DatabaseStorage(BaseStorage):
 
     async def _record(self, key: str) -> tuple[str | None, dict[str, Any]]:
         if self._cache_size:
+            if self._complete is None:
+                await self._load_all()
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
+            if self._complete:
+                return (None, {})
         async with self._sessions() as session:
             row = (await session.execute(_STATEMENT, {"key": key})).first()
         record = (row[0], dict(row[1] or {})) if row is not None else (None, {})
         self._remember(key, record)
         return record
+
+    async def _load_all(self) -> None:
+        """Every row into the cache when they fit (once: the first read)."""
+        async with self._loading:
+            if self._complete is not None:
+                return
+            async with self._sessions() as session:
+                rows = (await session.execute(_EVERY_ROW, {"limit": self._cache_size + 1})).all()
+            if len(rows) > self._cache_size:
+                self._complete = False
+                return
+            for name, state, data in rows:
+                if name not in self._cache:  # (a write during the read is newer)
+                    self._cache[name] = (state, dict(data or {}))
+            self._complete = True
 
     def _remember(self, key: str, record: tuple[str | None, dict[str, Any]]) -> None:
         if not self._cache_size:
@@ -116,15 +145,28 @@ class DatabaseStorage(BaseStorage):
         self._cache.move_to_end(key)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+            self._complete = False
 
     def forget_user(self, user_id: int) -> None:
         pattern = _user_pattern(user_id)
         for key in [key for key in self._cache if pattern in key]:
             del self._cache[key]
+        # the erasure may yet roll back: a dropped entry must be read again, not taken for none
+        self._complete = False
 
     async def _upsert(self, key: StorageKey, **values: Any) -> None:
         name = self._key(key)
-        self._cache.pop(name, None)  # a failed write leaves no stale entry behind
+        try:
+            state, data = await self._write(name, values)
+        except BaseException:
+            # the row may or may not have changed: no stale entry, and a miss is read again
+            self._cache.pop(name, None)
+            self._complete = False
+            raise
+        # what a read of the row gives back (JSON turns tuples into lists, keys into strings)
+        self._remember(name, (state, json.loads(json.dumps(data or {}))))
+
+    async def _write(self, name: str, values: dict[str, Any]) -> tuple[str | None, Any]:
         async with self._sessions() as session, session.begin():
             record = await session.get(FsmRecord, name)
             if record is None:
@@ -139,8 +181,7 @@ class DatabaseStorage(BaseStorage):
                     session.expunge(record)
                 else:
                     await session.delete(record)
-        # what a read of the row gives back (JSON turns tuples into lists, keys into strings)
-        self._remember(name, (state, json.loads(json.dumps(data or {}))))
+        return state, data
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state

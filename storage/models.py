@@ -170,7 +170,7 @@ class Charge(Base):
     __tablename__ = "charges"
     __table_args__ = (
         UniqueConstraint("account_id", "period", "service_id", "import_id"),
-        Index("ix_charges_import_period", "import_id", "period"),
+        Index("ix_charges_version", "import_id", "period", "account_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -209,7 +209,7 @@ class Payment(Base):
 
     __table_args__ = (
         Index("ix_payments_account_period", "account_id", "period"),
-        Index("ix_payments_import_period", "import_id", "period"),
+        Index("ix_payments_version", "import_id", "period", "account_id"),
     )
 
 

@@ -91,6 +91,57 @@ async def test_the_cache_is_bounded(session_factory, state_reads) -> None:
     assert len(state_reads) == 1  # the oldest no longer kept: read from the database
 
 
+async def test_users_without_a_dialogue_read_nothing_after_a_start(
+    session_factory, state_reads
+) -> None:
+    """A start loads the few rows there are; a user the cache does not hold has no row, so
+    their first update reads nothing."""
+    midway = StorageKey(bot_id=42, chat_id=1001, user_id=1001)
+    await DatabaseStorage(session_factory).set_state(midway, "Appeal:text")
+    started = DatabaseStorage(session_factory, cache_size=100)
+    state_reads.clear()
+    newcomers = [StorageKey(bot_id=42, chat_id=n, user_id=n) for n in (2001, 2002, 2003)]
+    assert [await started.get_state(key) for key in newcomers] == [None, None, None]
+    assert await started.get_state(midway) == "Appeal:text"
+    assert len(state_reads) == 1  # the load at the first read, nothing per user
+    # what this process writes is kept: a newcomer's dialogue, and its end
+    await started.set_state(newcomers[0], "Readings:confirm")
+    await started.set_data(newcomers[0], {"meter": 7})
+    await started.set_state(midway, None)
+    state_reads.clear()
+    assert await started.get_state(newcomers[0]) == "Readings:confirm"
+    assert await started.get_data(newcomers[0]) == {"meter": 7}
+    assert await started.get_state(midway) is None
+    assert state_reads == []
+    restarted = DatabaseStorage(session_factory)
+    assert await restarted.get_data(newcomers[0]) == {"meter": 7}
+    assert await restarted.get_state(midway) is None
+
+
+async def test_too_many_rows_or_an_erasure_and_a_miss_reads_the_row(
+    session_factory, state_reads
+) -> None:
+    from storage.fsm import erase_user_state
+
+    keys = [StorageKey(bot_id=42, chat_id=n, user_id=n) for n in (1, 2, 3)]
+    for n, key in enumerate(keys):
+        await DatabaseStorage(session_factory).set_state(key, f"S:{n}")
+    small = DatabaseStorage(session_factory, cache_size=2)  # three rows do not fit
+    state_reads.clear()
+    assert await small.get_state(keys[2]) == "S:2"
+    assert await small.get_state(StorageKey(bot_id=42, chat_id=9, user_id=9)) is None
+    assert len(state_reads) == 3  # the attempt to load, then each miss
+
+    whole = DatabaseStorage(session_factory, cache_size=100)
+    assert await whole.get_state(keys[0]) == "S:0"
+    async with session_factory() as session:
+        await erase_user_state(session, 1)
+        await session.rollback()  # an erasure that did not happen: the row is still there
+    state_reads.clear()
+    assert await whole.get_state(keys[0]) == "S:0"
+    assert len(state_reads) == 1
+
+
 async def test_only_the_embedded_default_caches(settings, session_factory, state_reads) -> None:
     """On PostgreSQL several processes share the state: each read goes to the database."""
     from bot.app import create_fsm_storage
@@ -101,8 +152,10 @@ async def test_only_the_embedded_default_caches(settings, session_factory, state
         update={"database_url": "postgresql+asyncpg://u@127.0.0.1/db", "redis_url": None}
     )
     key = StorageKey(bot_id=42, chat_id=1001, user_id=1001)
+    other = StorageKey(bot_id=42, chat_id=1002, user_id=1002)
     for configured, reads in ((sqlite, 0), (postgres, 1)):
         storage = create_fsm_storage(configured, session_factory)
+        await storage.get_state(other)  # a first update (the cache loads what there is)
         await storage.set_state(key, "Appeal:text")
         state_reads.clear()
         assert await storage.get_state(key) == "Appeal:text"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
@@ -27,6 +27,7 @@ from storage.models import (
     Account,
     AccountLink,
     Apartment,
+    BotPayment,
     Charge,
     House,
     Meter,
@@ -255,17 +256,25 @@ _CARD_SUMMARY = select(
     select(func.count(AccountLink.id))
     .where(AccountLink.resident_id == bindparam("resident_id"))
     .scalar_subquery(),
+    exists().where(BotPayment.account_id == _ACCOUNT),
 )
 
 
-async def card_summary(
-    session: AsyncSession, account_id: int, resident_id: int
-) -> tuple[Balance | None, int]:
-    """The account's balance and how many accounts the resident has linked, in one SELECT
-    (the card shows a way back to the list only to residents with several accounts)."""
+@dataclass(frozen=True, slots=True)
+class CardSummary:
+    balance: Balance | None  # None: no charges yet
+    links: int  # how many accounts the resident has linked
+    paid_in_bot: bool  # some payment of the account was made through the bot
+
+
+async def card_summary(session: AsyncSession, account_id: int, resident_id: int) -> CardSummary:
+    """The account's balance, how many accounts the resident has linked (the card shows a way
+    back to the list only to residents with several) and whether anyone paid it through the bot
+    (only then are its pending payments worth a query), in one SELECT."""
     params = {"account_id": account_id, "resident_id": resident_id}
-    period, amount, count = (await session.execute(_CARD_SUMMARY, params)).one()
-    return (None if period is None else Balance(period, amount)), int(count)
+    period, amount, count, paid = (await session.execute(_CARD_SUMMARY, params)).one()
+    balance = None if period is None else Balance(period, amount)
+    return CardSummary(balance, int(count), bool(paid))
 
 
 _LINK_COUNT = select(func.count(AccountLink.id)).where(

@@ -1,0 +1,112 @@
+"""The account screens' queries find one account's rows by index, on SQLite as the bot sends them.
+
+SQLite keeps no statistics unless asked (`ANALYZE`), so between two indexes that match a query
+equally well it may take either. The version index `(import_id, period)` matched the month query
+as well as the account's own index did, and SQLite took it: every account's rows of that month,
+34 ms a month view at 10 000 accounts. These tests run the repository functions, catch the
+statements they send, and ask SQLite for its plan of each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from storage.db import create_engine, create_session_factory
+from storage.demo import GOLDEN_PERIOD
+from storage.migrate import upgrade_async
+from storage.repo import billing
+from tests import factories
+
+SEARCH = re.compile(
+    r"SEARCH (?P<table>\w+)(?: AS \w+)? USING (?:COVERING )?INDEX \S+ \((?P<on>.*)\)"
+)
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path) -> AsyncIterator[AsyncEngine]:
+    """SQLite even when the suite runs on PostgreSQL: these are SQLite's plans."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'plans.sqlite3'}"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    yield engine
+    await engine.dispose()
+
+
+async def plans_of(engine: AsyncEngine, call: Any) -> list[list[str]]:
+    """Run `call(session)`; SQLite's plan (its detail lines) of each SELECT it sent."""
+    sent: list[tuple[str, Any]] = []
+
+    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", catch)
+    try:
+        async with create_session_factory(engine)() as session:
+            await call(session)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", catch)
+    plans = []
+    async with engine.connect() as connection:
+        for statement, parameters in sent:
+            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plans.append([row[3] for row in rows])
+    return plans
+
+
+def charges_lookups(plan: list[str]) -> list[str]:
+    """What each read of `charges` in the plan is keyed on; a full scan is an assertion error."""
+    assert not [line for line in plan if line.startswith("SCAN charges")], plan
+    return [m["on"] for line in plan if (m := SEARCH.match(line)) and m["table"] == "charges"]
+
+
+@pytest.fixture
+async def accounts(sqlite_engine: AsyncEngine) -> tuple[int, int]:
+    """The golden account with its 24 months, another account, and a resident linked to it."""
+    async with create_session_factory(sqlite_engine)() as session:
+        account = await factories.golden(session)
+        person = await factories.resident(session)
+        await factories.link(session, person, account)
+        await session.commit()
+        return account.id, person.id
+
+
+async def test_a_month_view_reads_only_the_accounts_rows(
+    sqlite_engine: AsyncEngine, accounts: tuple[int, int]
+) -> None:
+    account_id, _ = accounts
+
+    async def months(session: AsyncSession) -> None:
+        assert await billing.month_charges(session, account_id, GOLDEN_PERIOD) is not None
+        assert await billing.month_charges(session, account_id) is not None
+
+    for plan in await plans_of(sqlite_engine, months):
+        lookups = charges_lookups(plan)
+        assert lookups, plan
+        # every read of charges is keyed on the account: one account's rows, whatever the month
+        assert all("account_id=" in on for on in lookups), plan
+        # and the month's own rows exactly: its version, its period, its account
+        assert any(("period=" in on and "account_id=" in on) for on in lookups), plan
+
+
+async def test_the_card_and_the_balance_read_only_the_accounts_rows(
+    sqlite_engine: AsyncEngine, accounts: tuple[int, int]
+) -> None:
+    account_id, resident_id = accounts
+
+    async def card(session: AsyncSession) -> None:
+        summary = await billing.card_summary(session, account_id, resident_id)
+        assert summary.balance is not None and summary.links == 1 and not summary.paid_in_bot
+        assert await billing.balance(session, account_id) is not None
+
+    plans = await plans_of(sqlite_engine, card)
+    assert len(plans) == 2
+    for plan in plans:
+        lookups = charges_lookups(plan)
+        assert lookups and all("account_id=" in on for on in lookups), plan
