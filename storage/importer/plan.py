@@ -202,9 +202,10 @@ class Known:
     orgs: set[str] = field(default_factory=set)
     houses: set[tuple[str, str]] = field(default_factory=set)
     apartments: set[tuple[str, str, str]] = field(default_factory=set)
-    # org code → {number → index into account_keys}
+    # org code → {number → index}: indexes 0 … account_count − 1, in the order first seen (the
+    # load resolves them to database ids in an array; no list of (org, number) keys beside it)
     accounts: dict[str, dict[str, int]] = field(default_factory=dict)
-    account_keys: list[tuple[str, str]] = field(default_factory=list)
+    account_count: int = 0
     services: dict[str, dict[str, int]] = field(default_factory=dict)
     service_keys: list[tuple[str, str]] = field(default_factory=list)
     meters: dict[tuple[str, str, str], int] = field(default_factory=dict)
@@ -235,8 +236,8 @@ class Known:
         numbers = self.accounts.setdefault(org, {})
         index = numbers.get(number)
         if index is None:
-            index = numbers[number] = len(self.account_keys)
-            self.account_keys.append((org, number))
+            index = numbers[number] = self.account_count
+            self.account_count += 1
         return index
 
     def add_service(self, org: str, code: str) -> int:
@@ -585,6 +586,13 @@ class Plan:
                 self.problems.add(source.name, source.line(), f"строка не разбирается: {error}")
             finally:
                 progress.finish()
+        self._release_checks()
+
+    def _release_checks(self) -> None:
+        """Drop what only pass one's checks need (the first line of every key, the apartments
+        that exist): a tenth of a kilobyte an account that the load would otherwise carry."""
+        self._first_seen.clear()
+        self.known.apartments = set()
 
     def _scan_file(self, source: Source, layout: Layout, progress: Progress) -> None:
         kind = layout.kind
