@@ -363,9 +363,10 @@ def parse_cells(
 
 def is_total(row: list[str]) -> bool:
     """«Итого», «Итого по дому …», «Всего»: the first filled cell starts with such a word."""
+    first = next((cell for cell in row if cell.strip()), "").lstrip()[:1]
+    if first.isascii() and first.isalnum():
+        return False  # an account number or a code (Latin, digits): no need to normalize
     first = next((cell for cell in row if cell.strip()), "").lstrip()
-    if first[:1].isdigit():
-        return False  # an account number or a code: the common row, without the normalizing
     return normalize(first).startswith(TOTAL_WORDS)
 
 
