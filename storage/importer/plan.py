@@ -363,10 +363,9 @@ def parse_cells(
 
 def is_total(row: list[str]) -> bool:
     """«Итого», «Итого по дому …», «Всего»: the first filled cell starts with such a word."""
-    first = next((cell for cell in row if cell.strip()), "").lstrip()[:1]
-    if first.isascii() and first.isalnum():
+    first = next(filter(str.strip, row), "").lstrip()
+    if first[:1].isascii() and first[:1].isalnum():
         return False  # an account number or a code (Latin, digits): no need to normalize
-    first = next((cell for cell in row if cell.strip()), "").lstrip()
     return normalize(first).startswith(TOTAL_WORDS)
 
 
@@ -684,7 +683,7 @@ class Plan:
             `line`: the row's line, when the reader has already read on."""
             if line is None:
                 line = line_of()
-            if not any(cell.strip() for cell in row):
+            if not any(map(str.strip, row)):
                 return 0  # blank lines are not rows
             if is_total(row):
                 info.skipped += 1
