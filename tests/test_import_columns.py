@@ -94,3 +94,34 @@ async def test_a_repeated_charge_deep_in_a_chunk_is_refused_at_its_line(
         f"{path}:{CHUNK_ROWS + 8}: начисление повторяется: тот же лицевой счет, период и услуга "
         "уже были выше"
     )
+
+
+@pytest.mark.parametrize("shift", [0, 1])
+async def test_quoted_cells_across_a_chunks_end_keep_every_later_line_right(
+    engine: AsyncEngine, tmp_path: Path, shift: int
+) -> None:
+    """A charges file read in text chunks: rows whose quoted cell goes on past a chunk's last
+    line (`shift` moves them by a line), plain chunks after them with a blank line and a bad
+    row, and a last line without a line end: every refusal names the line its row ends on, and
+    nothing is applied."""
+    await import_files(engine, write_set(tmp_path / "base", VARIANTS["semicolon-utf8-comma"]))
+    before = await snapshot(engine)
+    items = [HEADER] + [charge_line(number) for number in range(4 * CHUNK_ROWS)]
+    spanning = 'x{};"две\nстроки";hvs;1,00;1,5;0,00;10,00;;0,00;10,00\n'
+    for index in range(CHUNK_ROWS - 4 + shift, CHUNK_ROWS + 4 + shift):  # two lines each
+        items.insert(index, spanning.format(index))
+    items.insert(2 * CHUNK_ROWS + 100, "\n")  # a blank line: not a row
+    items.insert(3 * CHUNK_ROWS + 7, "20010001;01.2110;hvs;1,00;1,5;0,00;десять;;0,00;10,00\n")
+    items.append("20010001;01.2111;hvs;1,00;1,5;0,00;5,00;;0,00;10,00")  # no line end
+    expected, line = [], 0
+    for item in items:
+        line += item.count("\n") or 1
+        if item.startswith("x") or "2110" in item or "2111" in item:
+            expected.append(line)
+    path = write(tmp_path / "charges.csv", "".join(items))
+    with pytest.raises(ImportFailed) as failed:
+        await import_files(engine, [path])
+    found = [problem.line for problem in failed.value.problems.items]
+    assert found == expected
+    assert all(problem.file == str(path) for problem in failed.value.problems.items)
+    assert await snapshot(engine) == before

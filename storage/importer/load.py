@@ -14,8 +14,9 @@ import datetime as dt
 import re
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -42,7 +43,8 @@ class Summary:
     new_periods: list[int] = field(default_factory=list)  # charges' periods with none before
 
 
-PACE_ROWS = 500  # rows per statement between the pacer's commits
+PACE_ROWS = 2000  # rows per statement (a few ms of SQLite's work) between the pacer's ticks
+PAGE_ROWS = 20_000  # rows of a large table read at a time (the driver buffers a whole result)
 
 
 # --- what exists ---------------------------------------------------------------------------------
@@ -68,7 +70,7 @@ def read_known(conn: Connection, known: Known, kinds: set[str]) -> None:
         )
         for org, number in rows:
             known.add_account(org, number)
-    known.stored_accounts = len(known.account_keys)
+    known.stored_accounts = known.account_count
     if kinds & {"services", "charges", "registry"}:
         s = t.services
         rows = conn.execute(
@@ -108,7 +110,7 @@ def _upsert(
     conn: Connection,
     target: TableClause,
     key_names: Sequence[str],
-    existing: dict[tuple, int],
+    existing: Callable[[tuple], int | None],
     records: Iterable[dict[str, Any]],
     defaults: dict[str, Any],
     pacer: v.Pacer,
@@ -116,19 +118,21 @@ def _upsert(
     """Insert new rows (missing columns from `defaults`; marked as the run's own in `import_id`,
     so that they go with its version when it is never published or undone), update existing
     ones (only the columns the file had), in the pacer's short transactions, a batch of records at a time (they may be
-    hundreds of thousands: never all in memory). Returns {"new": n, "updated": n}."""
-    names = tuple(defaults)
+    hundreds of thousands: never all in memory). `existing`: a key's id, None when new.
+    Returns {"new": n, "updated": n}."""
+    names, fallbacks = tuple(defaults), tuple(defaults.values())
     owned = {"import_id": pacer.run_id} if "import_id" in target.c else None
     inserter = t.Inserter(conn, target, names, fixed=owned)
+    key_of = itemgetter(*key_names) if len(key_names) > 1 else lambda r: (r[key_names[0]],)
     new = updated = 0
     for batch in t.batches(records, PACE_ROWS):
         new_rows = []
         updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for record in batch:
-            key = tuple(record[k] for k in key_names)
-            row_id = existing.get(key)
+            key = key_of(record)
+            row_id = existing(key)
             if row_id is None:
-                new_rows.append(tuple(record.get(name, defaults[name]) for name in names))
+                new_rows.append(tuple(map(record.get, names, fallbacks)))
             else:
                 columns = tuple(sorted(k for k in record if k not in key_names))
                 if columns:
@@ -161,21 +165,76 @@ def _house_ids(conn: Connection) -> dict[tuple[int, str], int]:
     return {(org, code): id_ for id_, org, code in rows}
 
 
-def _apartment_ids(conn: Connection, house_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+def _pages(
+    conn: Connection, target: TableClause, columns: Sequence[Any], *where: Any
+) -> Iterator[Any]:
+    """(id, *columns) of `target`'s rows, read a page at a time in the order of ids: a table of
+    hundreds of thousands of rows is never in memory at once (the driver buffers each result)."""
+    last = None
+    while True:
+        statement = select(target.c.id, *columns).where(*where)
+        if last is not None:
+            statement = statement.where(target.c.id > last)
+        rows = conn.execute(statement.order_by(target.c.id).limit(PAGE_ROWS)).all()
+        yield from rows
+        if len(rows) < PAGE_ROWS:
+            return
+        last = rows[-1][0]
+
+
+def _apartment_ids(conn: Connection, house_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """house id → {apartment number → id}, of these houses."""
     a = t.apartments
-    wanted = set(house_ids)
-    rows = conn.execute(select(a.c.id, a.c.house_id, a.c.number))
-    return {(house, number): id_ for id_, house, number in rows if house in wanted}
+    found: dict[int, dict[str, int]] = {house: {} for house in house_ids}
+    for id_, house, number in _pages(conn, a, (a.c.house_id, a.c.number)):
+        numbers = found.get(house)
+        if numbers is not None:
+            numbers[number] = id_
+    return found
 
 
-def _account_ids(conn: Connection, org_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+def _find_apartment(found: dict[int, dict[str, int]]) -> Callable[[tuple], int | None]:
+    return lambda key: found.get(key[0], {}).get(key[1])
+
+
+def account_ids(
+    conn: Connection,
+    known: Known,
+    org_ids: dict[str, int],
+    ids: array | None = None,
+    run_id: int | None = None,
+) -> array:
+    """The database id of every account of pass one's index (`Known.accounts`), 0 for one not in
+    the database: an array of 8 bytes an account. With `ids` and `run_id`: fill in the accounts
+    that run created."""
+    if ids is None:
+        ids = array("q", bytes(8 * known.account_count))
+    numbers_of = {
+        org_ids[org]: numbers
+        for org, numbers in known.accounts.items()
+        if numbers and org in org_ids
+    }
+    if not numbers_of:
+        return ids
     acc = t.accounts
-    rows = conn.execute(
-        select(acc.c.id, acc.c.organization_id, acc.c.number).where(
-            acc.c.organization_id.in_(list(org_ids))
-        )
-    )
-    return {(org, number): id_ for id_, org, number in rows}
+    where = [acc.c.organization_id.in_(list(numbers_of))]
+    if run_id is not None:
+        where.append(acc.c.import_id == run_id)
+    for id_, org, number in _pages(conn, acc, (acc.c.organization_id, acc.c.number), *where):
+        index = numbers_of[org].get(number)
+        if index is not None:
+            ids[index] = id_
+    return ids
+
+
+def _find_account(
+    known: Known, org_ids: dict[str, int], ids: array
+) -> Callable[[tuple], int | None]:
+    """(organization id, number) → id, through pass one's index."""
+    numbers_of = {
+        org_ids[org]: numbers for org, numbers in known.accounts.items() if org in org_ids
+    }
+    return lambda key: ids[numbers_of[key[0]][key[1]]] or None
 
 
 def _service_ids(conn: Connection) -> dict[tuple[int, str], int]:
@@ -238,9 +297,9 @@ def _load_and_publish(conn: Connection, plan: Plan, progress: Progress, summary:
     pacer = v.Pacer(conn, run_id)
     progress.start("загрузка", plan.rows, "rows")
     counts = summary.counts
-    org_ids = _load_places(conn, plan.records, counts, progress, pacer)
-    account_ids, service_ids, meter_ids = _load_services_meters(
-        conn, plan, org_ids, counts, progress, pacer
+    org_ids, account_ids = _load_places(conn, plan, counts, progress, pacer)
+    service_ids, meter_ids = _load_services_meters(
+        conn, plan, org_ids, account_ids, counts, progress, pacer
     )
     keys = [(v.CHARGES, p) for p in plan.charge_periods]
     keys += [(v.PAYMENTS, p) for p in {p for _, p in plan.payment_pairs}]
@@ -265,11 +324,12 @@ def _load_services_meters(
     conn: Connection,
     plan: Plan,
     org_ids: dict[str, int],
+    account_ids: array,
     counts: dict,
     progress: Progress,
     pacer: v.Pacer,
-) -> tuple[list[int], list[int], list[int]]:
-    """Services and meters; the database ids of pass one's account, service and meter indexes."""
+) -> tuple[list[int], list[int]]:
+    """Services and meters; the database ids of pass one's service and meter indexes."""
     records = plan.records
     service_rows = []
     for r in records["services"]:
@@ -277,50 +337,48 @@ def _load_services_meters(
         row["organization_id"] = org_ids[r["org"]]
         service_rows.append(row)
     counts["services"] = _upsert(
-        conn, t.services, ("organization_id", "code"), _service_ids(conn), service_rows,
+        conn, t.services, ("organization_id", "code"), _service_ids(conn).get, service_rows,
         _defaults("services", organization_id=None), pacer,
     )  # fmt: skip
     progress.advance(len(service_rows))
 
     known = plan.known
-    used_orgs = {org for org, _ in known.account_keys}
-    account_map = _account_ids(conn, [org_ids[o] for o in used_orgs if o in org_ids])
-    account_ids = [account_map.get((org_ids[o], n), 0) for o, n in known.account_keys]
     service_map = _service_ids(conn)
     service_ids = [service_map.get((org_ids[o], c), 0) for o, c in known.service_keys]
 
+    def account_id(org: str, number: str) -> int:
+        return account_ids[known.accounts[org][number]]
+
     def meter_row(r: dict[str, Any]) -> dict[str, Any]:
         row = {k: r[k] for k in r if k not in ("org", "account")}
-        row["account_id"] = account_map[(org_ids[r["org"]], r["account"])]
+        row["account_id"] = account_id(r["org"], r["account"])
         return row
 
-    meter_accounts = {account_map[(org_ids[r["org"]], r["account"])] for r in records["meters"]}
+    meter_accounts = {account_id(r["org"], r["account"]) for r in records["meters"]}
     if known.meter_keys:
-        meter_accounts |= {account_map[(org_ids[o], a)] for o, a, _ in known.meter_keys}
+        meter_accounts |= {account_id(o, a) for o, a, _ in known.meter_keys}
     counts["meters"] = _upsert(
-        conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts),
+        conn, t.meters, ("account_id", "code"), _meter_ids(conn, meter_accounts).get,
         map(meter_row, records["meters"]), _defaults("meters", account_id=None), pacer,
     )  # fmt: skip
     progress.advance(len(records["meters"]))
     meter_ids: list[int] = []
     if len(plan.readings):
         meter_map = _meter_ids(conn, meter_accounts)
-        meter_ids = [meter_map[(account_map[(org_ids[o], a)], c)] for o, a, c in known.meter_keys]
-    return account_ids, service_ids, meter_ids
+        meter_ids = [meter_map[(account_id(o, a), c)] for o, a, c in known.meter_keys]
+    return service_ids, meter_ids
 
 
 def _load_places(
-    conn: Connection,
-    records: dict[str, list[dict[str, Any]]],
-    counts: dict,
-    progress: Progress,
-    pacer: v.Pacer,
-) -> dict[str, int]:
-    """Organizations, houses, apartments and accounts; the organizations' ids by code."""
-    existing = _org_ids(conn)
+    conn: Connection, plan: Plan, counts: dict, progress: Progress, pacer: v.Pacer
+) -> tuple[dict[str, int], array]:
+    """Organizations, houses, apartments and accounts; the organizations' ids by code, and the
+    accounts' ids by pass one's index (`account_ids`)."""
+    records = plan.records
+    existing = {(c,): i for c, i in _org_ids(conn).items()}
     org_rows = records["organizations"]
     counts["organizations"] = _upsert(
-        conn, t.organizations, ("code",), {(c,): i for c, i in existing.items()}, org_rows,
+        conn, t.organizations, ("code",), existing.get, org_rows,
         _defaults("organizations"), pacer,
     )  # fmt: skip
     progress.advance(len(org_rows))
@@ -333,7 +391,7 @@ def _load_places(
         row["search_text"] = house_search_text(r["address"], r.get("street", ""))
         house_rows.append(row)
     counts["houses"] = _upsert(
-        conn, t.houses, ("organization_id", "code"), _house_ids(conn), house_rows,
+        conn, t.houses, ("organization_id", "code"), _house_ids(conn).get, house_rows,
         _defaults("houses", organization_id=None, search_text=""), pacer,
     )  # fmt: skip
     progress.advance(len(house_rows))
@@ -348,25 +406,29 @@ def _load_places(
     apartments = records["apartments"]
     counts["apartments"] = _upsert(
         conn, t.apartments, ("house_id", "number"),
-        _apartment_ids(conn, house_ids.values()) if len(apartments) else {},
+        _find_apartment(_apartment_ids(conn, house_ids.values()) if len(apartments) else {}),
         map(apartment_row, apartments),
         _defaults("apartments", drop=["house"], house_id=None, sort_key=0), pacer,
     )  # fmt: skip
     progress.advance(len(apartments))
-    _load_accounts(conn, records["accounts"], org_ids, house_ids, counts, pacer)
+    ids = account_ids(conn, plan.known, org_ids)
+    _load_accounts(conn, plan, org_ids, house_ids, ids, counts, pacer)
     progress.advance(len(records["accounts"]))
-    return org_ids
+    return org_ids, ids
 
 
 def _load_accounts(
     conn: Connection,
-    records: Any,
+    plan: Plan,
     org_ids: dict[str, int],
     house_ids: dict[tuple[int, str], int],
+    ids: array,
     counts: dict,
     pacer: v.Pacer,
 ) -> None:
-    """Accounts, streamed from pass one's spool (the apartments' ids looked up as they go)."""
+    """Accounts, streamed from pass one's spool (the apartments' ids looked up as they go);
+    the new ones' ids into `ids`."""
+    records = plan.records["accounts"]
     if not len(records):
         counts["accounts"] = {"new": 0, "updated": 0}
         return
@@ -376,15 +438,18 @@ def _load_accounts(
         row = {k: r[k] for k in ("number", "holder_name", "phone", "closed") if k in r}
         row["organization_id"] = org_ids[r["org"]]
         house = house_ids[(org_ids[r["org"]], r["house"])]
-        row["apartment_id"] = apartment_ids[(house, r["apartment"])]
+        row["apartment_id"] = apartment_ids[house][r["apartment"]]
         return row
 
-    counts["accounts"] = _upsert(
-        conn, t.accounts, ("organization_id", "number"), _account_ids(conn, org_ids.values()),
+    counts["accounts"] = found = _upsert(
+        conn, t.accounts, ("organization_id", "number"), _find_account(plan.known, org_ids, ids),
         map(account_row, records),
         _defaults("accounts", drop=["house", "apartment"], organization_id=None, apartment_id=None),
         pacer,
     )  # fmt: skip
+    apartment_ids.clear()  # before the new accounts are read back
+    if found["new"]:
+        account_ids(conn, plan.known, org_ids, ids, pacer.run_id)
 
 
 class _Version:
@@ -546,9 +611,7 @@ def changes(conn: Connection, plan: Plan) -> list[dict[str, int]]:
             batch[0::width], batch[1::width], batch[6::width], strict=True
         ):
             new_charged[period][account] += charged
-    org_ids = _org_ids(conn)
-    account_map = _account_ids(conn, org_ids.values())
-    ids = [account_map.get((org_ids.get(o, 0), n)) for o, n in plan.known.account_keys]
+    ids = account_ids(conn, plan.known, _org_ids(conn))
     c = t.charges
     result = []
     for period, files in sorted(new_charged.items()):
@@ -560,7 +623,7 @@ def changes(conn: Connection, plan: Plan) -> list[dict[str, int]]:
                 .group_by(c.c.account_id)
             ).all()
         )
-        listed = {ids[index] for index in files if ids[index] is not None}
+        listed = {ids[index] for index in files if ids[index]}
         added = len(files) - len(listed & before.keys())
         after = sum(before.values()) - sum(before[a] for a in listed if a in before)
         result.append(

@@ -14,9 +14,9 @@ import pickle
 import re
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, islice, repeat
+from itertools import repeat
 from operator import add, itemgetter, lshift, or_, sub
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from storage.importer.formats import (
     normalize,
     recognize,
 )
-from storage.importer.readers import ReadError, SheetSource, Source, open_sources
+from storage.importer.readers import Chunk, ReadError, SheetSource, Source, open_sources
 from storage.kinds import LineKind, kind_of_name
 
 MAX_PROBLEMS = 100_000
@@ -56,7 +56,7 @@ EXTRA_LINES = (
 )
 
 
-Scan = Callable[[Iterator[list[str]], "Careful", Callable[[], None]], int]
+Scan = Callable[[Source, "Careful", Callable[[], None]], int]
 Careful = Callable[[list[str], int | None], int]  # the row parser that says what is wrong
 
 
@@ -202,9 +202,10 @@ class Known:
     orgs: set[str] = field(default_factory=set)
     houses: set[tuple[str, str]] = field(default_factory=set)
     apartments: set[tuple[str, str, str]] = field(default_factory=set)
-    # org code → {number → index into account_keys}
+    # org code → {number → index}: indexes 0 … account_count − 1, in the order first seen (the
+    # load resolves them to database ids in an array; no list of (org, number) keys beside it)
     accounts: dict[str, dict[str, int]] = field(default_factory=dict)
-    account_keys: list[tuple[str, str]] = field(default_factory=list)
+    account_count: int = 0
     services: dict[str, dict[str, int]] = field(default_factory=dict)
     service_keys: list[tuple[str, str]] = field(default_factory=list)
     meters: dict[tuple[str, str, str], int] = field(default_factory=dict)
@@ -235,8 +236,8 @@ class Known:
         numbers = self.accounts.setdefault(org, {})
         index = numbers.get(number)
         if index is None:
-            index = numbers[number] = len(self.account_keys)
-            self.account_keys.append((org, number))
+            index = numbers[number] = self.account_count
+            self.account_count += 1
         return index
 
     def add_service(self, org: str, code: str) -> int:
@@ -285,16 +286,14 @@ class FileInfo:
     paid: int = 0
 
 
-def _lines(chunk: list[list[str]], before: int, after: int) -> list[int]:
-    """The line of each row of a chunk read between lines `before` and `after`: consecutive,
-    unless a quoted cell spans lines (then each row ends as many lines later)."""
-    if after - before == len(chunk):
-        return list(range(before + 1, after + 1))
-    lines, line = [], before
-    for row in chunk:
-        line += 1 + sum(cell.count("\n") for cell in row)
-        lines.append(line)
-    return lines
+def _interleave(columns: Sequence[list[int]]) -> array:
+    """The columns' rows one after another, as one flat array of 64-bit integers (an
+    OverflowError for a value beyond them)."""
+    width = len(columns)
+    flat = array("q", bytes(8 * width * len(columns[0])))
+    for index, column in enumerate(columns):
+        flat[index::width] = array("q", column)
+    return flat
 
 
 def _chunk_amounts(
@@ -364,9 +363,9 @@ def parse_cells(
 
 def is_total(row: list[str]) -> bool:
     """«Итого», «Итого по дому …», «Всего»: the first filled cell starts with such a word."""
-    first = next((cell for cell in row if cell.strip()), "").lstrip()
-    if first[:1].isdigit():
-        return False  # an account number or a code: the common row, without the normalizing
+    first = next(filter(str.strip, row), "").lstrip()
+    if first[:1].isascii() and first[:1].isalnum():
+        return False  # an account number or a code (Latin, digits): no need to normalize
     return normalize(first).startswith(TOTAL_WORDS)
 
 
@@ -585,6 +584,13 @@ class Plan:
                 self.problems.add(source.name, source.line(), f"строка не разбирается: {error}")
             finally:
                 progress.finish()
+        self._release_checks()
+
+    def _release_checks(self) -> None:
+        """Drop what only pass one's checks need (the first line of every key, the apartments
+        that exist): a tenth of a kilobyte an account that the load would otherwise carry."""
+        self._first_seen.clear()
+        self.known.apartments = set()
 
     def _scan_file(self, source: Source, layout: Layout, progress: Progress) -> None:
         kind = layout.kind
@@ -608,12 +614,11 @@ class Plan:
         # the row after the header, read to see if it was part of it (the line is still its)
         for row in source.pending:
             info.rows += careful(row)
-        rows: Iterator[list[str]] = source.rows()
         if kind.name == "charges" and not MONEY_LINE_NAMES & set(layout.positions):
-            fast = self._fast_charges(layout, len(source.header), source.line)
-            info.rows += fast(rows, careful, tick)
+            fast = self._fast_charges(layout, len(source.header))
+            info.rows += fast(source, careful, tick)
         else:
-            for seen, row in enumerate(rows, start=1):
+            for seen, row in enumerate(source.rows(), start=1):
                 info.rows += careful(row)
                 if seen % PROGRESS_EVERY == 0:
                     tick()
@@ -678,7 +683,7 @@ class Plan:
             `line`: the row's line, when the reader has already read on."""
             if line is None:
                 line = line_of()
-            if not any(cell.strip() for cell in row):
+            if not any(map(str.strip, row)):
                 return 0  # blank lines are not rows
             if is_total(row):
                 info.skipped += 1
@@ -1084,7 +1089,7 @@ class Plan:
         self._charge_services[pair] = self._charge_services.get(pair, 0) | 1 << service
         self.charges.add((account, period, service, *amounts))
 
-    def _fast_charges(self, layout: Layout, width: int, line_of: Callable[[], int]) -> Scan:
+    def _fast_charges(self, layout: Layout, width: int) -> Scan:
         """The charges file's scan: chunks of rows a column at a time (`columns`); a chunk that
         is not uniform row by row (`_charge_rows`), and a row that fails there carefully."""
         positions = [layout.positions.get(name) for name in FAST_CHARGE_COLUMNS]
@@ -1095,13 +1100,20 @@ class Plan:
         one_by_one = self._charge_rows(layout, width)
         usable = None not in positions[1:4]
 
-        def columnar(chunk: list[list[str]]) -> int:
+        def columnar(chunk: Chunk) -> int:
             """Add the chunk's rows; how many (fewer than all: a repeated charge, from there on
             row by row). Raises LookupError/ValueError/OverflowError, having added none."""
-            count = len(chunk)
-            if not usable or len(set(map(len, chunk))) != 1 or len(chunk[0]) != width:
-                raise LookupError  # blank lines, short or long rows
-            table = list(zip(*chunk, strict=True))
+            count = chunk.count
+            if not usable:
+                raise LookupError
+            table: Sequence[Sequence[str]]
+            if chunk.cells is not None:  # plain lines of `width` cells: the columns are slices
+                table = [chunk.cells[i::width] for i in range(width)]
+            else:
+                rows = chunk.rows()
+                if len(set(map(len, rows))) != 1 or len(rows[0]) != width:
+                    raise LookupError  # blank lines, short or long rows
+                table = list(zip(*rows, strict=True))
             blank = ("",) * count
             tariff, volume, opening, charged, recalc, paid, end = (
                 table[i] if i is not None else blank for i in amounts_at
@@ -1111,31 +1123,28 @@ class Plan:
                 raise ValueError  # «Начислено» is required
             amounts = _chunk_amounts(opening, charged, recalc, paid, end)
             tariffs, volumes = columns.quantity(tariff), columns.quantity(volume)
+            flat = _interleave((account_ids, period_ids, service_ids, tariffs, volumes, *amounts))
             added = self._mark_charges(account_ids, period_ids, service_ids)
-            rows = zip(
-                account_ids, period_ids, service_ids, tariffs, volumes, *amounts, strict=True
-            )
-            spool.buffer.extend(chain.from_iterable(islice(rows, added)))
+            if added < count:
+                del flat[added * spool.width :]
+            spool.buffer.extend(flat)
             if len(spool.buffer) >= full:
                 spool.flush()
             return added
 
-        def scan(rows: Iterator[list[str]], careful: Careful, tick: Callable[[], None]) -> int:
+        def scan(source: Source, careful: Careful, tick: Callable[[], None]) -> int:
             count = 0
-            while True:
-                start = line_of()
-                chunk = list(islice(rows, CHUNK_ROWS))
-                if not chunk:
-                    return count
+            for chunk in source.chunks(CHUNK_ROWS, width):
                 try:
                     added = columnar(chunk)
                 except (LookupError, ValueError, OverflowError):
                     added = 0
                 count += added
-                if added < len(chunk):
-                    lines = _lines(chunk, start, line_of())[added:]
-                    count += one_by_one(chunk[added:], lines, careful)
+                if added < chunk.count:
+                    rows = chunk.rows()[added:]
+                    count += one_by_one(rows, list(chunk.lines[added:]), careful)
                 tick()
+            return count
 
         return scan
 

@@ -25,8 +25,9 @@ import re
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from itertools import chain, islice, repeat
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,8 +69,48 @@ class ReadError(Exception):
         self.name = name  # the member of an archive it is about, when not the file itself
 
 
+class Chunk:
+    """Up to a few thousand consecutive rows of a table, for the scan of large files.
+
+    `cells`: the rows' cells one row after another, exactly `width` of them a row, when every row
+    of the chunk is a plain line (no quotes) of that many cells, else None; `rows()`: the rows as
+    lists of cells, as the csv reader gives them; `lines[i]`: the line of row i."""
+
+    __slots__ = ("_rows", "_width", "cells", "count", "lines")
+
+    def __init__(
+        self,
+        lines: Sequence[int],
+        rows: list[list[str]] | None = None,
+        cells: list[str] | None = None,
+        width: int = 0,
+    ) -> None:
+        self.lines, self._rows, self.cells, self._width = lines, rows, cells, width
+        self.count = len(lines)
+
+    def rows(self) -> list[list[str]]:
+        if self._rows is None:
+            assert self.cells is not None
+            cells, width = self.cells, self._width
+            self._rows = [cells[i : i + width] for i in range(0, len(cells), width)]
+        return self._rows
+
+
+def row_lines(chunk: list[list[str]], before: int, after: int) -> list[int]:
+    """The line of each row of a chunk read between lines `before` and `after`: consecutive,
+    unless a quoted cell spans lines (then each row ends as many lines later)."""
+    if after - before == len(chunk):
+        return list(range(before + 1, after + 1))
+    lines, line = [], before
+    for row in chunk:
+        line += 1 + sum(cell.count("\n") for cell in row)
+        lines.append(line)
+    return lines
+
+
 class Source:
-    """One table: a text file, or one sheet of a book. `rows()` once, `line()` while reading."""
+    """One table: a text file, or one sheet of a book. `rows()` once, `line()` while reading;
+    or, once the header is found, `chunks()` for the rest."""
 
     name: str  # "file" or "file!sheet", as refusals name it
     size: int  # progress units: bytes for text, rows for sheets
@@ -81,6 +122,16 @@ class Source:
 
     def rows(self) -> Iterator[list[str]]:
         raise NotImplementedError
+
+    def chunks(self, size: int, width: int) -> Iterator[Chunk]:
+        """The rest of the table, `size` rows at a time."""
+        rows = self.rows()
+        while True:
+            before = self.line()
+            chunk = list(islice(rows, size))
+            if not chunk:
+                return
+            yield Chunk(row_lines(chunk, before, self.line()), rows=chunk)
 
     def decode_error(self) -> ReadError:
         return ReadError("текст не читается")
@@ -198,6 +249,7 @@ class TextSource(Source):
             self._raw.close()
             raise
         self._reader = csv.reader(self._text, delimiter=self.delimiter)
+        self._consumed = 0  # lines read by `chunks`, not by the reader
         self.description = (
             f"текст, {ENCODING_NAMES.get(self.encoding, self.encoding)}, "
             f"разделитель {DELIMITER_NAMES[self.delimiter]}"
@@ -208,10 +260,50 @@ class TextSource(Source):
         return self._reader
 
     def line(self) -> int:
-        return self._reader.line_num
+        return self._reader.line_num + self._consumed
 
     def position(self) -> int:
         return self._raw.tell()
+
+    def chunks(self, size: int, width: int) -> Iterator[Chunk]:
+        """`size` lines at a time, read as text: a chunk without quotes is split by `str`
+        methods into the cells the csv reader would give (no list per row: the hot path of a
+        file of millions of rows); a chunk with quotes, NULs or lone CRs goes through the csv
+        reader (a quoted cell may go on past the chunk's last line)."""
+        text, delimiter = self._text, self.delimiter
+        while True:
+            before = self.line()
+            lines = list(islice(text, size))
+            if not lines:
+                return
+            block = "".join(lines)
+            plain = '"' not in block and "\0" not in block
+            body = block.replace("\r\n", "\n") if plain else ""
+            if not plain or "\r" in body:
+                yield self._csv_chunk(lines, before)
+                continue
+            self._consumed += len(lines)
+            body = body.removesuffix("\n")  # the last line of a file may have no line end
+            texts = body.split("\n")
+            numbers = range(before + 1, before + len(texts) + 1)
+            if set(map(str.count, texts, repeat(delimiter))) == {width - 1}:
+                cells = body.replace(delimiter, "\n").split("\n")
+                yield Chunk(numbers, cells=cells, width=width)
+            else:  # blank lines, totals, short or long rows: split as the csv reader would
+                yield Chunk(numbers, rows=[line.split(delimiter) if line else [] for line in texts])
+
+    def _csv_chunk(self, lines: list[str], before: int) -> Chunk:
+        """The rows that start in `lines`, by the csv reader (and the lines after them that a
+        quoted cell spans)."""
+        reader = csv.reader(chain(lines, self._text), delimiter=self.delimiter)
+        rows, numbers = [], []
+        try:
+            while reader.line_num < len(lines):
+                rows.append(next(reader))
+                numbers.append(before + reader.line_num)
+        finally:
+            self._consumed += reader.line_num
+        return Chunk(numbers, rows=rows)
 
     def decode_error(self) -> ReadError:
         line = _bad_line(self.path, self.encoding) or self.line() + 1

@@ -7,10 +7,12 @@ so nothing of it is visible until `publish` points the periods at it and marks t
 nobody sees; `cleanup` (at the next start) deletes them. The version an import replaced stays
 until the undo window passes, then `cleanup` deletes it too. Deletes go in short batches.
 
-On SQLite the load commits every `Pacer.hold` seconds and pauses `Pacer.gap` after each commit:
-a concurrent writer (a resident's reading) waits for the write lock at most about one `hold`. The
-load also checkpoints the WAL itself every few commits, so that a resident's commit never has to
-copy the import's pages into the database file.
+On SQLite the load commits every `Pacer.hold` seconds and pauses `Pacer.gap` after each commit,
+and `Pacer.pause` (longer than the 100 ms between the late tries of SQLite's busy handler) every
+`Pacer.every` seconds: a concurrent writer (a resident's reading) that misses the short gaps gets
+the lock in the next long pause, so it waits at most about `every` + `pause`. The load also
+checkpoints the WAL itself every few commits, so that a resident's commit never has to copy the
+import's pages into the database file.
 """
 
 from __future__ import annotations
@@ -52,13 +54,26 @@ def process_owner() -> str:
 
 class Pacer:
     """Commits the load's transaction every `hold` seconds, renews the run's heartbeat, and on
-    SQLite pauses `gap` seconds after each commit so that a waiting writer gets the lock."""
+    SQLite pauses `gap` seconds after each commit so that a waiting writer gets the lock.
 
-    def __init__(self, conn: Connection, run_id: int, hold: float = 0.02, gap: float = 0.002):
+    A writer waiting on SQLite's busy handler (`busy_timeout`) tries again after 1, 2, 5, 10 …
+    ms, then every 100 ms: the short gaps let most writers in at one of their early tries, but
+    one in the 100 ms rhythm can miss gap after gap (a gap is 1/10 of the cycle). So every
+    `every` seconds the pause is `pause`, longer than 100 ms: no writer misses that one."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        run_id: int,
+        hold: float = 0.02,
+        gap: float = 0.002,
+        every: float = 0.5,
+        pause: float = 0.12,
+    ):
         self.conn, self.run_id = conn, run_id
-        self.hold = hold
+        self.hold, self.every, self.pause = hold, every, pause
         self.gap = gap if conn.dialect.name == "sqlite" else 0.0
-        self.started = self.beat = time.monotonic()
+        self.started = self.beat = self.paused = time.monotonic()
         self.commits = 0
 
     def tick(self, force: bool = False) -> None:
@@ -78,7 +93,11 @@ class Pacer:
                 # auto-checkpoint threshold copies megabytes of the import's pages (and waits)
                 self.conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
                 self.conn.commit()
-            time.sleep(self.gap)
+            if time.monotonic() - self.paused >= self.every:
+                time.sleep(self.pause)
+                self.paused = time.monotonic()
+            else:
+                time.sleep(self.gap)
         self.started = time.monotonic()
 
 
