@@ -29,7 +29,7 @@ from fpdf.enums import TextMode
 from fpdf.fonts import SubsetMap, TTFFont
 
 from receipts import qr
-from receipts.content import ChargeLine, MeterLine, ReceiptData
+from receipts.content import ChargeLine, MeterLine, Payee, ReceiptData
 from storage.money import Totals
 from texts import fmt
 from texts.ru import moneylines as tm
@@ -274,6 +274,21 @@ def _header(pdf: _Receipt, receipt: ReceiptData) -> None:
     pdf.say(CONTENT_W - QR_SIZE - 4, 6, t.PDF_SUBTITLE.format(month=fmt.month(receipt.period)))
 
 
+def payee_lines(payee: Payee, *, bank_in_one_line: bool = False) -> list[str]:
+    """The payee's requisites under its name (the receipt's and the statement's): INN/KPP, the
+    address and phone when known, the bank, the BIC with the correspondent account, and the
+    settlement account (on the BIC's line with `bank_in_one_line`)."""
+    lines = [t.PDF_INN_KPP.format(inn=payee.inn, kpp=payee.kpp)]
+    if payee.address:
+        lines.append(t.PDF_ADDRESS.format(address=payee.address))
+    if payee.phone:
+        lines.append(t.PDF_PHONE.format(phone=payee.phone))
+    lines.append(t.PDF_BANK.format(bank=payee.bank_name))
+    bic = t.PDF_BIC.format(bic=payee.bic, corr=payee.corr_account)
+    settlement = t.PDF_SETTLEMENT.format(account=payee.settlement_account)
+    return [*lines, f"{bic}   {settlement}"] if bank_in_one_line else [*lines, bic, settlement]
+
+
 def _payee(pdf: _Receipt, receipt: ReceiptData) -> None:
     payee = receipt.payee
     text_w = CONTENT_W - QR_SIZE - 4
@@ -286,15 +301,7 @@ def _payee(pdf: _Receipt, receipt: ReceiptData) -> None:
     pdf.font(9, bold=True)
     _text(pdf, text_w, 4.5, payee.name)
     pdf.font(8)
-    lines = [t.PDF_INN_KPP.format(inn=payee.inn, kpp=payee.kpp)]
-    if payee.address:
-        lines.append(t.PDF_ADDRESS.format(address=payee.address))
-    if payee.phone:
-        lines.append(t.PDF_PHONE.format(phone=payee.phone))
-    lines.append(t.PDF_BANK.format(bank=payee.bank_name))
-    lines.append(t.PDF_BIC.format(bic=payee.bic, corr=payee.corr_account))
-    lines.append(t.PDF_SETTLEMENT.format(account=payee.settlement_account))
-    for line in lines:
+    for line in payee_lines(payee):
         pdf.set_x(MARGIN)
         _text(pdf, text_w, 4, line)
     _qr(pdf, receipt, PAGE_W - MARGIN - QR_SIZE, MARGIN)

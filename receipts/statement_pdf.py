@@ -13,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from receipts.pdf import CONTENT_W, HEADER_GRAY, MARGIN, PAGE_H, RECEIPT_CHARSET, Page, fit
+from receipts.pdf import (
+    CONTENT_W,
+    HEADER_GRAY,
+    MARGIN,
+    PAGE_H,
+    RECEIPT_CHARSET,
+    Page,
+    fit,
+    payee_lines,
+)
 from receipts.statement_content import StatementDocument, span_name
 from texts import fmt
 from texts.ru import receipts as tr
@@ -79,17 +88,7 @@ def _parties(pdf: Page, document: StatementDocument) -> None:
     payee = document.payee
     _section(pdf, t.PDF_ORGANIZATION)
     _line(pdf, payee.name, 4.5, size=9, bold=True)
-    lines = [tr.PDF_INN_KPP.format(inn=payee.inn, kpp=payee.kpp)]
-    if payee.address:
-        lines.append(tr.PDF_ADDRESS.format(address=payee.address))
-    if payee.phone:
-        lines.append(tr.PDF_PHONE.format(phone=payee.phone))
-    lines.append(tr.PDF_BANK.format(bank=payee.bank_name))
-    lines.append(
-        f"{tr.PDF_BIC.format(bic=payee.bic, corr=payee.corr_account)}   "
-        f"{tr.PDF_SETTLEMENT.format(account=payee.settlement_account)}"
-    )
-    for line in lines:
+    for line in payee_lines(payee, bank_in_one_line=True):
         _line(pdf, line)
     _section(pdf, tr.PDF_PAYER)
     for label, value in (

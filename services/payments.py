@@ -35,6 +35,7 @@ from bot.config import Settings
 from receipts.data import load_receipt
 from receipts.qr import payload as qr_payload
 from storage.models import Account, BotPayment, Organization, Payment, utcnow
+from storage.money import ZERO
 from storage.periods import int_to_period, period_to_int
 from storage.repo import billing
 from storage.repo.accounts import get_linked_account
@@ -44,7 +45,6 @@ from texts.ru import payments as t
 
 log = logging.getLogger(__name__)
 
-ZERO = Decimal("0.00")
 CURRENCY = "RUB"
 TITLE_LIMIT, DESCRIPTION_LIMIT, PAYLOAD_LIMIT = 32, 255, 128
 PAYLOAD_VERSION = "p1"

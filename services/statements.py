@@ -26,6 +26,7 @@ from receipts.statement_content import StatementDocument, StatementMonth, Statem
 from services import payments
 from services.billing_cache import MISSING, BillingCache
 from services.readings.rules import local_now
+from storage.money import ZERO
 from storage.periods import add_months
 from storage.repo import billing
 from storage.repo.billing import (
@@ -121,9 +122,7 @@ async def card(
     summary = await billing.card_summary(session, account_id, resident_id)
     cache.put(("balance", account_id), _NO_BALANCE if summary.balance is None else summary.balance)
     pending = (
-        await payments.pending_total(session, settings, account_id)
-        if summary.paid_in_bot
-        else Decimal("0.00")
+        await payments.pending_total(session, settings, account_id) if summary.paid_in_bot else ZERO
     )
     return Card(summary.balance, summary.links > 1, pending)
 

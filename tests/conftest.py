@@ -39,6 +39,17 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture
+async def sqlite_engine(template_db: Path, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated SQLite database even when the suite runs on PostgreSQL: for the tests of
+    SQLite's own behaviour (the engine's pragmas, its query plans)."""
+    path = tmp_path / "sqlite.sqlite3"
+    shutil.copy(template_db, path)
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    yield engine
+    await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str | None]:
     """On PostgreSQL: this pytest process's database, migrated once (emptied before each test)."""

@@ -110,6 +110,15 @@ async def link(session: AsyncSession, person: Resident, acc: Account) -> Account
     return item
 
 
+async def golden_linked(session: AsyncSession) -> Account:
+    """The golden account linked to a registered resident (`resident`'s defaults), committed."""
+    person = await resident(session)
+    account = await golden(session)
+    await link(session, person, account)
+    await session.commit()
+    return account
+
+
 async def meter(session: AsyncSession, acc: Account, **fields: object) -> Meter:
     """A meter of the account: cold water, 5 digits and 3 decimals unless told otherwise."""
     n = next(_seq)

@@ -10,32 +10,20 @@ statements they send, and ask SQLite for its plan of each.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage.db import create_engine, create_session_factory
+from storage.db import create_session_factory
 from storage.demo import GOLDEN_PERIOD
-from storage.migrate import upgrade_async
 from storage.repo import billing
 from tests import factories
 
 SEARCH = re.compile(
     r"SEARCH (?P<table>\w+)(?: AS \w+)? USING (?:COVERING )?INDEX \S+ \((?P<on>.*)\)"
 )
-
-
-@pytest.fixture
-async def sqlite_engine(tmp_path) -> AsyncIterator[AsyncEngine]:
-    """SQLite even when the suite runs on PostgreSQL: these are SQLite's plans."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'plans.sqlite3'}"
-    await upgrade_async(url)
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 async def plans_of(engine: AsyncEngine, call: Any) -> list[list[str]]:
@@ -68,7 +56,7 @@ def charges_lookups(plan: list[str]) -> list[str]:
 
 @pytest.fixture
 async def accounts(sqlite_engine: AsyncEngine) -> tuple[int, int]:
-    """The golden account with its 24 months, another account, and a resident linked to it."""
+    """The golden account with its months, and a resident linked to it."""
     async with create_session_factory(sqlite_engine)() as session:
         account = await factories.golden(session)
         person = await factories.resident(session)

@@ -33,11 +33,7 @@ def at(day: int, hour: int = 12, month: int = 4) -> time_machine.travel:
 @pytest.fixture
 async def golden(session: AsyncSession) -> Account:
     """The golden account linked to resident 1001; its two water meters end March 2020."""
-    resident = await factories.resident(session)
-    account = await factories.golden(session)
-    await factories.link(session, resident, account)
-    await session.commit()
-    return account
+    return await factories.golden_linked(session)
 
 
 async def meters_by_resource(session: AsyncSession, account: Account) -> dict[str, Meter]:

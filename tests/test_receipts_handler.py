@@ -23,11 +23,7 @@ from texts.ru import receipts as t
 
 @pytest.fixture
 async def golden_linked(session: AsyncSession) -> Account:
-    person = await factories.resident(session)
-    account = await factories.golden(session)
-    await factories.link(session, person, account)
-    await session.commit()
-    return account
+    return await factories.golden_linked(session)
 
 
 def documents(client: BotClient) -> list:

@@ -3,27 +3,14 @@ the bot relies on; errors, transactions, streaming and bulk inserts as SQLAlchem
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade_async
+from storage.db import create_session_factory
 from storage.models import Organization
 from tests import factories
-
-
-@pytest.fixture
-async def sqlite_engine(tmp_path) -> AsyncIterator[AsyncEngine]:
-    """SQLite even when the suite runs on PostgreSQL: this is the SQLite engine's test."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'driver.sqlite3'}"
-    await upgrade_async(url)
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 def org(code: str) -> dict[str, str]:

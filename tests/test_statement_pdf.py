@@ -25,11 +25,7 @@ from texts.ru import statement_pdf as t
 
 @pytest.fixture
 async def golden_linked(session: AsyncSession) -> Account:
-    person = await factories.resident(session)
-    account = await factories.golden(session)
-    await factories.link(session, person, account)
-    await session.commit()
-    return account
+    return await factories.golden_linked(session)
 
 
 def pages_of(method) -> list[str]:

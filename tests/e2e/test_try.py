@@ -11,6 +11,8 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.config import Settings
@@ -78,9 +80,10 @@ def processes_in(folder: Path) -> list[int]:
     return found
 
 
-def start_try(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+@contextmanager
+def running_try(folder: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """`python -m bot try --dir folder` in a pseudo-terminal: the process and the terminal's
-    master end."""
+    master end; killed (if still running) and the terminal closed at the end."""
     master, slave = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "try", "--dir", str(folder), "--accounts", "2"],
@@ -92,14 +95,19 @@ def start_try(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
         start_new_session=True,
     )
     os.close(slave)
-    return process, master
+    try:
+        yield process, master
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
 
 
 def test_a_newcomer_tries_the_bot_in_a_terminal(tmp_path: Path) -> None:
     folder = (tmp_path / "try").resolve()
-    process, master = start_try(folder)
-    screen = Terminal(master)
-    try:
+    with running_try(folder) as (process, master):
+        screen = Terminal(master)
         banner = screen.expect("Start with /start.", timeout=START_TIMEOUT)
         bot_pid = int(re.search(r"The bot is running \(pid (\d+)\)", banner).group(1))
         assert f"saved in {folder / 'files'}" in banner
@@ -122,19 +130,13 @@ def test_a_newcomer_tries_the_bot_in_a_terminal(tmp_path: Path) -> None:
         screen.send("/quit")
         screen.expect(f"Bye. The database, the bot's log and the files stay in {folder}")
         assert process.wait(timeout=ANSWER_TIMEOUT) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
     assert processes_in(folder) == []
     assert (folder / "try.sqlite3").exists() and (folder / "bot.log").exists()
 
 
 def test_a_killed_try_takes_its_bot_with_it(tmp_path: Path) -> None:
     folder = (tmp_path / "try").resolve()
-    process, master = start_try(folder)
-    try:
+    with running_try(folder) as (process, master):
         Terminal(master).expect("Start with /start.", timeout=START_TIMEOUT)
         assert len(processes_in(folder)) == 1
         process.kill()  # no chance to stop the bot itself: the kernel's death signal does
@@ -142,9 +144,4 @@ def test_a_killed_try_takes_its_bot_with_it(tmp_path: Path) -> None:
         deadline = time.monotonic() + ANSWER_TIMEOUT
         while processes_in(folder) and time.monotonic() < deadline:
             time.sleep(0.1)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
     assert processes_in(folder) == []
