@@ -23,7 +23,8 @@ from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.retry import RetryAfterMiddleware
 from bot.middlewares.throttling import RedisBuckets
 from handlers import get_routers
-from storage.db import is_sqlite
+from services.people_cache import PeopleCache
+from storage.db import is_sqlite, is_sqlite_file
 from storage.fsm import ChatLocks, DatabaseStorage
 from texts.ru import common as t
 
@@ -114,7 +115,9 @@ def create_dispatcher(
         )
     )
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
-    dp.update.outer_middleware(ResidentMiddleware())
+    # One process serving updates (SQLite in a file, no Redis) keeps residents in memory.
+    people = PeopleCache(enabled=is_sqlite_file(settings.database_url) and redis is None)
+    dp.update.outer_middleware(ResidentMiddleware(people))
     dp.include_router(apology.router())
     dp.include_routers(*get_routers())
     dp.startup.register(_set_commands)

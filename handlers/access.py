@@ -2,10 +2,10 @@
 only when the resident has linked it.
 
 Callback data comes from the client and can be forged. `AccountAccess` runs after a router's
-filters matched: when the matched `CallbackData` has an `account_id`, it loads that account through
-the resident's links and hands it to the handler as `account`; an account the resident has not
-linked (or that does not exist: the same answer) is refused with an alert and the handler never
-runs. `account_id = 0` is "no account" where a callback declares that default (e.g. "all my
+filters matched: when the matched `CallbackData` has an `account_id`, it finds that account among
+the resident's links (`PeopleCache.linked_account`) and hands it to the handler as `account`; an
+account the resident has not linked (or that does not exist: the same answer) is refused with an
+alert and the handler never runs. `account_id = 0` is "no account" where a callback declares that default (e.g. "all my
 appeals"); there `account` is None. `NamedPeriod` reads a callback's month the same way.
 """
 
@@ -18,9 +18,9 @@ from aiogram import BaseMiddleware, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from services.people_cache import PeopleCache
 from storage.models import Resident
 from storage.periods import int_to_period
-from storage.repo.accounts import get_linked_account
 from texts.ru import common as t
 
 
@@ -81,8 +81,9 @@ class AccountAccess(Gate):
             data["account"] = None
             return True
         resident: Resident | None = data.get("resident")
+        people: PeopleCache = data["people"]
         account = (
-            await get_linked_account(data["session"], resident.id, account_id)
+            await people.linked_account(data["session"], resident, account_id)
             if resident is not None
             else None
         )

@@ -23,8 +23,8 @@ from keyboards import card as kb
 from keyboards.callbacks import OpenCard
 from services import statements
 from services.billing_cache import BillingCache
+from services.people_cache import PeopleCache
 from storage.models import Account, Resident
-from storage.repo.accounts import linked_accounts
 from storage.repo.billing import MonthCharges
 from texts import fmt
 from texts.ru import card as t
@@ -59,15 +59,19 @@ def router(cache: BillingCache | None = None) -> Router:
 
 
 async def accounts_screen(
-    session: AsyncSession, resident: Resident, cache: BillingCache, settings: Settings
+    session: AsyncSession,
+    resident: Resident,
+    people: PeopleCache,
+    cache: BillingCache,
+    settings: Settings,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """No account: the way to link one; one: its card; several: the list with balances."""
-    accounts = await linked_accounts(session, resident.id)
+    accounts = await people.accounts(session, resident)
     if not accounts:
         return f"{common.NO_ACCOUNTS}\n{t.NO_ACCOUNTS_HINT}", kb.link_keyboard()
     if len(accounts) == 1:
         account = accounts[0]
-        figures = await statements.card(session, cache, settings, account.id, resident.id)
+        figures = await statements.card(session, cache, people, settings, account.id, resident)
         return view.card_text(account, figures.balance, figures.pending), kb.card_keyboard(
             account.id, several=False, webapp_url=settings.webapp_url
         )
@@ -80,10 +84,11 @@ async def on_accounts(
     event: Message | CallbackQuery,
     session: AsyncSession,
     resident: Resident,
+    people: PeopleCache,
     billing_cache: BillingCache,
     settings: Settings,
 ) -> None:
-    text, markup = await accounts_screen(session, resident, billing_cache, settings)
+    text, markup = await accounts_screen(session, resident, people, billing_cache, settings)
     if isinstance(event, CallbackQuery):
         await event.answer()
     await edit_or_send(event, text, markup)
@@ -94,10 +99,11 @@ async def on_card(
     account: Account,
     session: AsyncSession,
     resident: Resident,
+    people: PeopleCache,
     billing_cache: BillingCache,
     settings: Settings,
 ) -> None:
-    figures = await statements.card(session, billing_cache, settings, account.id, resident.id)
+    figures = await statements.card(session, billing_cache, people, settings, account.id, resident)
     await callback.answer()
     await edit_or_send(
         callback,

@@ -25,7 +25,9 @@ from receipts.data import payee_of, payer_address
 from receipts.statement_content import StatementDocument, StatementMonth, StatementPayment
 from services import payments
 from services.billing_cache import MISSING, BillingCache
+from services.people_cache import PeopleCache
 from services.readings.rules import local_now
+from storage.models import Resident
 from storage.money import ZERO
 from storage.periods import add_months
 from storage.repo import billing
@@ -107,24 +109,32 @@ async def balances(
 async def card(
     session: AsyncSession,
     cache: BillingCache,
+    people: PeopleCache,
     settings: Settings,
     account_id: int,
-    resident_id: int,
+    resident: Resident,
 ) -> Card:
     """The card's figures: the balance, whether the resident has other accounts, and what was
-    paid through the bot that the billing has not booked yet.
+    paid through the bot that the billing has not booked yet (asked only for an account someone
+    paid through the bot).
 
-    The resident's links are asked for anyway (they change without an import), and the balance
-    and whether anyone ever paid the account through the bot come in the same SELECT at no extra
-    cost, so this reads the database rather than the cache; what it reads refreshes the cache for
-    the accounts list. The bot payments themselves are read only for an account that has some."""
+    Kept figures serve a card seen before without a query: the balance in the billing cache, the
+    links and "paid through the bot" in `people` (when it keeps people). Whatever is missing
+    comes in one SELECT with the rest, which then refreshes both caches."""
     await cache.refresh(session)
-    summary = await billing.card_summary(session, account_id, resident_id)
-    cache.put(("balance", account_id), _NO_BALANCE if summary.balance is None else summary.balance)
-    pending = (
-        await payments.pending_total(session, settings, account_id) if summary.paid_in_bot else ZERO
-    )
-    return Card(summary.balance, summary.links > 1, pending)
+    epoch = people.epoch
+    kept = cache.get(("balance", account_id))
+    paid_in_bot = people.paid_in_bot(account_id)
+    links = people.link_count(resident)
+    if kept is MISSING or paid_in_bot is None or links is None:
+        summary = await billing.card_summary(session, account_id, resident.id)
+        balance, links, paid_in_bot = summary.balance, summary.links, summary.paid_in_bot
+        cache.put(("balance", account_id), _NO_BALANCE if balance is None else balance)
+        people.keep_paid_in_bot(account_id, paid_in_bot, epoch)
+    else:
+        balance = None if kept == _NO_BALANCE else cast(Balance, kept)
+    pending = await payments.pending_total(session, settings, account_id) if paid_in_bot else ZERO
+    return Card(balance, links > 1, pending)
 
 
 async def month(

@@ -561,6 +561,16 @@ class Lease(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class Generation(Base):
+    """A named counter of changes. "people": bumped (by SQLite triggers, see migration 0007) by
+    every change of residents, account links and bot payments, whichever process makes it."""
+
+    __tablename__ = "generations"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class ImportRun(Base):
     """Each billing import: what was loaded, by whom, and the state of its version.
 

@@ -1,4 +1,5 @@
-"""Loads the sender's registration (or None) into handler data as `resident`."""
+"""Loads the sender's registration (or None) into handler data as `resident`, and hands the
+process's `PeopleCache` to handlers as `people` (it keeps residents between updates)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
-from storage.repo import residents
+from services.people_cache import PeopleCache
 
 
 class ResidentMiddleware(BaseMiddleware):
+    def __init__(self, people: PeopleCache) -> None:
+        self.people = people
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
@@ -19,7 +23,6 @@ class ResidentMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        data["resident"] = (
-            await residents.get_by_telegram_id(data["session"], user.id) if user else None
-        )
+        data["people"] = self.people
+        data["resident"] = await self.people.resident(data["session"], user.id) if user else None
         return await handler(event, data)

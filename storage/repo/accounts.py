@@ -6,7 +6,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from storage.models import Account, AccountLink, Apartment
+from storage.models import Account, AccountLink, Apartment, Resident
 from storage.types import is_valid_id
 
 
@@ -52,3 +52,23 @@ async def get_linked_account(
 
 async def linked_accounts(session: AsyncSession, resident_id: int) -> list[Account]:
     return list(await session.scalars(_LINKED_ACCOUNTS, {"resident_id": resident_id}))
+
+
+_RESIDENT_WITH_ACCOUNTS = _with_address(
+    select(Resident, Account)
+    .outerjoin(AccountLink, AccountLink.resident_id == Resident.id)
+    .outerjoin(Account, Account.id == AccountLink.account_id)
+    .where(Resident.telegram_id == bindparam("telegram_id"))
+    .order_by(AccountLink.id)
+)
+
+
+async def resident_with_accounts(
+    session: AsyncSession, telegram_id: int
+) -> tuple[Resident, list[Account]] | None:
+    """The resident with this Telegram id and their linked accounts in link order, in one
+    SELECT (None: no such resident)."""
+    rows = (await session.execute(_RESIDENT_WITH_ACCOUNTS, {"telegram_id": telegram_id})).all()
+    if not rows:
+        return None
+    return rows[0][0], [account for _, account in rows if account is not None]
