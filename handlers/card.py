@@ -75,7 +75,9 @@ async def accounts_screen(
         return view.card_text(account, figures.balance, figures.pending), kb.card_keyboard(
             account.id, several=False, webapp_url=settings.webapp_url
         )
-    found = await statements.balances(session, cache, [a.id for a in accounts])
+    found = people.balances(resident) or await statements.balances(
+        session, cache, [a.id for a in accounts]
+    )
     items = [(a.id, view.list_button(a)) for a in accounts]
     return view.list_text(accounts, found), kb.accounts_keyboard(items)
 

@@ -1,4 +1,4 @@
-"""Residents, their linked accounts and "paid through the bot" flags, kept in memory by a
+"""Residents, their linked accounts and those accounts' card figures, kept in memory by a
 single-process bot between the changes that concern them.
 
 Every update looks its sender up and every account screen authorizes the account against the
@@ -6,9 +6,9 @@ sender's links; on SQLite each such read costs four round trips to the driver's 
 made them most of an account card's CPU. The people behind those reads change far less often
 than they are read, so a process that is the only one serving updates (SQLite, no Redis) keeps:
 
-- per Telegram user: the resident (or "not registered") and the linked accounts (with the
-  organization, apartment and house an account screen shows), read in one SELECT;
-- per account: whether anyone ever paid it through the bot (the card then asks what is pending).
+- per Telegram user: the resident (or "not registered") and the linked accounts, with the
+  organization, apartment and house an account screen shows and each account's card figures
+  (its balance, and whether anyone paid it through the bot), all read in one SELECT.
 
 Freshness. A commit of this process that changed residents, links or bot payments drops
 everything before it returns (`storage.changes`): registering, linking, unlinking, erasing and
@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,7 @@ from storage import changes
 from storage.models import Account, Generation, ImportRun, Resident
 from storage.repo import residents
 from storage.repo.accounts import get_linked_account, linked_accounts, resident_with_accounts
+from storage.repo.billing import Balance, CardFigures
 
 DEFAULT_SIZE = 10_000  # residents: a few KB each with their accounts' addresses
 DEFAULT_RECHECK_SECONDS = 1.0
@@ -56,6 +57,7 @@ _UNKNOWN = object()
 class _Entry:
     resident: Resident | None  # detached, without relationships; None: not registered (no row)
     accounts: tuple[Account, ...] = ()  # detached, with their addresses, in link order
+    figures: dict[int, CardFigures] = field(default_factory=dict)  # by account id
 
 
 def _detached_copy(resident: Resident) -> Resident:
@@ -79,7 +81,6 @@ class PeopleCache:
         self._recheck = recheck_seconds
         self._clock = clock
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
-        self._paid: dict[int, bool] = {}
         self._epoch = 0
         self._generation: object = _UNKNOWN
         self._checked_at = 0.0
@@ -91,7 +92,6 @@ class PeopleCache:
     def people_changed(self) -> None:
         """Drop everything (a commit of this process changed people)."""
         self._entries.clear()
-        self._paid.clear()
         self._epoch += 1
 
     async def _refresh(self, session: AsyncSession) -> None:
@@ -145,21 +145,17 @@ class PeopleCache:
         kept = self._kept(resident)
         return None if kept is None else len(kept)
 
-    def paid_in_bot(self, account_id: int) -> bool | None:
-        """Whether anyone ever paid the account through the bot, as kept (None: not kept)."""
-        return self._paid.get(account_id) if self.enabled else None
+    def card_figures(self, resident: Resident, account_id: int) -> CardFigures | None:
+        """The card figures of one of the resident's accounts, as kept (None: not kept)."""
+        entry = self._entry_of(resident)
+        return None if entry is None else entry.figures.get(account_id)
 
-    def keep_paid_in_bot(self, account_id: int, paid: bool, epoch: int) -> None:
-        """Keep what was read while `epoch` (see `epoch`) was current."""
-        if self.enabled and epoch == self._epoch:
-            if len(self._paid) >= self._size:
-                self._paid.clear()
-            self._paid[account_id] = paid
-
-    @property
-    def epoch(self) -> int:
-        """Changes whenever kept data is dropped: take it before reading what you will keep."""
-        return self._epoch
+    def balances(self, resident: Resident) -> dict[int, Balance | None] | None:
+        """The balances of the resident's accounts, as kept (None: not kept)."""
+        entry = self._entry_of(resident)
+        if entry is None:
+            return None
+        return {account_id: f.balance for account_id, f in entry.figures.items()}
 
     # --- internals ----------------------------------------------------------------------------
 
@@ -177,19 +173,28 @@ class PeopleCache:
             entry = _Entry(None)
         else:
             resident, accounts = found
-            entry = _Entry(_detached_copy(resident), tuple(accounts))
+            entry = _Entry(
+                _detached_copy(resident),
+                tuple(account for account, _ in accounts),
+                {account.id: figures for account, figures in accounts},
+            )
         if epoch == self._epoch:
             self._put(telegram_id, entry)
         return entry
 
-    def _kept(self, resident: Resident) -> tuple[Account, ...] | None:
-        """The resident's accounts as kept (detached); None: not kept (read the database)."""
+    def _entry_of(self, resident: Resident) -> _Entry | None:
+        """The kept entry of this (registered) resident; None: not kept."""
         if not self.enabled:
             return None
         entry = self._entries.get(resident.telegram_id)
         if entry is None or entry.resident is None or entry.resident.id != resident.id:
             return None
-        return entry.accounts
+        return entry
+
+    def _kept(self, resident: Resident) -> tuple[Account, ...] | None:
+        """The resident's accounts as kept (detached); None: not kept (read the database)."""
+        entry = self._entry_of(resident)
+        return None if entry is None else entry.accounts
 
     def _put(self, telegram_id: int, entry: _Entry) -> None:
         self._entries[telegram_id] = entry

@@ -33,6 +33,7 @@ from storage.periods import add_months
 from storage.repo import billing
 from storage.repo.billing import (
     Balance,
+    CardFigures,
     MeterSeries,
     MonthCharges,
     Page,
@@ -118,23 +119,21 @@ async def card(
     paid through the bot that the billing has not booked yet (asked only for an account someone
     paid through the bot).
 
-    Kept figures serve a card seen before without a query: the balance in the billing cache, the
-    links and "paid through the bot" in `people` (when it keeps people). Whatever is missing
-    comes in one SELECT with the rest, which then refreshes both caches."""
-    await cache.refresh(session)
-    epoch = people.epoch
-    kept = cache.get(("balance", account_id))
-    paid_in_bot = people.paid_in_bot(account_id)
+    A process that keeps people has the balance and "paid through the bot" of each of the
+    resident's accounts from when it read the resident (dropped with any change of either), so
+    the card costs no query. Otherwise they come in one SELECT with the resident's number of
+    links, which also refreshes the billing cache's balance for the accounts list."""
+    figures = people.card_figures(resident, account_id)
     links = people.link_count(resident)
-    if kept is MISSING or paid_in_bot is None or links is None:
+    if figures is None or links is None:
+        await cache.refresh(session)
         summary = await billing.card_summary(session, account_id, resident.id)
-        balance, links, paid_in_bot = summary.balance, summary.links, summary.paid_in_bot
+        figures, links = CardFigures(summary.balance, summary.paid_in_bot), summary.links
+        balance = figures.balance
         cache.put(("balance", account_id), _NO_BALANCE if balance is None else balance)
-        people.keep_paid_in_bot(account_id, paid_in_bot, epoch)
-    else:
-        balance = None if kept == _NO_BALANCE else cast(Balance, kept)
-    pending = await payments.pending_total(session, settings, account_id) if paid_in_bot else ZERO
-    return Card(balance, links > 1, pending)
+    paid = figures.paid_in_bot
+    pending = await payments.pending_total(session, settings, account_id) if paid else ZERO
+    return Card(figures.balance, links > 1, pending)
 
 
 async def month(

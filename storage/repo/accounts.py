@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from storage.models import Account, AccountLink, Apartment, Resident
+from storage.repo.billing import CardFigures, card_figures, figures_of
 from storage.types import is_valid_id
 
 
@@ -55,7 +56,7 @@ async def linked_accounts(session: AsyncSession, resident_id: int) -> list[Accou
 
 
 _RESIDENT_WITH_ACCOUNTS = _with_address(
-    select(Resident, Account)
+    select(Resident, Account, *card_figures(Account.id))
     .outerjoin(AccountLink, AccountLink.resident_id == Resident.id)
     .outerjoin(Account, Account.id == AccountLink.account_id)
     .where(Resident.telegram_id == bindparam("telegram_id"))
@@ -65,10 +66,14 @@ _RESIDENT_WITH_ACCOUNTS = _with_address(
 
 async def resident_with_accounts(
     session: AsyncSession, telegram_id: int
-) -> tuple[Resident, list[Account]] | None:
-    """The resident with this Telegram id and their linked accounts in link order, in one
-    SELECT (None: no such resident)."""
+) -> tuple[Resident, list[tuple[Account, CardFigures]]] | None:
+    """The resident with this Telegram id and their linked accounts in link order, each with its
+    card figures, in one SELECT (None: no such resident)."""
     rows = (await session.execute(_RESIDENT_WITH_ACCOUNTS, {"telegram_id": telegram_id})).all()
     if not rows:
         return None
-    return rows[0][0], [account for _, account in rows if account is not None]
+    return rows[0][0], [
+        (account, figures_of(period, closing, paid))
+        for _, account, period, closing, paid in rows
+        if account is not None
+    ]

@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -190,12 +190,36 @@ async def accounts_by_number(
 _ACCOUNT = bindparam("account_id")
 
 
-def _latest() -> ColumnElement[dt.date]:
+def _latest(account: ColumnElement[int] = _ACCOUNT, charge: Any = Charge) -> ColumnElement[dt.date]:
+    # correlated to whichever enclosing SELECT has the account, however deep this is nested
     return (
-        select(func.max(Charge.period))
-        .where(Charge.account_id == _ACCOUNT, visible(Charge))
+        select(func.max(charge.period))
+        .where(charge.account_id == account, visible(charge))
+        .correlate_except(charge)
         .scalar_subquery()
     )
+
+
+def card_figures(account: ColumnElement[int]) -> tuple[ColumnElement[Any], ...]:
+    """Columns of an account's card figures for a SELECT that has the account's id as `account`
+    (a bound parameter or a column): the latest period with charges, the closing balance of that
+    period, and whether anyone paid the account through the bot. Read with `figures_of()`."""
+    return (
+        _latest(account),
+        select(func.sum(Charge.closing))
+        .where(
+            Charge.account_id == account,
+            Charge.period == _latest(account, aliased(Charge)),  # its own charges, not these
+            visible(Charge),
+        )
+        .scalar_subquery(),
+        exists().where(BotPayment.account_id == account),
+    )
+
+
+def figures_of(period: dt.date | None, closing: Decimal | None, paid: Any) -> CardFigures:
+    """`card_figures()` columns as read."""
+    return CardFigures(None if period is None else Balance(period, closing or ZERO), bool(paid))
 
 
 async def holder_details(
@@ -249,15 +273,17 @@ async def balance(session: AsyncSession, account_id: int) -> Balance | None:
 
 
 _CARD_SUMMARY = select(
-    _latest(),
-    select(func.sum(Charge.closing))
-    .where(Charge.account_id == _ACCOUNT, Charge.period == _latest(), visible(Charge))
-    .scalar_subquery(),
+    *card_figures(_ACCOUNT),
     select(func.count(AccountLink.id))
     .where(AccountLink.resident_id == bindparam("resident_id"))
     .scalar_subquery(),
-    exists().where(BotPayment.account_id == _ACCOUNT),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CardFigures:
+    balance: Balance | None  # None: no charges yet
+    paid_in_bot: bool  # some payment of the account was made through the bot
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,9 +298,9 @@ async def card_summary(session: AsyncSession, account_id: int, resident_id: int)
     back to the list only to residents with several) and whether anyone paid it through the bot
     (only then are its pending payments worth a query), in one SELECT."""
     params = {"account_id": account_id, "resident_id": resident_id}
-    period, amount, count, paid = (await session.execute(_CARD_SUMMARY, params)).one()
-    balance = None if period is None else Balance(period, amount)
-    return CardSummary(balance, int(count), bool(paid))
+    period, amount, paid, count = (await session.execute(_CARD_SUMMARY, params)).one()
+    figures = figures_of(period, amount, paid)
+    return CardSummary(figures.balance, int(count), figures.paid_in_bot)
 
 
 _LINK_COUNT = select(func.count(AccountLink.id)).where(
