@@ -24,8 +24,9 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ImportRun
@@ -33,10 +34,43 @@ from storage.models import ImportRun
 DEFAULT_SIZE = 20_000  # ~1-2 KB each: tens of MB at most
 DEFAULT_RECHECK_SECONDS = 1.0
 
-_GENERATION = select(
+GENERATION = select(
     func.max(case((ImportRun.status == "published", ImportRun.id))), func.max(ImportRun.undone_at)
 )
 _UNKNOWN = object()
+
+
+class GenerationWatch:
+    """Reads a one-row "generation" query at most once per `recheck_seconds` and tells whether it
+    changed since the last read (the first read counts as a change)."""
+
+    def __init__(
+        self,
+        query: Select[Any],
+        recheck_seconds: float = DEFAULT_RECHECK_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._query = query
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._generation: object = _UNKNOWN
+        self._checked_at = 0.0
+
+    async def changed(self, session: AsyncSession) -> bool:
+        now = self._clock()
+        # a clock that went backwards (wall time is adjustable) counts as due
+        if self._generation is not _UNKNOWN and 0 <= now - self._checked_at < self._recheck:
+            return False
+        generation = tuple((await session.execute(self._query)).one())
+        self._checked_at = now
+        if generation == self._generation:
+            return False
+        self._generation = generation
+        return True
+
+    def forget(self) -> None:
+        """Read the generation again at the next call (and count it as changed)."""
+        self._generation = _UNKNOWN
 
 
 class BillingCache:
@@ -50,23 +84,13 @@ class BillingCache:
     ) -> None:
         self._entries: OrderedDict[Hashable, object] = OrderedDict()
         self._size = size
-        self._recheck = recheck_seconds
-        self._clock = clock
-        self._generation: object = _UNKNOWN
-        self._checked_at = 0.0
+        self._watch = GenerationWatch(GENERATION, recheck_seconds, clock)
 
     async def refresh(self, session: AsyncSession) -> None:
         """Re-read the generation when it is due; a new generation drops every entry. Call it
         before reading figures: data read afterwards is at least as new as the generation."""
-        now = self._clock()
-        # a clock that went backwards (wall time is adjustable) counts as due
-        if self._generation is not _UNKNOWN and 0 <= now - self._checked_at < self._recheck:
-            return
-        generation = tuple((await session.execute(_GENERATION)).one())
-        self._checked_at = now
-        if generation != self._generation:
+        if await self._watch.changed(session):
             self._entries.clear()
-            self._generation = generation
 
     def get(self, key: Hashable) -> object:
         """The kept value, or `MISSING`."""
@@ -84,7 +108,7 @@ class BillingCache:
     def drop(self) -> None:
         """Forget everything (e.g. after this process changed billing data itself)."""
         self._entries.clear()
-        self._generation = _UNKNOWN
+        self._watch.forget()
 
 
 MISSING = object()

@@ -36,6 +36,7 @@ from sqlalchemy import case, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from services.billing_cache import DEFAULT_RECHECK_SECONDS, GenerationWatch
 from storage import changes
 from storage.models import Account, Generation, ImportRun, Resident
 from storage.repo import residents
@@ -43,14 +44,12 @@ from storage.repo.accounts import get_linked_account, linked_accounts, resident_
 from storage.repo.billing import Balance, CardFigures
 
 DEFAULT_SIZE = 10_000  # residents: a few KB each with their accounts' addresses
-DEFAULT_RECHECK_SECONDS = 1.0
 
 _GENERATIONS = select(
     Generation.value,
     select(func.max(case((ImportRun.status == "published", ImportRun.id)))).scalar_subquery(),
     select(func.max(ImportRun.undone_at)).scalar_subquery(),
 ).where(Generation.name == "people")
-_UNKNOWN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +77,9 @@ class PeopleCache:
     ) -> None:
         self.enabled = enabled
         self._size = size
-        self._recheck = recheck_seconds
-        self._clock = clock
+        self._watch = GenerationWatch(_GENERATIONS, recheck_seconds, clock)
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
         self._epoch = 0
-        self._generation: object = _UNKNOWN
-        self._checked_at = 0.0
         if enabled:
             changes.subscribe(self)
 
@@ -95,14 +91,8 @@ class PeopleCache:
         self._epoch += 1
 
     async def _refresh(self, session: AsyncSession) -> None:
-        now = self._clock()
-        if self._generation is not _UNKNOWN and 0 <= now - self._checked_at < self._recheck:
-            return
-        generation = tuple((await session.execute(_GENERATIONS)).one())
-        self._checked_at = now
-        if generation != self._generation:
+        if await self._watch.changed(session):
             self.people_changed()
-            self._generation = generation
 
     # --- what handlers ask --------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from sqlalchemy import delete, event, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Executable
 
 from keyboards.callbacks import OpenCard
 from keyboards.card import ChargesMonth
@@ -93,18 +94,22 @@ async def test_a_deleted_registration_is_forgotten_at_once(client, session) -> N
     assert client.alerts() == [common.NOT_REGISTERED]
 
 
+async def elsewhere(engine: AsyncEngine, *statements: Executable) -> None:
+    """Commit `statements` outside any ORM session of this process: what another process (the
+    CLI, a script) does. Only the triggers' generation tells this process, when it looks again
+    (at most a second later)."""
+    async with engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(statement)
+
+
 async def test_another_process_unlinking_refuses_the_account_within_a_second(
     client, session, engine
 ) -> None:
-    """A write that no session of this process made (another process, a script): the triggers'
-    generation tells this process when it looks again, at most a second later."""
     account = await factories.golden_linked(session)
     with time_machine.travel(NOW, tick=False) as clock:
         await client.callback(OpenCard(account_id=account.id).pack())
-        async with engine.begin() as connection:  # Core, outside any ORM session
-            await connection.execute(
-                delete(AccountLink).where(AccountLink.account_id == account.id)
-            )
+        await elsewhere(engine, delete(AccountLink).where(AccountLink.account_id == account.id))
         clock.shift(dt.timedelta(seconds=1.5))
         client.replies.clear()
         await client.callback(OpenCard(account_id=account.id).pack())
@@ -113,29 +118,33 @@ async def test_another_process_unlinking_refuses_the_account_within_a_second(
     assert not any("2 383,29" in t.replace("\u00a0", " ") for t in client.texts())
 
 
-async def test_another_process_linking_and_renaming_show_within_a_second(
+async def test_another_process_linking_shows_the_account_within_a_second(
     client, session, engine
 ) -> None:
     person = await factories.resident(session)
     account = await factories.golden(session)
     await session.commit()
+    link = insert(AccountLink).values(resident_id=person.id, account_id=account.id, method="phone")
     with time_machine.travel(NOW, tick=False) as clock:
         await client.send(common.BTN_ACCOUNTS)
         assert common.NO_ACCOUNTS in client.last_text()
+        await elsewhere(engine, link)
+        clock.shift(dt.timedelta(seconds=1.5))
+        await client.send(common.BTN_ACCOUNTS)
+    assert "2 383,29" in client.last_text().replace("\u00a0", " ")
+
+
+async def test_another_process_withdrawing_a_registration_is_seen_within_a_second(
+    client, session, engine
+) -> None:
+    account = await factories.golden_linked(session)
+    withdrawn = update(Resident).where(Resident.telegram_id == 1001).values(registered_at=None)
+    with time_machine.travel(NOW, tick=False) as clock:
         await client.callback(OpenCard(account_id=account.id).pack())
-        assert client.alerts() == [common.ACCOUNT_NOT_AVAILABLE]
-        async with engine.begin() as connection:
-            await connection.execute(
-                insert(AccountLink).values(resident_id=person.id, account_id=account.id,
-                                           method="phone")
-            )  # fmt: skip
-            await connection.execute(
-                update(Resident).where(Resident.id == person.id).values(registered_at=None)
-            )
+        await elsewhere(engine, withdrawn)
         clock.shift(dt.timedelta(seconds=1.5))
         client.replies.clear()
         await client.callback(OpenCard(account_id=account.id).pack())
-    # the registration withdrawn by the other process wins: the card is not shown
     assert client.alerts() == [common.NOT_REGISTERED]
 
 
@@ -147,14 +156,11 @@ async def test_a_payment_through_the_bot_shows_as_pending_on_the_next_card(
     with time_machine.travel(NOW, tick=False) as clock:
         await client.callback(OpenCard(account_id=account.id).pack())
         assert pending not in client.last_text()
-        async with engine.begin() as connection:  # as the payments webhook of another process
-            await connection.execute(
-                insert(BotPayment).values(
-                    account_id=account.id, period=GOLDEN_PERIOD, amount=Decimal("1000.00"),
-                    telegram_charge_id="tg-1", provider_charge_id="pr-1",
-                    paid_at=NOW.replace(tzinfo=None),
-                )
-            )  # fmt: skip
+        paid = insert(BotPayment).values(
+            account_id=account.id, period=GOLDEN_PERIOD, amount=Decimal("1000.00"),
+            telegram_charge_id="tg-1", provider_charge_id="pr-1", paid_at=NOW.replace(tzinfo=None),
+        )  # fmt: skip
+        await elsewhere(engine, paid)  # as another process's payments webhook would
         clock.shift(dt.timedelta(seconds=1.5))
         client.replies.clear()
         await client.callback(OpenCard(account_id=account.id).pack())
