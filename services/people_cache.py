@@ -20,7 +20,11 @@ entry read from the database while a drop happened is not kept (`_epoch`).
 
 Handlers get the resident and accounts merged into their own session (`Session.merge` with
 `load=False`: no SELECT), as if they had loaded them, so they can change and commit them as
-before; the kept copies stay detached and unchanged. Disabled (PostgreSQL, or Redis: several
+before; the kept copies stay detached and unchanged. (A merge without loading overwrites an
+instance the session already holds: the middleware and the account gate ask first, before any
+handler loads these rows.) The accounts come with their apartment, house and organization (the
+bank details of a payment QR among them): the people generation also moves when any of those
+rows changes (migration 0008). Disabled (PostgreSQL, or Redis: several
 processes serve updates, and each must see the others' commits at once), every call reads the
 database.
 """

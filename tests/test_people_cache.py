@@ -21,7 +21,7 @@ from keyboards.card import ChargesMonth
 from services import profile
 from storage.db import is_sqlite
 from storage.demo import GOLDEN_PERIOD
-from storage.models import AccountLink, BotPayment, Resident
+from storage.models import Account, AccountLink, BotPayment, Organization, Resident
 from storage.repo import residents
 from tests import factories
 from texts import fmt
@@ -165,3 +165,25 @@ async def test_a_payment_through_the_bot_shows_as_pending_on_the_next_card(
         client.replies.clear()
         await client.callback(OpenCard(account_id=account.id).pack())
     assert pending in client.last_text()
+
+
+async def test_another_process_changing_an_account_or_its_organization_shows_within_a_second(
+    client, session, engine
+) -> None:
+    """An import that updated reference rows and then failed, or a fix by hand: the account's
+    holder and its organization's name (and bank details) are read again within a second."""
+    account = await factories.golden_linked(session)
+    changes = (
+        update(Account).where(Account.id == account.id).values(holder_name="Петрова Анна"),
+        update(Organization)
+        .where(Organization.id == account.organization_id)
+        .values(name="ООО «Новый дом»"),
+    )
+    with time_machine.travel(NOW, tick=False) as clock:
+        await client.callback(OpenCard(account_id=account.id).pack())
+        assert "Петрова Анна" not in client.last_text()
+        await elsewhere(engine, *changes)
+        clock.shift(dt.timedelta(seconds=1.5))
+        await client.callback(OpenCard(account_id=account.id).pack())
+    card = client.last_text()
+    assert "Петрова Анна" in card and "ООО «Новый дом»" in card
