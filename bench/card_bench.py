@@ -51,7 +51,7 @@ from aiogram import Bot, Dispatcher, Router  # noqa: E402
 from aiogram.types import CallbackQuery, Chat, Message, Update, User  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bot.app import create_bot, create_dispatcher  # noqa: E402
+from bot.app import create_bot, create_dispatcher, settle_heap  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from keyboards.callbacks import OpenCard  # noqa: E402
 from keyboards.card import ChargesMonth  # noqa: E402
@@ -454,6 +454,7 @@ async def main() -> int:
         dp = create_dispatcher(settings, session_factory)
         echo_bot = create_bot(settings, session=RecordingSession())
         echo = echo_dispatcher()
+        settle_heap()  # as `python -m bot` does before it serves updates
         # warm up both (imports, statement caches, SQLite page cache)
         await feed_all(dp, bot, updates[: min(500, len(updates))])
         await feed_all(echo, echo_bot, updates[: min(500, len(updates))])

@@ -29,7 +29,11 @@ def register(sub: Subcommands) -> None:
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     require_token(settings)
     from bot import webapp
-    from bot.app import create_bot, create_dispatcher  # Telegram: loaded by this command only
+    from bot.app import (  # Telegram: loaded by this command only
+        create_bot,
+        create_dispatcher,
+        settle_heap,
+    )
     from bot.scheduler import create_scheduler
     from receipts import push
 
@@ -48,6 +52,7 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
                 dp["wake_push_job"] = partial(scheduler.run_soon, push.POLL_JOB_ID)
             if settings.webapp_url:
                 dp.startup.register(webapp.set_menu_button)
+            settle_heap()
             try:
                 if getattr(args, "webhook", False):
                     from bot.webhook import run_webhook
