@@ -5,8 +5,8 @@ Callback data comes from the client and can be forged. `AccountAccess` runs afte
 filters matched: when the matched `CallbackData` has an `account_id`, it finds that account among
 the resident's links (`PeopleCache.linked_account`) and hands it to the handler as `account`; an
 account the resident has not linked (or that does not exist: the same answer) is refused with an
-alert and the handler never runs. `account_id = 0` is "no account" where a callback declares that
-default (e.g. "all my appeals"); there `account` is None. `NamedPeriod` reads a callback's month the same way.
+alert and the handler never runs. `account_id = 0` is "no account" where a callback declares that default (e.g. "all my
+appeals"); there `account` is None. `NamedPeriod` reads a callback's month the same way.
 """
 
 from __future__ import annotations

@@ -36,8 +36,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from services.billing_cache import DEFAULT_RECHECK_SECONDS, GenerationWatch
 from storage import changes
@@ -60,6 +61,13 @@ class _Entry:
     resident: Resident | None  # detached, without relationships; None: not registered (no row)
     accounts: tuple[Account, ...] = ()  # detached, with their addresses, in link order
     figures: dict[int, CardFigures] = field(default_factory=dict)  # by account id
+
+
+def _detached_copy(resident: Resident) -> Resident:
+    """A detached Resident with the loaded one's column values, no relationships, no history."""
+    copy = Resident(**{a.key: getattr(resident, a.key) for a in inspect(Resident).column_attrs})
+    make_transient_to_detached(copy)
+    return copy
 
 
 class PeopleCache:
@@ -150,16 +158,17 @@ class PeopleCache:
         update's connection and transaction (the kept copies are never a handler's objects),
         and keep them unless something was dropped meanwhile."""
         epoch = self._epoch
-        async with AsyncSession(bind=await session.connection()) as own:
+        own = AsyncSession(bind=await session.connection())
+        try:
             found = await resident_with_accounts(own, telegram_id)
-        # closing `own` detached them as loaded: the resident's columns (no relationship), each
-        # account with its organization, apartment and house
+        finally:
+            await own.close()
         if found is None:
             entry = _Entry(None)
         else:
             resident, accounts = found
             entry = _Entry(
-                resident,
+                _detached_copy(resident),
                 tuple(account for account, _ in accounts),
                 {account.id: figures for account, figures in accounts},
             )

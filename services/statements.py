@@ -131,9 +131,8 @@ async def card(
         figures, links = CardFigures(summary.balance, summary.paid_in_bot), summary.links
         balance = figures.balance
         cache.put(("balance", account_id), _NO_BALANCE if balance is None else balance)
-    pending = (
-        await payments.pending_total(session, settings, account_id) if figures.paid_in_bot else ZERO
-    )
+    paid = figures.paid_in_bot
+    pending = await payments.pending_total(session, settings, account_id) if paid else ZERO
     return Card(figures.balance, links > 1, pending)
 
 

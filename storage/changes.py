@@ -13,7 +13,7 @@ that SQLite triggers bump (migration 0007) instead.
 from __future__ import annotations
 
 import weakref
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
@@ -26,7 +26,7 @@ class Subscriber(Protocol):
     def people_changed(self) -> None: ...
 
 
-_subscribers: weakref.WeakSet[Subscriber] = weakref.WeakSet()
+_subscribers: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def subscribe(subscriber: Subscriber) -> None:
